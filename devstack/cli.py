@@ -1,0 +1,102 @@
+"""`./alumni` subcommands: up, down, status, topics, test."""
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+
+from devstack.config import ROOT, StackConfig
+from devstack.errors import StackError
+from devstack.kafka import KafkaNode
+from devstack.stack import LocalStack
+from shared.topics import topic_partitions
+
+
+def _print_status(stack: LocalStack) -> None:
+    rows = stack.status()
+    width = max(len(r[0]) for r in rows)
+    for name, state, address in rows:
+        print(f"  {name:<{width}}  {state:<22}  {address}")
+    print(f"  data and logs: {stack.cfg.home}")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = LocalStack(StackConfig.from_env())
+    if args.infra_only:
+        asyncio.run(stack.up_infrastructure())
+    else:
+        asyncio.run(stack.up())
+    _print_status(stack)
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    stack = LocalStack(StackConfig.from_env())
+    stack.down()
+    _print_status(stack)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    stack = LocalStack(StackConfig.from_env())
+    _print_status(stack)
+    return 0 if all(state.startswith("running") for _, state, _ in stack.status()) else 3
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """Create the catalog's topics on any broker (used by docker-compose's init container)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from devstack.kafka import ensure_topics
+
+    async def run() -> list[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=args.bootstrap_servers)
+        await admin.start()
+        try:
+            return await ensure_topics(admin, topic_partitions())
+        finally:
+            await admin.close()
+
+    changes = asyncio.run(run())
+    print("\n".join(changes) or "every topic of the catalog exists")
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    # Fetch the Kafka jars before pytest starts, so its output is only the tests'.
+    KafkaNode(StackConfig.from_env().for_tests()).ensure_jars()
+    code = subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
+    if code == 5:
+        if args.pytest_args:
+            print("alumni test: no test matched the selection given.")
+            return 0
+        print("alumni test: pytest collected no tests; the suite is never empty, so this is a failure.")
+        return 1
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="alumni", description="Run, test and operate the alumni platform locally.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start Kafka, the database and the five services (no-op for what runs)")
+    up.add_argument("--infra-only", action="store_true", help="start Kafka and the database only")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop what `up` started; data is kept").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="show what runs and where").set_defaults(func=cmd_status)
+    topics = sub.add_parser("topics", help="create the catalog's topics on a broker")
+    topics.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    topics.set_defaults(func=cmd_topics)
+    test = sub.add_parser("test", help="run the whole test suite (starts the test stack it needs)")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
+    test.set_defaults(func=cmd_test)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except StackError as exc:
+        print(f"alumni: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,73 @@
+"""The five services as separate processes, each `python -m services.<name>` under uvicorn."""
+
+import asyncio
+import os
+import sys
+
+import httpx
+
+from devstack.config import ROOT, StackConfig
+from devstack.errors import StackError
+from devstack.process import ManagedProcess, port_free
+
+
+class ServiceProcess:
+    def __init__(self, cfg: StackConfig, name: str, port: int, extra_env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.port = port
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers,
+            "MONGODB_URI": cfg.mongodb_uri,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(port),
+            "OTEL_SERVICE_NAME": f"alumni-{name}",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        self.process = ManagedProcess(
+            name=f"service-{name}",
+            argv=[sys.executable, "-m", f"services.{name}", "--stack-home", str(cfg.home)],
+            marker=str(cfg.home),
+            run_dir=cfg.run,
+            log_dir=cfg.logs,
+            env=env,
+            cwd=ROOT,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def running(self) -> bool:
+        return self.process.pid() is not None
+
+    def start(self) -> bool:
+        if self.running():
+            return False
+        if not port_free(self.port):
+            raise StackError(
+                f"port {self.port} for the {self.name} service is taken by another process. "
+                "Stop it or move the services with ALUMNI_HTTP_PORT_BASE."
+            )
+        self.process.start()
+        return True
+
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            while True:
+                if not self.running():
+                    raise StackError(f"the {self.name} service exited during start-up. Last lines of {self.process.log}:\n{self.process.log_tail()}")
+                try:
+                    if (await http.get(f"{self.url}/health/ready")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if loop.time() > deadline:
+                    raise StackError(f"the {self.name} service was not ready within {timeout:.0f}s; see {self.process.log}")
+                await asyncio.sleep(0.3)
+
+    def stop(self) -> bool:
+        return self.process.stop(timeout=30)

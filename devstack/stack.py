@@ -1,0 +1,69 @@
+"""The whole local system: infrastructure (Kafka, the database, the topics) and the services."""
+
+import asyncio
+import time
+
+from devstack.config import StackConfig
+from devstack.database import DatabaseNode
+from devstack.kafka import KafkaNode
+from devstack.services import ServiceProcess
+from shared.topics import topic_partitions
+
+
+class LocalStack:
+    def __init__(self, cfg: StackConfig, service_env: dict[str, str] | None = None) -> None:
+        self.cfg = cfg
+        self.kafka = KafkaNode(cfg)
+        self.database = DatabaseNode(cfg)
+        self.services = {
+            name: ServiceProcess(cfg, name, port, service_env)
+            for name, port in cfg.service_ports().items()
+        }
+
+    def infrastructure_running(self) -> bool:
+        return self.kafka.running() and self.database.running()
+
+    async def up_infrastructure(self, log=print) -> None:
+        """Start Kafka and the database (a no-op for what runs already) and create the topics."""
+        started = time.monotonic()
+        if self.database.start():
+            log(f"database: starting on 127.0.0.1:{self.cfg.mongo_port}")
+        if self.kafka.start():
+            log(f"kafka: starting on {self.cfg.bootstrap_servers}")
+        await asyncio.gather(self.database.wait_ready(), self.kafka.wait_ready())
+        for change in await self.kafka.ensure_topics(topic_partitions()):
+            log(f"kafka: {change}")
+        log(f"infrastructure ready in {time.monotonic() - started:.1f}s")
+
+    async def up_services(self, names: list[str] | None = None, log=print) -> None:
+        chosen = [self.services[n] for n in (names or list(self.services))]
+        for service in chosen:
+            if service.start():
+                log(f"{service.name}: starting on {service.url}")
+        await asyncio.gather(*(s.wait_ready() for s in chosen))
+
+    async def up(self, log=print) -> None:
+        await self.up_infrastructure(log)
+        await self.up_services(log=log)
+
+    def down(self, log=print) -> None:
+        for service in self.services.values():
+            if service.stop():
+                log(f"{service.name}: stopped")
+        if self.kafka.stop():
+            log("kafka: stopped")
+        if self.database.stop():
+            log("database: stopped")
+
+    def status(self) -> list[tuple[str, str, str]]:
+        """(component, state, address) rows."""
+        rows = [
+            ("kafka", self._state(self.kafka.process.pid()), self.cfg.bootstrap_servers),
+            ("database", self._state(self.database.process.pid()), self.cfg.mongodb_uri),
+        ]
+        rows += [(s.name, self._state(s.process.pid()), s.url) for s in self.services.values()]
+        return rows
+
+    @staticmethod
+    def _state(pid: int | None) -> str:
+        return f"running (pid {pid})" if pid else "stopped"

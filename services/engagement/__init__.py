@@ -1,0 +1,1 @@
+"""The engagement service: Hosted alumni events and their RSVPs."""

@@ -1,0 +1,1 @@
+"""The identity service: Alumni master records and the consent ledger."""

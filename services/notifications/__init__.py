@@ -1,0 +1,1 @@
+"""The notifications service: Email and chat deliveries to alumni and internal teams."""

@@ -1,0 +1,1 @@
+"""The referrals service: Candidate and client referrals by alumni, and their bonuses."""

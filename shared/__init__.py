@@ -1,0 +1,1 @@
+"""Plumbing every service imports: settings, topics, Kafka, MongoDB, telemetry, service bootstrap."""

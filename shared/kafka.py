@@ -1,0 +1,21 @@
+"""The FastStream Kafka broker every service uses, configured for the platform's guarantees."""
+
+from collections.abc import Sequence
+
+from faststream.kafka import KafkaBroker, KafkaRouter
+
+from shared.settings import ServiceSettings
+
+
+def build_broker(service: str, settings: ServiceSettings, routers: Sequence[KafkaRouter] = ()) -> KafkaBroker:
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=service,
+        # FastStream defaults to acks=1 without idempotence; the platform needs both.
+        enable_idempotence=True,
+        acks="all",
+        # Topics are created explicitly from shared.topics, never by a typo.
+        allow_auto_create_topics=False,
+        graceful_timeout=settings.shutdown_timeout_seconds,
+        routers=routers,
+    )

@@ -1,0 +1,50 @@
+"""The topic catalog: every topic the platform uses, with its partition count, in one place.
+
+Each topic has a dead-letter twin `<name>.dlq`. Dead-letter topics have a single partition:
+they are read rarely, in order, and replayed by an operator.
+"""
+
+from dataclasses import dataclass
+
+DEAD_LETTER_SUFFIX = ".dlq"
+DEAD_LETTER_PARTITIONS = 1
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    description: str
+
+    @property
+    def dead_letter(self) -> str:
+        return self.name + DEAD_LETTER_SUFFIX
+
+
+CATALOG: tuple[Topic, ...] = (
+    Topic("hris.employee.departed", 6, "An HRIS announces a departure (inbound contract)."),
+    Topic("hris.employee.departure-cancelled", 6, "An HRIS cancels a departure (inbound contract)."),
+    Topic("alumni.offboarding.completed", 6, "An exit case ended: eligible with exit data, or excluded."),
+    Topic("alumni.alumnus.registered", 6, "A new alumnus, or a boomerang's new stint."),
+    Topic("alumni.alumnus.updated", 6, "An alumnus's profile changed."),
+    Topic("alumni.alumnus.consent-changed", 6, "An alumnus granted or withdrew consent for a purpose."),
+    Topic("alumni.alumnus.erased", 6, "An alumnus was erased (GDPR): projections delete their copy."),
+    Topic("ats.application.status-changed", 3, "The ATS moved an application (inbound from the ATS)."),
+    Topic("alumni.referral.submitted", 3, "An alumnus referred a candidate or a client."),
+    Topic("alumni.referral.status-changed", 3, "A referral moved on."),
+    Topic("alumni.referral.bonus-earned", 3, "A referral earned its referrer a bonus."),
+    Topic("alumni.event.hosted", 3, "The company hosts an alumni event."),
+    Topic("alumni.event.rsvp-recorded", 3, "An alumnus answered an event invitation."),
+    Topic("alumni.event.cancelled", 3, "A hosted event was cancelled."),
+    Topic("alumni.notification.delivered", 3, "A message reached its channel."),
+    Topic("alumni.notification.failed", 3, "A message could not be delivered."),
+)
+
+
+def topic_partitions() -> dict[str, int]:
+    """Every topic to create, dead-letter twins included, with its partition count."""
+    wanted: dict[str, int] = {}
+    for topic in CATALOG:
+        wanted[topic.name] = topic.partitions
+        wanted[topic.dead_letter] = DEAD_LETTER_PARTITIONS
+    return wanted
