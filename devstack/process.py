@@ -62,10 +62,12 @@ class ManagedProcess:
         except (OSError, ValueError, KeyError):
             return None
         child = _children.get(pid)
-        if child is not None and child.poll() is not None:
+        if child is not None:
+            if child.poll() is None:
+                return pid  # our own child, alive (its cmdline can be empty just after the fork)
             self.exit_code = child.returncode
             del _children[pid]
-        if self.marker in _cmdline(pid):
+        elif self.marker in _cmdline(pid):
             return pid
         self.pidfile.unlink(missing_ok=True)
         return None

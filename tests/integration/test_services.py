@@ -1,0 +1,67 @@
+"""Every service is a real process: it starts, reports ready against the real stack, reports
+not ready when a dependency is down, and stops cleanly on SIGTERM."""
+
+import asyncio
+import signal
+
+import httpx
+
+from devstack.stack import LocalStack
+from services import DEFAULT_HTTP_PORTS
+
+
+async def _ready(http: httpx.AsyncClient, url: str) -> httpx.Response:
+    return await http.get(f"{url}/health/ready")
+
+
+async def _eventually(check, timeout: float = 20.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if result := await check():
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.2)
+
+
+async def test_services_start_report_ready_and_stop_on_sigterm(stack: LocalStack) -> None:
+    assert set(stack.services) == set(DEFAULT_HTTP_PORTS)
+    await stack.up_services()
+
+    async with httpx.AsyncClient(timeout=5) as http:
+        for service in stack.services.values():
+            live = await http.get(f"{service.url}/health/live")
+            ready = await _ready(http, service.url)
+            assert live.status_code == 200, service.name
+            assert ready.status_code == 200, service.name
+            assert ready.json() == {"status": "ready", "checks": {"kafka": "ok", "mongodb": "ok"}}
+
+        # Readiness follows the database: down, then back.
+        identity = stack.services["identity"]
+        stack.database.stop()
+        try:
+            down = await _eventually(lambda: _not_ready(http, identity.url))
+            assert down.json()["checks"]["mongodb"] != "ok"
+            assert down.json()["checks"]["kafka"] == "ok"
+        finally:
+            stack.database.start()
+            await stack.database.wait_ready()
+        await _eventually(lambda: _is_ready(http, identity.url))
+
+    for service in stack.services.values():
+        service.process.stop(timeout=20, sig=signal.SIGTERM)
+        # uvicorn finishes its graceful shutdown, then re-raises SIGTERM so that the exit status
+        # says why it stopped (143, as the JVM does). SIGKILL (-9) would mean it hung.
+        assert service.process.exit_code == -signal.SIGTERM, f"{service.name} exited with {service.process.exit_code}"
+        log = service.process.log.read_text()
+        assert '"message": "service stopped"' in log, service.name
+        assert '"level": "ERROR"' not in log, service.name
+
+
+async def _not_ready(http: httpx.AsyncClient, url: str) -> httpx.Response | None:
+    response = await _ready(http, url)
+    return response if response.status_code == 503 else None
+
+
+async def _is_ready(http: httpx.AsyncClient, url: str) -> bool:
+    return (await _ready(http, url)).status_code == 200
