@@ -1,0 +1,123 @@
+"""docker-compose.yml cannot run here (no Docker engine): these checks keep it in step with
+the code, so that whoever has Docker gets a system wired as the code expects."""
+
+import importlib
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from services import DEFAULT_HTTP_PORTS
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+REQUIRED_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI", "SMTP_HOST", "SMTP_PORT", "HTTP_HOST", "HTTP_PORT"}
+
+
+def _settings_env_names(service: str) -> set[str]:
+    settings = importlib.import_module(f"services.{service}.app").Settings
+    return {name.upper() for name in settings.model_fields}
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, port = address.rsplit(":", 1)
+    return host, int(port)
+
+
+@pytest.mark.parametrize("name", list(DEFAULT_HTTP_PORTS))
+def test_each_service_runs_its_module_from_the_one_dockerfile(name: str) -> None:
+    service = SERVICES[name]
+    assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}
+    assert service["command"] == [f"services.{name}"]
+    assert importlib.util.find_spec(f"services.{name}.__main__") is not None
+
+
+@pytest.mark.parametrize("name", list(DEFAULT_HTTP_PORTS))
+def test_each_service_environment_names_only_settings_the_code_reads(name: str) -> None:
+    env = SERVICES[name]["environment"]
+    known = _settings_env_names(name)
+    unknown = {k for k in env if k not in known and not k.startswith("OTEL_")}
+    assert not unknown, f"{name}: variables no setting reads: {unknown}"
+    assert REQUIRED_ENV <= set(env), f"{name}: missing {REQUIRED_ENV - set(env)}"
+
+
+@pytest.mark.parametrize("name", list(DEFAULT_HTTP_PORTS))
+def test_each_service_listens_and_publishes_its_port(name: str) -> None:
+    service = SERVICES[name]
+    port = DEFAULT_HTTP_PORTS[name]
+    assert int(service["environment"]["HTTP_PORT"]) == port
+    assert service["environment"]["HTTP_HOST"] == "0.0.0.0"
+    assert f"{port}:{port}" in service["ports"]
+    assert "/health/ready" in " ".join(service["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("name", list(DEFAULT_HTTP_PORTS))
+def test_each_service_starts_after_topics_database_and_collector(name: str) -> None:
+    depends = SERVICES[name]["depends_on"]
+    assert depends["kafka-init"]["condition"] == "service_completed_successfully"
+    assert depends["mongo"]["condition"] == "service_healthy"
+    assert {"otel-collector", "mailpit"} <= set(depends)
+
+
+def test_kafka_bootstrap_address_is_an_advertised_listener() -> None:
+    kafka_env = SERVICES["kafka"]["environment"]
+    advertised = {
+        listener.split("://")[1] for listener in kafka_env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    }
+    for name in DEFAULT_HTTP_PORTS:
+        assert SERVICES[name]["environment"]["KAFKA_BOOTSTRAP_SERVERS"] in advertised
+    init = SERVICES["kafka-init"]
+    assert init["command"][:2] == ["devstack", "topics"]
+    assert init["command"][init["command"].index("--bootstrap-servers") + 1] in advertised
+    assert init["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert SERVICES["kafka"]["image"].startswith("apache/kafka:")
+    assert "controller" in kafka_env["KAFKA_PROCESS_ROLES"]  # KRaft
+    assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+def test_mongodb_uri_names_the_replica_set_the_mongo_service_initiates() -> None:
+    mongo = SERVICES["mongo"]
+    assert mongo["image"].startswith("mongo:")
+    repl_set = mongo["command"][mongo["command"].index("--replSet") + 1]
+    health = " ".join(mongo["healthcheck"]["test"])
+    assert f"_id: '{repl_set}'" in health and "rs.initiate" in health
+    for name in DEFAULT_HTTP_PORTS:
+        uri = urlsplit(SERVICES[name]["environment"]["MONGODB_URI"])
+        assert uri.hostname == "mongo" and (uri.port or 27017) == 27017
+        assert parse_qs(uri.query)["replicaSet"] == [repl_set]
+
+
+def test_smtp_points_at_mailpit() -> None:
+    mailpit_ports = {int(p.split(":")[1]) for p in SERVICES["mailpit"]["ports"]}
+    for name in DEFAULT_HTTP_PORTS:
+        env = SERVICES[name]["environment"]
+        assert env["SMTP_HOST"] == "mailpit"
+        assert int(env["SMTP_PORT"]) in mailpit_ports
+
+
+def test_traces_flow_from_services_through_the_collector_to_jaeger() -> None:
+    collector_cfg = yaml.safe_load((ROOT / "deploy/otel/collector.yaml").read_text())
+    http_receiver = collector_cfg["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+    _, receiver_port = _host_port(http_receiver)
+    for name in DEFAULT_HTTP_PORTS:
+        env = SERVICES[name]["environment"]
+        endpoint = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        assert (endpoint.hostname, endpoint.port) == ("otel-collector", receiver_port)
+        assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    exporter = collector_cfg["exporters"]["otlp/jaeger"]["endpoint"]
+    assert _host_port(exporter)[0] in SERVICES
+    assert "otlp/jaeger" in collector_cfg["service"]["pipelines"]["traces"]["exporters"]
+    mount = SERVICES["otel-collector"]["volumes"][0].split(":")
+    assert (ROOT / mount[0]).resolve() == (ROOT / "deploy/otel/collector.yaml").resolve()
+
+
+def test_dockerfile_installs_the_locked_runtime_and_the_code() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --require-hashes -r requirements.lock" in dockerfile
+    for folder in ("shared", "services", "devstack"):
+        assert re.search(rf"^COPY {folder} ", dockerfile, re.M), folder
+    # The GPL test database never ships in the image.
+    assert "secantusdb" not in (ROOT / "requirements.lock").read_text()
