@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     test.set_defaults(func=cmd_test)
 
     args = parser.parse_args(argv)
+    # aiokafka logs every refused connection while the launcher polls a starting broker.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return args.func(args)
     except StackError as exc:

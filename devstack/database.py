@@ -33,6 +33,13 @@ class DatabaseNode:
     def running(self) -> bool:
         return self.process.pid() is not None
 
+    def check_ports(self) -> None:
+        if not self.running() and not port_free(self.cfg.mongo_port):
+            raise StackError(
+                f"port {self.cfg.mongo_port} is taken by another process, so the database cannot "
+                "listen on it. Stop that process or choose another port with ALUMNI_MONGO_PORT."
+            )
+
     def start(self) -> bool:
         if self.running():
             return False
@@ -42,11 +49,7 @@ class DatabaseNode:
                 f"{server} is missing: SecantusDB is installed from requirements-dev.lock; "
                 "run the command through ./alumni, which installs it."
             )
-        if not port_free(self.cfg.mongo_port):
-            raise StackError(
-                f"port {self.cfg.mongo_port} is taken by another process, so the database cannot "
-                "listen on it. Stop that process or choose another port with ALUMNI_MONGO_PORT."
-            )
+        self.check_ports()
         self.data.mkdir(parents=True, exist_ok=True)
         self.process.start()
         return True

@@ -146,6 +146,17 @@ class KafkaNode:
     def running(self) -> bool:
         return self.process.pid() is not None
 
+    def check_ports(self) -> None:
+        if self.running():
+            return
+        for port in (self.cfg.kafka_port, self.cfg.kafka_controller_port):
+            if not port_free(port):
+                raise StackError(
+                    f"port {port} is taken by another process, so Kafka cannot listen on it. "
+                    "Stop that process or choose other ports with ALUMNI_KAFKA_PORT and "
+                    "ALUMNI_KAFKA_CONTROLLER_PORT."
+                )
+
     def start(self) -> bool:
         """Start the broker unless it runs already; True if it was started now."""
         if self.running():
@@ -155,13 +166,7 @@ class KafkaNode:
             raise StackError(f"no JDK found: Kafka needs Java {MIN_JAVA}+ (Debian: `apt-get install openjdk-17-jre-headless`).")
         if (major := _java_major(java)) < MIN_JAVA:
             raise StackError(f"Kafka needs Java {MIN_JAVA} or newer; `java` here is Java {major}.")
-        for port in (self.cfg.kafka_port, self.cfg.kafka_controller_port):
-            if not port_free(port):
-                raise StackError(
-                    f"port {port} is taken by another process, so Kafka cannot listen on it. "
-                    "Stop that process or choose other ports with ALUMNI_KAFKA_PORT and "
-                    "ALUMNI_KAFKA_CONTROLLER_PORT."
-                )
+        self.check_ports()
         libs = self.ensure_jars()
         self.write_properties()
         self.format_storage(java, libs)

@@ -26,6 +26,9 @@ class LocalStack:
     async def up_infrastructure(self, log=print) -> None:
         """Start Kafka and the database (a no-op for what runs already) and create the topics."""
         started = time.monotonic()
+        # Refuse before starting anything, so a taken port leaves nothing half started.
+        self.database.check_ports()
+        self.kafka.check_ports()
         if self.database.start():
             log(f"database: starting on 127.0.0.1:{self.cfg.mongo_port}")
         if self.kafka.start():
