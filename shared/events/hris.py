@@ -1,0 +1,46 @@
+"""Inbound contract written by HRIS connectors (fixed by the architecture brief)."""
+
+from datetime import date
+
+from pydantic import EmailStr, model_validator
+
+from shared.events.base import Event, event_type, personal
+from shared.events.types import CountryCode, DepartureReason, E164Phone, Identifier, Locale, NonEmpty
+
+
+@event_type("com.alumni.employee.departed.v1", topic="hris.employee.departed", key="employee_id")
+class EmployeeDeparted(Event):
+    """An employee leaves, or has left, the company. Departures may be future-dated."""
+
+    employee_id: Identifier
+    first_name: NonEmpty = personal()
+    last_name: NonEmpty = personal()
+    work_email: EmailStr = personal()
+    personal_email: EmailStr | None = personal(default=None)
+    phone: E164Phone | None = personal(default=None)
+    department: NonEmpty | None = None
+    job_title: NonEmpty | None = None
+    country: CountryCode | None = None
+    city: NonEmpty | None = None
+    hire_date: date
+    departure_date: date
+    departure_reason: DepartureReason
+    rehire_eligible: bool | None = None
+    litigation_pending: bool = False
+    locale: Locale = Locale.EN
+
+    @model_validator(mode="after")
+    def _departure_not_before_hire(self) -> "EmployeeDeparted":
+        if self.departure_date < self.hire_date:
+            raise ValueError("departure_date is before hire_date")
+        return self
+
+
+@event_type(
+    "com.alumni.employee.departure-cancelled.v1", topic="hris.employee.departure-cancelled", key="employee_id"
+)
+class EmployeeDepartureCancelled(Event):
+    """A departure is cancelled, e.g. a rescinded resignation."""
+
+    employee_id: Identifier
+    reason: NonEmpty | None = None

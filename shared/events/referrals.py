@@ -1,0 +1,62 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import EmailStr
+
+from shared.events.base import Event, event_type, personal
+from shared.events.types import CurrencyCode, Identifier, NonEmpty
+
+ReferralKind = Literal["candidate", "client"]
+ReferralStatus = Literal["submitted", "in_review", "interviewing", "offer", "hired", "won", "rejected", "withdrawn"]
+ApplicationStatus = Literal["applied", "screening", "interviewing", "offer", "hired", "rejected", "withdrawn"]
+
+
+@event_type(
+    "com.alumni.ats.application.status-changed.v1", topic="ats.application.status-changed", key="application_id"
+)
+class ApplicationStatusChanged(Event):
+    """The applicant tracking system moved an application (inbound, written by the ATS connector)."""
+
+    application_id: Identifier
+    referral_id: Identifier | None = None
+    candidate_email: EmailStr | None = personal(default=None)
+    status: ApplicationStatus
+    changed_at: datetime
+
+
+@event_type("com.alumni.referral.submitted.v1", topic="alumni.referral.submitted", key="referral_id")
+class AlumnusReferred(Event):
+    """An alumnus referred a candidate or a client."""
+
+    referral_id: Identifier
+    alumnus_id: Identifier
+    kind: ReferralKind
+    referred_name: NonEmpty = personal()
+    referred_email: EmailStr | None = personal(default=None)
+    company: NonEmpty | None = None
+    position: NonEmpty | None = None
+    submitted_at: datetime
+
+
+@event_type("com.alumni.referral.status-changed.v1", topic="alumni.referral.status-changed", key="referral_id")
+class ReferralStatusChanged(Event):
+    """A referral moved on; the referrer is told."""
+
+    referral_id: Identifier
+    alumnus_id: Identifier
+    kind: ReferralKind
+    status: ReferralStatus
+    previous_status: ReferralStatus
+    changed_at: datetime
+
+
+@event_type("com.alumni.referral.bonus-earned.v1", topic="alumni.referral.bonus-earned", key="referral_id")
+class ReferralBonusEarned(Event):
+    """A referral earned its referrer a bonus."""
+
+    referral_id: Identifier
+    alumnus_id: Identifier
+    amount: Decimal
+    currency: CurrencyCode
+    earned_at: datetime
