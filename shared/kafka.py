@@ -1,13 +1,14 @@
 """The FastStream Kafka broker every service uses, configured for the platform's guarantees."""
 
 from collections.abc import Sequence
+from typing import Any
 
-from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka import KafkaBroker
 
 from shared.settings import ServiceSettings
 
 
-def build_broker(service: str, settings: ServiceSettings, routers: Sequence[KafkaRouter] = ()) -> KafkaBroker:
+def build_broker(service: str, settings: ServiceSettings, middlewares: Sequence[Any] = ()) -> KafkaBroker:
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=service,
@@ -17,5 +18,6 @@ def build_broker(service: str, settings: ServiceSettings, routers: Sequence[Kafk
         # Topics are created explicitly from shared.topics, never by a typo.
         allow_auto_create_topics=False,
         graceful_timeout=settings.shutdown_timeout_seconds,
-        routers=routers,
+        middlewares=middlewares,
+        logger=None,  # handlers log what matters, in JSON; FastStream's per-message lines are noise
     )

@@ -1,7 +1,11 @@
-"""One factory builds every service: its Kafka broker, its database, health routes, lifecycle.
+"""One factory builds every service the same way, so that whoever knows one knows them all:
 
-A service module supplies its name, settings, Kafka routers and HTTP routers; the factory
-wires them the same way everywhere, so whoever knows one service knows them all.
+    app = create_service("offboarding", settings, events=handlers.events, http_routers=[api.router])
+
+gives a FastAPI app whose lifespan connects MongoDB and Kafka (waiting for them at start-up),
+consumes the router's events idempotently, relays the outbox, serves `/health/live`,
+`/health/ready` and `/metrics`, traces everything, and on SIGTERM stops consuming, lets
+in-flight handlers finish, publishes what the outbox still holds and closes its clients.
 """
 
 import asyncio
@@ -9,32 +13,55 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
-from faststream.kafka import KafkaBroker, KafkaRouter
+from fastapi import APIRouter, FastAPI, Response
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo
+from shared.consumer import EventConsumer, EventRouter, tolerant_parser
+from shared.deadletters import DeadLetters
+from shared.failures import RetryPolicy
 from shared.health import health_router
 from shared.kafka import build_broker
 from shared.logs import configure_logging
+from shared.outbox import Outbox, OutboxRelay
 from shared.settings import ServiceSettings
+from shared.telemetry import MongoCommandSpans, Telemetry, configure_telemetry
+from shared.uow import Clock, Transactions
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class ServiceRuntime:
-    """What a running service holds: handlers and repositories get their resources here."""
+    """What a running service holds. HTTP handlers reach it as `request.app.state.runtime`."""
 
     name: str
     settings: ServiceSettings
     broker: KafkaBroker
+    telemetry: Telemetry
+    clock: Clock = utc_now
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     mongo: AsyncMongoClient = field(init=False)
+    outbox: Outbox = field(init=False)
+    relay: OutboxRelay = field(init=False)
+    transactions: Transactions = field(init=False)
+    consumer: EventConsumer | None = field(init=False, default=None)
 
     @property
     def db(self) -> AsyncDatabase:
@@ -64,46 +91,117 @@ async def _retry_until(deadline: float, what: str, attempt: Callable[[], Awaitab
             delay = min(delay * 2, 5.0)
 
 
+def _subscribe(runtime: ServiceRuntime, events: EventRouter) -> None:
+    async def handle(message: KafkaMessage) -> None:
+        assert runtime.consumer is not None
+        await runtime.consumer.handle(message)
+
+    for topic in events.topics():
+        runtime.broker.subscriber(
+            topic,
+            group_id=runtime.name,
+            ack_policy=AckPolicy.MANUAL,  # the consumer commits each record once its effect is durable
+            auto_offset_reset="earliest",
+            max_workers=runtime.settings.consumer_workers,
+            parser=tolerant_parser,
+            title=f"{runtime.name}:{topic}",
+        )(handle)
+
+
+async def _start(runtime: ServiceRuntime, events: EventRouter | None) -> None:
+    settings = runtime.settings
+    deadline = asyncio.get_running_loop().time() + settings.startup_timeout_seconds
+    runtime.mongo = mongo.connect(settings.mongodb_uri, app_name=runtime.name, listeners=[MongoCommandSpans()])
+    await _retry_until(deadline, "MongoDB", runtime.mongodb_reachable)
+    runtime.outbox = Outbox(runtime.db, source=f"/alumni/{runtime.name}")
+    runtime.relay = OutboxRelay(
+        runtime.outbox,
+        runtime.broker,
+        sweep_interval=settings.outbox_sweep_interval_seconds,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+    )
+    runtime.transactions = Transactions(runtime.mongo, runtime.db, runtime.outbox, runtime.relay, runtime.clock)
+    await runtime.outbox.ensure_indexes()
+    if events is not None:
+        runtime.consumer = EventConsumer(
+            runtime.name,
+            events,
+            runtime.transactions,
+            DeadLetters(runtime.broker, runtime.name, runtime.stopping),
+            policy=RetryPolicy(settings.retry_attempts, settings.retry_base_delay_seconds, settings.retry_max_delay_seconds),
+            handler_timeout=settings.handler_timeout_seconds,
+            stopping=runtime.stopping,
+        )
+        await runtime.consumer.ensure_indexes()
+    await _retry_until(deadline, "Kafka", runtime.broker.start)
+    runtime.relay.start()
+
+
+async def _stop(runtime: ServiceRuntime, on_stop: Sequence[Hook]) -> None:
+    runtime.stopping.set()
+    # Stop consuming; handlers in flight finish (within the broker's graceful timeout).
+    await asyncio.gather(*(subscriber.stop() for subscriber in runtime.broker.subscribers))
+    for hook in reversed(on_stop):
+        await hook(runtime)
+    await runtime.relay.stop()  # publishes what the outbox still holds
+    await runtime.broker.stop()
+    await runtime.mongo.close()
+
+
 def create_service(
     name: str,
     settings: ServiceSettings,
     *,
-    kafka_routers: Sequence[KafkaRouter] = (),
+    events: EventRouter | None = None,
     http_routers: Sequence[APIRouter] = (),
     on_start: Sequence[Hook] = (),
     on_stop: Sequence[Hook] = (),
+    clock: Clock = utc_now,
     title: str | None = None,
 ) -> FastAPI:
     configure_logging(name, settings.log_level)
-    runtime = ServiceRuntime(name, settings, build_broker(name, settings, kafka_routers))
+    telemetry = configure_telemetry(name)
+    broker = build_broker(
+        name,
+        settings,
+        middlewares=[
+            KafkaTelemetryMiddleware(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider),
+            KafkaPrometheusMiddleware(registry=REGISTRY, app_name=name),
+        ],
+    )
+    runtime = ServiceRuntime(name, settings, broker, telemetry, clock)
+    if events is not None:
+        _subscribe(runtime, events)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        deadline = asyncio.get_running_loop().time() + settings.startup_timeout_seconds
-        runtime.mongo = mongo.connect(settings.mongodb_uri, app_name=name)
-        await _retry_until(deadline, "MongoDB", runtime.mongodb_reachable)
-        await _retry_until(deadline, "Kafka", runtime.broker.start)
+        await _start(runtime, events)
         for hook in on_start:
             await hook(runtime)
         log.info("service started", extra={"port": settings.http_port})
         try:
             yield
         finally:
-            # Stop consuming first (in-flight handlers finish within graceful_timeout),
-            # then the service's own workers, then the clients.
-            for hook in reversed(on_stop):
-                await hook(runtime)
-            await runtime.broker.stop()
-            await runtime.mongo.close()
+            await _stop(runtime, on_stop)
             log.info("service stopped")
+            telemetry.shutdown()
 
     app = FastAPI(title=title or f"alumni {name}", lifespan=lifespan)
     app.state.runtime = runtime
-    app.include_router(
-        health_router({"kafka": runtime.kafka_reachable, "mongodb": runtime.mongodb_reachable})
-    )
+    app.include_router(health_router({"kafka": runtime.kafka_reachable, "mongodb": runtime.mongodb_reachable}))
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
     for router in http_routers:
         app.include_router(router)
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        excluded_urls="/health/.*,/metrics",
+    )
     return app
 
 

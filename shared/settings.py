@@ -23,5 +23,17 @@ class ServiceSettings(BaseSettings):
     # Bound on graceful shutdown: stop consuming, finish in-flight work, flush, close.
     shutdown_timeout_seconds: float = 10.0
 
+    # Consumers: one Kafka consumer per worker and subscribed topic; each handles its
+    # partitions in order, workers run concurrently.
+    consumer_workers: int = Field(default=2, ge=1, le=64)
+    handler_timeout_seconds: float = 30.0
+    retry_attempts: int = Field(default=5, ge=1)
+    retry_base_delay_seconds: float = 0.2
+    retry_max_delay_seconds: float = 30.0
+    # Outbox: how often unsent events of crashed processes are looked for, and how long an
+    # event belongs to the process that wrote it before another may publish it.
+    outbox_sweep_interval_seconds: float = 1.0
+    outbox_lease_seconds: float = 5.0
+
     def database_name(self, service: str) -> str:
         return self.mongodb_database or f"alumni_{service}"

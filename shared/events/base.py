@@ -58,15 +58,15 @@ class EventType:
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, topics: set[str] | None = None) -> None:
         self._by_type: dict[str, EventType] = {}
-        self._topics = {t.name for t in CATALOG}
+        self._topics = topics if topics is not None else {t.name for t in CATALOG}
 
     def add(self, event_type: EventType) -> None:
         if event_type.type in self._by_type:
             raise ValueError(f"event type {event_type.type} registered twice")
         if event_type.topic not in self._topics:
-            raise ValueError(f"{event_type.type}: topic {event_type.topic} is not in shared.topics.CATALOG")
+            raise ValueError(f"{event_type.type}: topic {event_type.topic} is not a topic of this catalog")
         if event_type.key not in event_type.model.model_fields:
             raise ValueError(f"{event_type.type}: key field {event_type.key!r} is not a field of {event_type.name}")
         self._by_type[event_type.type] = event_type
@@ -89,11 +89,11 @@ registry = Registry()
 E = TypeVar("E", bound=type[Event])
 
 
-def event_type(ce_type: str, *, topic: str, key: str) -> Callable[[E], E]:
+def event_type(ce_type: str, *, topic: str, key: str, catalog: Registry = registry) -> Callable[[E], E]:
     def register(model: E) -> E:
         summary = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
         model.event_type = EventType(ce_type, model, topic, key, summary)
-        registry.add(model.event_type)
+        catalog.add(model.event_type)
         return model
 
     return register

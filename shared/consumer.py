@@ -1,0 +1,234 @@
+"""Idempotent event consumers.
+
+A service declares its handlers on an `EventRouter`:
+
+    events = EventRouter()
+
+    @events.on(EmployeeDeparted)
+    async def departed(event: EmployeeDeparted, ctx: EventContext) -> None:
+        ...                       # domain logic; ctx.db / ctx.session for repositories
+        ctx.publish(OffboardingCompleted(...))
+
+and the platform does the rest, for every record:
+- decodes the CloudEvents envelope and the payload; a record that cannot be read (bytes,
+  envelope, schema, an event type this service does not handle) is dead-lettered at once;
+- runs the handler in a MongoDB transaction that also records the event's `ce_source` +
+  `ce_id` (a repeat is dropped) and the events the handler published (the outbox);
+- retries failures with exponential backoff and jitter, blocking only the record's partition;
+  a `PermanentError` or an exhausted budget dead-letters the record;
+- commits the record's offset, and only that one, once its effect is durable.
+"""
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pydantic
+from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from faststream.kafka import KafkaMessage
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
+from pymongo.errors import DuplicateKeyError
+
+from shared.deadletters import DeadLetters, Interrupted
+from shared.events import Envelope, Event, EventType, InvalidEnvelope
+from shared.failpoints import failpoint
+from shared.failures import PoisonRecord, RetryPolicy, describe, is_permanent
+from shared.uow import Transactions, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+PROCESSED = "processed_events"
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any, "EventContext"], Awaitable[None]]
+
+
+class EventContext(UnitOfWork):
+    """The unit of work of one incoming event, with its envelope."""
+
+    def __init__(self, *args: Any, envelope: Envelope) -> None:
+        super().__init__(*args)
+        self.envelope = envelope
+
+
+class EventRouter:
+    """The events a service handles, by CloudEvents type."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, tuple[EventType, Handler]] = {}
+
+    def on(self, *models: type[Event]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for model in models:
+                if model.event_type.type in self.handlers:
+                    raise ValueError(f"{model.event_type.type} has two handlers")
+                self.handlers[model.event_type.type] = (model.event_type, handler)
+            return handler
+
+        return register
+
+    def topics(self) -> list[str]:
+        return sorted({event_type.topic for event_type, _ in self.handlers.values()})
+
+
+class _Repeat(Exception):
+    """The event was handled before: abort the transaction, change nothing."""
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        group: str,
+        router: EventRouter,
+        transactions: Transactions,
+        dead_letters: DeadLetters,
+        *,
+        policy: RetryPolicy,
+        handler_timeout: float,
+        stopping: asyncio.Event,
+    ) -> None:
+        self.group = group
+        self.router = router
+        self.transactions = transactions
+        self.dead_letters = dead_letters
+        self.policy = policy
+        self.handler_timeout = handler_timeout
+        self.stopping = stopping
+        self._lag: dict[tuple[str, int], int] = {}
+        meter = metrics.get_meter("alumni.consumer")
+        self._duration = meter.create_histogram("alumni.handler.duration", unit="s", description="Handling of one record, retries included")
+        self._retries = meter.create_counter("alumni.handler.retries", unit="{attempt}", description="Handler attempts that failed and were retried")
+        meter.create_observable_gauge(
+            "alumni.consumer.lag", callbacks=[self._observe_lag], unit="{record}",
+            description="Records behind the partition's end, after the last handled record",
+        )
+
+    async def ensure_indexes(self) -> None:
+        # Kept well beyond Kafka's retention, so that any redelivery is still recognised.
+        await self.transactions.db[PROCESSED].create_index("processed_at", expireAfterSeconds=30 * 86400)
+
+    async def handle(self, message: KafkaMessage) -> None:
+        record: ConsumerRecord = message.raw_message
+        started = time.perf_counter()
+        outcome, event_type = await self._process(record)
+        self._duration.record(time.perf_counter() - started, {"topic": record.topic, "event_type": event_type, "outcome": outcome})
+        if outcome == "interrupted":
+            return  # stopping: left uncommitted, redelivered after the restart
+        failpoint("consumer.before-commit")
+        await self._commit(message.consumer, record)
+
+    async def _process(self, record: ConsumerRecord) -> tuple[str, str]:
+        try:
+            envelope, event_type, event = self._decode(record)
+        except PoisonRecord as poison:
+            return await self._dead_letter(record, poison.error_class, str(poison), 0), "unreadable"
+        _, handler = self.router.handlers[event_type.type]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with asyncio.timeout(self.handler_timeout):
+                    applied = await self._apply(envelope, event, handler)
+                return ("handled" if applied else "repeat"), event_type.type
+            except Exception as exc:
+                if is_permanent(exc) or attempt >= self.policy.attempts:
+                    return await self._dead_letter(record, type(exc).__name__, describe(exc), attempt), event_type.type
+                delay = self.policy.delay(attempt)
+                self._retries.add(1, {"topic": record.topic, "event_type": event_type.type})
+                log.warning(
+                    "handler failed; retrying",
+                    extra={"event_id": envelope.id, "event_type": envelope.type, "attempt": attempt,
+                           "retry_in_s": round(delay, 3), "error_class": type(exc).__name__, "error": describe(exc)},
+                )
+                if await self._stopping_within(delay):
+                    return "interrupted", event_type.type
+
+    def _decode(self, record: ConsumerRecord) -> tuple[Envelope, EventType, Event]:
+        try:
+            headers = {k: v.decode() for k, v in record.headers}
+        except UnicodeDecodeError:
+            raise PoisonRecord("UndecodableHeader", "a header value is not UTF-8") from None
+        try:
+            envelope = Envelope.from_headers(headers)
+        except InvalidEnvelope as exc:
+            raise PoisonRecord("InvalidEnvelope", str(exc)) from None
+        if envelope.type not in self.router.handlers:
+            raise PoisonRecord("UnknownEventType", f"{envelope.type!r} is not an event type this service reads on {record.topic}")
+        event_type, _ = self.router.handlers[envelope.type]
+        try:
+            data = json.loads(record.value or b"")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PoisonRecord("UndecodableValue", f"the value is not JSON: {exc}") from None
+        try:
+            event = event_type.model.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise PoisonRecord("SchemaViolation", describe(exc)) from None
+        return envelope, event_type, event
+
+    async def _apply(self, envelope: Envelope, event: Event, handler: Handler) -> bool:
+        async def work(ctx: EventContext) -> None:
+            marker = {"_id": envelope.identity, "type": envelope.type, "processed_at": ctx.now()}
+            try:
+                await ctx.db[PROCESSED].insert_one(marker, session=ctx.session)
+            except DuplicateKeyError:
+                raise _Repeat from None
+            await handler(event, ctx)
+
+        try:
+            await self.transactions.run(work, uow_class=EventContext, envelope=envelope)
+        except _Repeat:
+            log.info("repeated event dropped", extra={"event_id": envelope.id, "event_type": envelope.type})
+            return False
+        return True
+
+    async def _dead_letter(self, record: ConsumerRecord, error_class: str, message: str, attempts: int) -> str:
+        try:
+            await self.dead_letters.send(record, error_class, message, attempts)
+        except Interrupted:
+            return "interrupted"
+        return "dead_letter"
+
+    async def _stopping_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _commit(self, consumer: Any, record: ConsumerRecord) -> None:
+        partition = TopicPartition(record.topic, record.partition)
+        try:
+            # This record's offset only: never positions of records still in flight.
+            await consumer.commit({partition: record.offset + 1})
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning(
+                "offset not committed: the partition moved to another consumer, which will drop the repeat",
+                extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error_class": type(exc).__name__},
+            )
+            return
+        highwater = consumer.highwater(partition)
+        if highwater is not None:
+            self._lag[(record.topic, record.partition)] = max(0, highwater - record.offset - 1)
+
+    def _observe_lag(self, options: CallbackOptions) -> list[Observation]:
+        return [Observation(lag, {"topic": t, "partition": p, "group": self.group}) for (t, p), lag in self._lag.items()]
+
+
+async def tolerant_parser(record: ConsumerRecord, parse: Callable[[ConsumerRecord], Awaitable[KafkaMessage]]) -> KafkaMessage:
+    """FastStream's parser decodes headers strictly and would fail before our handler runs; give
+    it a readable copy, keeping the original record so that the handler dead-letters it."""
+    try:
+        return await parse(record)
+    except UnicodeDecodeError:
+        readable = dataclasses.replace(record, headers=[(k, v.decode(errors="replace").encode()) for k, v in record.headers])
+        if hasattr(record, "consumer"):
+            readable.consumer = record.consumer
+        message = await parse(readable)
+        message.raw_message = record
+        return message

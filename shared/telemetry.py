@@ -1,0 +1,110 @@
+"""OpenTelemetry for every service: traces and metrics configured by the standard `OTEL_*`
+variables, exported over OTLP when an endpoint is set (nothing is exported otherwise), and
+metrics also exposed to Prometheus on `/metrics`.
+
+Spans carry identifiers, never personal data: MongoDB spans name the command and collection,
+not the query; Kafka spans name topic, partition, offset and key (an aggregate id).
+"""
+
+import os
+from dataclasses import dataclass
+
+from opentelemetry import metrics, trace
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from pymongo import monitoring
+
+
+def _exporting(signal: str) -> bool:
+    env = os.environ
+    if env.get("OTEL_SDK_DISABLED", "").lower() == "true" or env.get(f"OTEL_{signal}_EXPORTER", "otlp") == "none":
+        return False
+    return bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"))
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+
+    def shutdown(self) -> None:
+        """Flush what is buffered: spans of the last requests must not be lost on SIGTERM."""
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
+_configured: Telemetry | None = None
+
+
+def configure_telemetry(service: str) -> Telemetry:
+    """Set the process-wide providers once (a process runs one service)."""
+    global _configured
+    if _configured is not None:
+        return _configured
+    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES take precedence over this default.
+    resource = Resource.create({"service.name": f"alumni-{service}"} | _env_resource())
+    tracer_provider = TracerProvider(resource=resource)
+    if _exporting("TRACES"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    readers: list[MetricReader] = [PrometheusMetricReader()]
+    if _exporting("METRICS"):
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(meter_provider)
+    _configured = Telemetry(tracer_provider, meter_provider)
+    return _configured
+
+
+def _env_resource() -> dict[str, str]:
+    attributes = {}
+    for pair in filter(None, os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(",")):
+        key, _, value = pair.partition("=")
+        attributes[key.strip()] = value.strip()
+    if name := os.environ.get("OTEL_SERVICE_NAME"):
+        attributes["service.name"] = name
+    return attributes
+
+
+class MongoCommandSpans(monitoring.CommandListener):
+    """A client span per MongoDB command, child of whatever span is current when it runs."""
+
+    QUIET = frozenset({"hello", "ismaster", "isMaster", "ping", "endSessions", "saslStart", "saslContinue", "buildInfo"})
+
+    def __init__(self) -> None:
+        self._spans: dict[tuple[int, int], trace.Span] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name in self.QUIET:
+            return
+        collection = event.command.get(event.command_name)
+        attributes = {
+            "db.system.name": "mongodb",
+            "db.namespace": event.database_name,
+            "db.operation.name": event.command_name,
+        }
+        if isinstance(collection, str):
+            attributes["db.collection.name"] = collection
+        host, port = event.connection_id
+        attributes |= {"server.address": host, "server.port": port}
+        name = f"{event.command_name} {collection}" if isinstance(collection, str) else event.command_name
+        tracer = trace.get_tracer("alumni.mongodb")
+        self._spans[(event.request_id, event.operation_id)] = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if span := self._spans.pop((event.request_id, event.operation_id), None):
+            span.end()
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        if span := self._spans.pop((event.request_id, event.operation_id), None):
+            span.set_status(Status(StatusCode.ERROR, f"{event.failure.get('codeName', 'error')}"))
+            span.end()

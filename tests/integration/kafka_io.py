@@ -1,0 +1,77 @@
+"""Reading and writing raw records, as an HRIS connector or an operator would."""
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str]
+
+    def json(self) -> dict:
+        return json.loads(self.value)
+
+
+def cloudevent_headers(ce_type: str, *, ce_id: str | None = None, source: str = "/tests/hris") -> list[tuple[str, bytes]]:
+    headers = {
+        "ce_specversion": "1.0",
+        "ce_id": ce_id or str(uuid.uuid4()),
+        "ce_source": source,
+        "ce_type": ce_type,
+        "ce_time": "2026-11-22T09:00:00Z",
+        "content-type": "application/json",
+    }
+    return [(k, v.encode()) for k, v in headers.items()]
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]], *, partition: int | None = None) -> list:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, value, key=key, headers=headers, partition=partition) for key, value, headers in records]
+        return [await s for s in sent]
+    finally:
+        await producer.stop()
+
+
+async def read_all(bootstrap: str, topic: str, *, expect: int | None = None, timeout: float = 30.0, settle: float = 1.0) -> list[Record]:
+    """Every record of a topic from the beginning; waits until `expect` are there (then `settle`
+    seconds more, to catch any extra), or until `timeout`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records: list[Record] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        settled_at = None
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for tp_records in batch.values():
+                records += [
+                    Record(r.topic, r.partition, r.offset, r.key, r.value, {k: v.decode(errors="replace") for k, v in r.headers})
+                    for r in tp_records
+                ]
+            if expect is not None and len(records) >= expect:
+                settled_at = settled_at or loop.time()
+                if loop.time() - settled_at >= settle:
+                    break
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()
+    return consumer.partitions_for_topic(topic) or set()
