@@ -64,6 +64,12 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from shared import dlq
+
+    return dlq.main(["--bootstrap-servers", StackConfig.from_env().bootstrap_servers, *args.dlq_args])
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     # Fetch the Kafka jars before pytest starts, so its output is only the tests'.
     KafkaNode(StackConfig.from_env().for_tests()).ensure_jars()
@@ -89,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     topics = sub.add_parser("topics", help="create the catalog's topics on a broker")
     topics.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     topics.set_defaults(func=cmd_topics)
+    dead = sub.add_parser("dlq", help="list or replay dead letters on the local stack (see `dlq --help`)", add_help=False)
+    dead.add_argument("dlq_args", nargs=argparse.REMAINDER)
+    dead.set_defaults(func=cmd_dlq)
     test = sub.add_parser("test", help="run the whole test suite (starts the test stack it needs)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
     test.set_defaults(func=cmd_test)

@@ -220,6 +220,12 @@ class EventConsumer:
         return [Observation(lag, {"topic": t, "partition": p, "group": self.group}) for (t, p), lag in self._lag.items()]
 
 
+async def raw_body(message: KafkaMessage, decode: Callable[[KafkaMessage], Awaitable[Any]]) -> bytes:
+    """FastStream decodes JSON bodies before calling a handler, and a body that is not JSON would
+    fail there, silently; the consumer reads the raw record itself, so keep the bytes."""
+    return message.body
+
+
 async def tolerant_parser(record: ConsumerRecord, parse: Callable[[ConsumerRecord], Awaitable[KafkaMessage]]) -> KafkaMessage:
     """FastStream's parser decodes headers strictly and would fail before our handler runs; give
     it a readable copy, keeping the original record so that the handler dead-letters it."""

@@ -27,7 +27,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo
-from shared.consumer import EventConsumer, EventRouter, tolerant_parser
+from shared.consumer import EventConsumer, EventRouter, raw_body, tolerant_parser
 from shared.deadletters import DeadLetters
 from shared.failures import RetryPolicy
 from shared.health import health_router
@@ -104,6 +104,7 @@ def _subscribe(runtime: ServiceRuntime, events: EventRouter) -> None:
             auto_offset_reset="earliest",
             max_workers=runtime.settings.consumer_workers,
             parser=tolerant_parser,
+            decoder=raw_body,
             title=f"{runtime.name}:{topic}",
         )(handle)
 
