@@ -70,6 +70,12 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return dlq.main(["--bootstrap-servers", StackConfig.from_env().bootstrap_servers, *args.dlq_args])
 
 
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    from shared import asyncapi
+
+    return asyncapi.main(args.asyncapi_args)
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     # Fetch the Kafka jars before pytest starts, so its output is only the tests'.
     KafkaNode(StackConfig.from_env().for_tests()).ensure_jars()
@@ -98,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     dead = sub.add_parser("dlq", help="list or replay dead letters on the local stack (see `dlq --help`)", add_help=False)
     dead.add_argument("dlq_args", nargs=argparse.REMAINDER)
     dead.set_defaults(func=cmd_dlq)
+    catalog = sub.add_parser("asyncapi", help="regenerate docs/asyncapi.json from the code (--check: compare only)")
+    catalog.add_argument("asyncapi_args", nargs=argparse.REMAINDER)
+    catalog.set_defaults(func=cmd_asyncapi)
     test = sub.add_parser("test", help="run the whole test suite (starts the test stack it needs)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
     test.set_defaults(func=cmd_test)
