@@ -61,8 +61,19 @@ def configure_telemetry(service: str) -> Telemetry:
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
+    instrument_http_clients(tracer_provider, meter_provider)
     _configured = Telemetry(tracer_provider, meter_provider)
     return _configured
+
+
+def instrument_http_clients(tracer_provider: TracerProvider, meter_provider: MeterProvider | None = None) -> None:
+    """A client span for every outgoing httpx request (vendor APIs, chat webhooks), which also
+    carries `traceparent` to the server."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    instrumentor = HTTPXClientInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
 
 
 def _env_resource() -> dict[str, str]:

@@ -37,6 +37,7 @@ class OrderPlaced(Event):
     always_fail: bool = False
     reject: bool = False
     work_ms: int = 0
+    revision: int = 0
 
 
 @event_type("com.alumni.test.order-placed.v2", topic=ORDERS, key="order_id", catalog=catalog)
@@ -89,6 +90,7 @@ if ENABLE_V2:
 class PlaceOrder(BaseModel):
     order_id: str
     work_ms: int = 0
+    revision: int = 0
 
 
 api = APIRouter()
@@ -99,8 +101,9 @@ async def place_order(body: PlaceOrder, request: Request) -> dict[str, str]:
     runtime = request.app.state.runtime
 
     async def work(uow: UnitOfWork) -> str:
-        await uow.db.orders.insert_one({"_id": body.order_id}, session=uow.session)
-        return uow.publish(OrderPlaced(order_id=body.order_id, work_ms=body.work_ms), subject=body.order_id).id
+        await uow.db.orders.insert_one({"order_id": body.order_id, "revision": body.revision}, session=uow.session)
+        placed = OrderPlaced(order_id=body.order_id, work_ms=body.work_ms, revision=body.revision)
+        return uow.publish(placed, subject=body.order_id).id
 
     return {"event_id": await runtime.transactions.run(work)}
 

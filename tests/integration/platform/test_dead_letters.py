@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.integration.kafka_io import cloudevent_headers, produce, read_all
 from tests.integration.platform.conftest import OrdersDeployment
 
@@ -18,7 +21,7 @@ def _without(headers: list[tuple[str, bytes]], name: str) -> list[tuple[str, byt
 
 
 async def test_poison_records_are_dead_lettered_and_the_partition_keeps_flowing(orders: OrdersDeployment) -> None:
-    await orders.start(role="worker")
+    app = await orders.start(role="worker")
     bootstrap = orders.stack.cfg.bootstrap_servers
     bad_source = _without(cloudevent_headers(V1), "ce_source") + [("ce_source", b"\xff\xfe")]
     poison = [
@@ -58,6 +61,12 @@ async def test_poison_records_are_dead_lettered_and_the_partition_keeps_flowing(
     assert by_key[b"schema"].headers["dlq_error_message"] == "order_id: Field required"
     assert "missing CloudEvents headers: ce_id" in by_key[b"envelope"].headers["dlq_error_message"]
     assert V2 in by_key[b"v2-1"].headers["dlq_error_message"]
+    # Operators see them in the metrics too.
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{app.url}/metrics")).text
+    for error_class in expected_class.values():
+        assert sample(metrics, "alumni_dead_letters_total", error_class=error_class, topic=orders.orders) == 1.0, error_class
+    assert sample(metrics, "alumni_consumer_lag", group=orders.group, partition="0", topic=orders.orders) == 0.0
 
 
 async def test_a_dead_letter_replayed_after_the_fix_is_handled(orders: OrdersDeployment) -> None:
@@ -84,6 +93,15 @@ async def test_a_dead_letter_replayed_after_the_fix_is_handled(orders: OrdersDep
     assert "dlq_error_class" not in back.headers
     # Still one dead letter: the replayed record was handled, not dead-lettered again.
     assert len(await read_all(bootstrap, f"{orders.orders}.dlq", expect=2, timeout=3)) == 1
+
+
+def sample(exposition: str, name: str, **labels: str) -> float | None:
+    """The value of one Prometheus sample, found by name and (a subset of) its labels."""
+    for family in text_string_to_metric_families(exposition):
+        for s in family.samples:
+            if s.name == name and labels.items() <= s.labels.items():
+                return s.value
+    return None
 
 
 def _dlq(*args: str, bootstrap: str) -> str:
