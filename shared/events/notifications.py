@@ -8,9 +8,8 @@ Channel = Literal["email", "slack", "teams", "discord"]
 RecipientKind = Literal["alumnus", "team_channel", "community_channel", "recruiter"]
 
 
-@event_type("com.alumni.notification.delivered.v1", topic="alumni.notification.delivered", key="delivery_id")
-class NotificationDelivered(Event):
-    """A message reached its channel."""
+class DeliveryOutcome(Event):
+    """One delivery: an event's message to one recipient through one channel."""
 
     delivery_id: Identifier
     source_event_id: Identifier
@@ -19,20 +18,19 @@ class NotificationDelivered(Event):
     recipient_id: Identifier
     channel: Channel
     template: NonEmpty
+
+
+@event_type("com.alumni.notification.delivered.v1", topic="alumni.notification.delivered", key="delivery_id")
+class NotificationDelivered(DeliveryOutcome):
+    """A message reached its channel."""
+
     delivered_at: datetime
 
 
 @event_type("com.alumni.notification.failed.v1", topic="alumni.notification.failed", key="delivery_id")
-class NotificationFailed(Event):
+class NotificationFailed(DeliveryOutcome):
     """A message could not be delivered: refused for good, or retries exhausted."""
 
-    delivery_id: Identifier
-    source_event_id: Identifier
-    source_event_type: NonEmpty
-    recipient_kind: RecipientKind
-    recipient_id: Identifier
-    channel: Channel
-    template: NonEmpty
     reason: NonEmpty
     permanent: bool
     attempts: int
