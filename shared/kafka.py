@@ -5,7 +5,10 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 
+from shared import kafka_fixes
 from shared.settings import ServiceSettings
+
+kafka_fixes.apply()
 
 
 def build_broker(service: str, settings: ServiceSettings, middlewares: Sequence[Any] = ()) -> KafkaBroker:
