@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
@@ -27,6 +27,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo
+from shared.auth import TokenVerifier
+from shared.clock import Clock, clock_for
 from shared.consumer import EventConsumer, EventRouter, raw_body, tolerant_parser
 from shared.deadletters import DeadLetters
 from shared.failures import RetryPolicy
@@ -34,17 +36,13 @@ from shared.health import health_router
 from shared.kafka import build_broker
 from shared.logs import configure_logging
 from shared.outbox import Outbox, OutboxRelay
-from shared.settings import ServiceSettings
+from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
 from shared.telemetry import MongoCommandSpans, Telemetry, configure_telemetry
-from shared.uow import Clock, Transactions
+from shared.uow import Transactions
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -55,7 +53,7 @@ class ServiceRuntime:
     settings: ServiceSettings
     broker: KafkaBroker
     telemetry: Telemetry
-    clock: Clock = utc_now
+    clock: Clock
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     mongo: AsyncMongoClient = field(init=False)
     outbox: Outbox = field(init=False)
@@ -157,7 +155,7 @@ def create_service(
     http_routers: Sequence[APIRouter] = (),
     on_start: Sequence[Hook] = (),
     on_stop: Sequence[Hook] = (),
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
     title: str | None = None,
 ) -> FastAPI:
     configure_logging(name, settings.log_level)
@@ -170,7 +168,7 @@ def create_service(
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=name),
         ],
     )
-    runtime = ServiceRuntime(name, settings, broker, telemetry, clock)
+    runtime = ServiceRuntime(name, settings, broker, telemetry, clock or clock_for(settings.clock_file))
     if events is not None:
         _subscribe(runtime, events)
 
@@ -179,6 +177,8 @@ def create_service(
         await _start(runtime, events)
         for hook in on_start:
             await hook(runtime)
+        if settings.auth_jwt_secret == DEVELOPMENT_JWT_SECRET:
+            log.warning("AUTH_JWT_SECRET is the development default: set it outside a development machine")
         log.info("service started", extra={"port": settings.http_port})
         try:
             yield
@@ -189,6 +189,9 @@ def create_service(
 
     app = FastAPI(title=title or f"alumni {name}", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.token_verifier = TokenVerifier(
+        settings.auth_jwt_secret, issuer=settings.auth_jwt_issuer, audience=settings.auth_jwt_audience
+    )
     app.include_router(health_router({"kafka": runtime.kafka_reachable, "mongodb": runtime.mongodb_reachable}))
 
     @app.get("/metrics", include_in_schema=False)

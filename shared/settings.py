@@ -3,6 +3,8 @@
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEVELOPMENT_JWT_SECRET = "local-development-secret-change-me"
+
 
 class ServiceSettings(BaseSettings):
     """Settings every service reads. A service subclasses it to add its own."""
@@ -34,6 +36,14 @@ class ServiceSettings(BaseSettings):
     # event belongs to the process that wrote it before another may publish it.
     outbox_sweep_interval_seconds: float = 1.0
     outbox_lease_seconds: float = 5.0
+
+    # Bearer tokens: JWTs (HS256) from the identity provider. The default secret is for one
+    # machine only; a service started with it says so in its log.
+    auth_jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    auth_jwt_issuer: str = ""
+    auth_jwt_audience: str = ""
+    # Tests and demos only: read "now" from this file (see shared/clock.py).
+    clock_file: str = ""
 
     def database_name(self, service: str) -> str:
         return self.mongodb_database or f"alumni_{service}"

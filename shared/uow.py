@@ -1,7 +1,6 @@
 """A unit of work: one MongoDB transaction holding a state change and the events announcing it."""
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TypeVar
 
 from pymongo import AsyncMongoClient
@@ -11,8 +10,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.events import Envelope, Event
 from shared.outbox import Outbox, OutboxRelay
 
+from shared.clock import Clock
+
 T = TypeVar("T")
-Clock = Callable[[], datetime]
 
 
 class UnitOfWork:
@@ -26,8 +26,10 @@ class UnitOfWork:
         self._outbox = outbox
         self._events: list[dict] = []
 
-    def publish(self, event: Event, *, subject: str | None = None) -> Envelope:
-        envelope = Envelope(type=event.event_type.type, source=self._outbox.source, subject=subject)
+    def publish(self, event: Event, *, subject: str | None = None, source: str | None = None) -> Envelope:
+        """`source` overrides the service's own `ce_source`, for an event received on behalf of
+        another system (an HRIS webhook)."""
+        envelope = Envelope(type=event.event_type.type, source=source or self._outbox.source, subject=subject)
         self._events.append(self._outbox.document(event, envelope))
         return envelope
 

@@ -71,8 +71,10 @@ class ConsentChanged(Event):
 
 @event_type("com.alumni.alumnus.erased.v1", topic="alumni.alumnus.erased", key="alumnus_id")
 class AlumnusErased(Event):
-    """An alumnus was erased (GDPR): every projection deletes its copy."""
+    """An alumnus was erased (GDPR): every service deletes what it keeps about them, found by
+    the alumnus id or by the employee ids of their stints."""
 
     alumnus_id: Identifier
+    employee_ids: list[Identifier]
     version: int
     erased_at: datetime

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr
@@ -35,10 +35,13 @@ class Leaver(BaseModel):
 
 
 class ExitProfile(BaseModel):
-    """What the leaver told the exit form (empty when they did not answer it in time)."""
+    """What the leaver told the exit form (empty when they did not answer it in time). The
+    personal email and phone given there are confirmed by the leaver: verified."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    personal_email: EmailStr | None = personal(default=None)
+    phone: E164Phone | None = personal(default=None)
     linkedin_url: Url | None = personal(default=None)
     profile_urls: list[Url] = personal(default_factory=list)
     skills: list[NonEmpty] = []
@@ -60,3 +63,46 @@ class OffboardingCompleted(Event):
     exclusion_reason: NonEmpty | None = None
     leaver: Leaver | None = None
     profile: ExitProfile | None = None
+
+
+@event_type(
+    "com.alumni.offboarding.exit-form-issued.v1", topic="alumni.offboarding.exit-form-issued", key="employee_id"
+)
+class ExitFormIssued(Event):
+    """A leaver gets a one-time link to the exit form (notifications sends it)."""
+
+    case_id: Identifier
+    employee_id: Identifier
+    first_name: NonEmpty = personal()
+    email: EmailStr = personal()
+    locale: Locale = Locale.EN
+    form_url: Url = personal()  # holds the one-time token: a secret
+    expires_at: datetime
+
+
+@event_type(
+    "com.alumni.offboarding.exit-form-submitted.v1",
+    topic="alumni.offboarding.exit-form-submitted",
+    key="employee_id",
+)
+class ExitFormSubmitted(Event):
+    """A leaver answered the exit form after their case completed: identity updates the alumnus."""
+
+    case_id: Identifier
+    employee_id: Identifier
+    hire_date: date
+    profile: ExitProfile
+    submitted_at: datetime
+
+
+@event_type("com.alumni.offboarding.cancelled.v1", topic="alumni.offboarding.cancelled", key="employee_id")
+class OffboardingCancelled(Event):
+    """A departure was cancelled. Before completion the case closes with no alumnus; after
+    completion the alumnus stays and HR is told (`after_completion`)."""
+
+    case_id: Identifier
+    employee_id: Identifier
+    hire_date: date
+    after_completion: bool
+    reason: NonEmpty | None = None
+    cancelled_at: datetime
