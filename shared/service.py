@@ -11,6 +11,7 @@ in-flight handlers finish, publishes what the outbox still holds and closes its 
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -157,7 +158,10 @@ def create_service(
     on_stop: Sequence[Hook] = (),
     clock: Clock | None = None,
     title: str | None = None,
+    secret_paths: Sequence[str] = (),
 ) -> FastAPI:
+    """`secret_paths`: path prefixes followed by a secret (a one-time token), which spans must
+    not record."""
     configure_logging(name, settings.log_level)
     telemetry = configure_telemetry(name)
     broker = build_broker(
@@ -205,8 +209,26 @@ def create_service(
         tracer_provider=telemetry.tracer_provider,
         meter_provider=telemetry.meter_provider,
         excluded_urls="/health/.*,/metrics",
+        server_request_hook=redact_paths(secret_paths) if secret_paths else None,
     )
     return app
+
+
+URL_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full")
+
+
+def redact_paths(prefixes: Sequence[str]) -> Callable[[Any, dict], None]:
+    """A span hook that replaces whatever follows a secret path prefix with `{redacted}`."""
+
+    def redact(span: Any, scope: dict) -> None:
+        path = scope.get("path", "")
+        for prefix in prefixes:
+            if path.startswith(prefix) and span.is_recording():
+                safe = prefix + "{redacted}"
+                for attribute in URL_ATTRIBUTES:
+                    span.set_attribute(attribute, safe)
+
+    return redact
 
 
 def serve(app: FastAPI) -> None:

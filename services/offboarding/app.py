@@ -1,9 +1,21 @@
 """Wiring of the offboarding service."""
 
+from datetime import timedelta
+
+import httpx
 from fastapi import FastAPI
+from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
-from shared.service import create_service
+from services.offboarding import repository
+from services.offboarding.domain import EligibilityPolicy
+from services.offboarding.exit_form import exit_form_router
+from services.offboarding.handlers import OffboardingRules, event_handlers
+from services.offboarding.intake import api as intake
+from services.offboarding.intake.sources import HrisSource
+from services.offboarding.scheduler import DueCaseScheduler
+from shared.events.types import DepartureReason
+from shared.service import ServiceRuntime, create_service
 from shared.settings import ServiceSettings
 
 NAME = "offboarding"
@@ -11,7 +23,47 @@ NAME = "offboarding"
 
 class Settings(ServiceSettings):
     http_port: int = DEFAULT_HTTP_PORTS[NAME]
+    # Eligibility: departures for these reasons, and (when set) pending litigation, are excluded.
+    excluded_departure_reasons: list[DepartureReason] = [DepartureReason.TERMINATION_FOR_CAUSE]
+    exclude_litigation: bool = True
+    # Links to the exit form: where the form is served, and how long after the departure date a link stays valid.
+    exit_form_base_url: str = f"http://127.0.0.1:{DEFAULT_HTTP_PORTS[NAME]}"
+    exit_form_valid_days: int = Field(default=30, ge=1)
+    # How often future-dated cases are checked for their departure date.
+    due_cases_interval_seconds: float = Field(default=60.0, gt=0)
+    # HRIS webhooks: the sources (JSON, see services/offboarding/intake/sources.py) and how far
+    # a request's signing time may be from now.
+    hris_sources: dict[str, HrisSource] = {}
+    webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    vendor_api_timeout_seconds: float = 10.0
 
 
 def build(settings: Settings | None = None) -> FastAPI:
-    return create_service(NAME, settings or Settings())
+    settings = settings or Settings()
+    rules = OffboardingRules(
+        policy=EligibilityPolicy(frozenset(settings.excluded_departure_reasons), settings.exclude_litigation),
+        exit_form_base_url=settings.exit_form_base_url,
+        exit_form_valid_for=timedelta(days=settings.exit_form_valid_days),
+    )
+    vendor_api = httpx.AsyncClient(timeout=settings.vendor_api_timeout_seconds)
+    scheduler = DueCaseScheduler(settings.due_cases_interval_seconds)
+
+    async def prepare(runtime: ServiceRuntime) -> None:
+        await repository.ensure_indexes(runtime.db)
+        await intake.ensure_indexes(runtime.db, settings.webhook_tolerance_seconds)
+
+    async def close_vendor_api(runtime: ServiceRuntime) -> None:
+        await vendor_api.aclose()
+
+    return create_service(
+        NAME,
+        settings,
+        events=event_handlers(rules),
+        http_routers=[
+            intake.webhook_router(settings.hris_sources, vendor_api, settings.webhook_tolerance_seconds),
+            exit_form_router(),
+        ],
+        on_start=[prepare, scheduler.start],
+        on_stop=[close_vendor_api, scheduler.stop],
+        secret_paths=("/exit-form/",),
+    )

@@ -1,0 +1,74 @@
+"""HiBob: webhooks v2 are thin (`{"type": "employee.left", "companyId": ..., "triggeredAt": ...,
+"data": {"employeeId": ...}}`), so the adapter reads the worker from Bob's API
+(`POST /v1/people/{id}` with the fields it needs, HTTP basic with a service user).
+`employee.left` makes a departure; other event types are acknowledged and ignored.
+"""
+
+import httpx
+
+from services.offboarding.intake.sources import HrisSource
+from services.offboarding.intake.vendors import (
+    PayloadRefused,
+    blank_to_none,
+    country_code,
+    day,
+    departure_reason,
+    e164,
+    fetch_json,
+)
+from shared.events.base import Event
+from shared.events.hris import EmployeeDeparted
+
+FIELDS = [
+    "root.id", "root.firstName", "root.surname", "root.email", "home.privateEmail", "home.mobilePhone",
+    "work.department", "work.title", "work.startDate", "address.country", "address.city",
+    "internal.terminationDate", "internal.terminationReason",
+]
+DEPARTURE_EVENTS = {"employee.left"}
+
+
+def _employee_id(payload: dict) -> str | None:
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    legacy = payload.get("employee") if isinstance(payload.get("employee"), dict) else {}
+    return blank_to_none(data.get("employeeId") or legacy.get("id"))
+
+
+async def read(source: HrisSource, payload: dict, http: httpx.AsyncClient) -> list[Event]:
+    if payload.get("type") not in DEPARTURE_EVENTS:
+        return []
+    employee_id = _employee_id(payload)
+    if employee_id is None:
+        raise PayloadRefused("data.employeeId: missing")
+    worker = await fetch_json(
+        http,
+        "POST",
+        f"{source.api_base_url.rstrip('/')}/v1/people/{employee_id}",
+        json={"fields": FIELDS},
+        auth=(source.service_user_id, source.api_token.get_secret_value()),
+        headers={"Accept": "application/json"},
+    )
+    work, home = worker.get("work") or {}, worker.get("home") or {}
+    address, internal = worker.get("address") or {}, worker.get("internal") or {}
+    departure = day(internal.get("terminationDate"))
+    if departure is None:
+        raise PayloadRefused("internal.terminationDate: Bob has no termination date for this employee")
+    return [
+        EmployeeDeparted.model_validate(
+            {
+                "employee_id": employee_id,
+                "first_name": worker.get("firstName"),
+                "last_name": worker.get("surname"),
+                "work_email": worker.get("email"),
+                "personal_email": blank_to_none(home.get("privateEmail")),
+                "phone": e164(home.get("mobilePhone")),
+                "department": blank_to_none(work.get("department")),
+                "job_title": blank_to_none(work.get("title")),
+                "country": country_code(address.get("country")),
+                "city": blank_to_none(address.get("city")),
+                "hire_date": day(work.get("startDate")),
+                "departure_date": departure,
+                "departure_reason": departure_reason(internal.get("terminationReason")),
+                "locale": source.default_locale,
+            }
+        )
+    ]

@@ -1,0 +1,90 @@
+"""What the vendor adapters share: calling a vendor API, and mapping its values to the contract."""
+
+import re
+from datetime import date, datetime
+
+import httpx
+
+from shared.events.types import DepartureReason
+
+
+class VendorUnavailable(Exception):
+    """The vendor's API did not answer usefully: answered 503 so that the vendor retries."""
+
+
+class PayloadRefused(Exception):
+    """The webhook's payload, or the worker behind it, cannot make a departure: answered 422."""
+
+
+async def fetch_json(http: httpx.AsyncClient, method: str, url: str, **kwargs) -> dict:
+    try:
+        response = await http.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise VendorUnavailable(f"{method} {url}: {type(exc).__name__}") from exc
+    if response.status_code == 404:
+        raise PayloadRefused(f"the vendor does not know this worker ({method} {url} answered 404)")
+    if response.status_code >= 400:
+        raise VendorUnavailable(f"{method} {url} answered {response.status_code}")
+    try:
+        return response.json()
+    except ValueError:
+        raise VendorUnavailable(f"{method} {url} answered something that is not JSON") from None
+
+
+# Words in a vendor's termination reason, mapped to the contract's reasons; first match wins.
+_REASONS: list[tuple[str, DepartureReason]] = [
+    ("cause", DepartureReason.TERMINATION_FOR_CAUSE),
+    ("misconduct", DepartureReason.TERMINATION_FOR_CAUSE),
+    ("retire", DepartureReason.RETIREMENT),
+    ("resign", DepartureReason.RESIGNATION),
+    ("voluntary", DepartureReason.RESIGNATION),
+    ("layoff", DepartureReason.LAYOFF),
+    ("lay off", DepartureReason.LAYOFF),
+    ("redundan", DepartureReason.LAYOFF),
+    ("end of contract", DepartureReason.END_OF_CONTRACT),
+    ("contract end", DepartureReason.END_OF_CONTRACT),
+    ("mutual", DepartureReason.MUTUAL_AGREEMENT),
+    ("rupture conventionnelle", DepartureReason.MUTUAL_AGREEMENT),
+]
+
+
+def departure_reason(text: str | None) -> DepartureReason:
+    lowered = (text or "").lower()
+    if "involuntary" in lowered and "cause" not in lowered:
+        return DepartureReason.LAYOFF
+    for word, reason in _REASONS:
+        if word in lowered:
+            return reason
+    return DepartureReason.OTHER
+
+
+def e164(phone: str | None) -> str | None:
+    """A phone as E.164 when it can be read as one (vendors keep spaces, dots, dashes)."""
+    if not phone:
+        return None
+    compact = re.sub(r"[\s.\-()]", "", phone)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    return compact if re.fullmatch(r"\+[1-9]\d{1,14}", compact) else None
+
+
+def country_code(value: str | None) -> str | None:
+    """Kept only when it is already an ISO 3166-1 alpha-2 code: the contract accepts nothing else."""
+    return value.strip().upper() if value and len(value.strip()) == 2 else None
+
+
+def day(value: str | None) -> date | None:
+    """ISO `YYYY-MM-DD`, or `DD/MM/YYYY`; BambooHR writes no date as `0000-00-00`."""
+    if not value or value.startswith("0000"):
+        return None
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value[:10], pattern).date()
+        except ValueError:
+            continue
+    raise PayloadRefused(f"unreadable date {value[:20]!r}")
+
+
+def blank_to_none(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None

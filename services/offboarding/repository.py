@@ -1,0 +1,120 @@
+"""The offboarding service's collections: exit cases and exit-form invitations.
+
+Dates are stored as ISO strings (`YYYY-MM-DD`), which sort and compare as dates do.
+"""
+
+from datetime import date
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.offboarding.domain import CaseStatus, Decision, ExitCase, ExitInvitation
+from shared.events.hris import EmployeeDeparted
+from shared.events.offboarding import ExitProfile
+from shared.uow import UnitOfWork
+
+CASES = "exit_cases"
+INVITATIONS = "exit_invitations"
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    await db[CASES].create_index([("status", ASCENDING), ("departure_date", ASCENDING)])
+    await db[CASES].create_index([("employee_id", ASCENDING), ("hire_date", DESCENDING)])
+    await db[INVITATIONS].create_index("case_id")
+
+
+def _to_document(case: ExitCase) -> dict[str, Any]:
+    return {
+        "_id": case.case_id,
+        "employee_id": case.employee_id,
+        "hire_date": case.departure.hire_date.isoformat(),
+        "departure_date": case.departure.departure_date.isoformat(),
+        "status": case.status.value,
+        "departure": case.departure.model_dump(mode="json"),
+        "decision": {"eligible": case.decision.eligible, "reason": case.decision.reason},
+        "answers": case.answers.model_dump(mode="json") if case.answers else None,
+        "opened_at": case.opened_at,
+        "completed_at": case.completed_at,
+        "cancelled_at": case.cancelled_at,
+        "cancellation_reason": case.cancellation_reason,
+        "cancelled_after_completion": case.cancelled_after_completion,
+        "resends": case.resends,
+    }
+
+
+def _from_document(doc: dict[str, Any]) -> ExitCase:
+    return ExitCase(
+        case_id=doc["_id"],
+        departure=EmployeeDeparted.model_validate(doc["departure"]),
+        decision=Decision(doc["decision"]["eligible"], doc["decision"]["reason"]),
+        status=CaseStatus(doc["status"]),
+        answers=ExitProfile.model_validate(doc["answers"]) if doc.get("answers") else None,
+        opened_at=doc.get("opened_at"),
+        completed_at=doc.get("completed_at"),
+        cancelled_at=doc.get("cancelled_at"),
+        cancellation_reason=doc.get("cancellation_reason"),
+        cancelled_after_completion=doc.get("cancelled_after_completion", False),
+        resends=doc.get("resends", 0),
+    )
+
+
+class ExitCases:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.collection = uow.db[CASES]
+        self.session = uow.session
+
+    async def get(self, case_id: str) -> ExitCase | None:
+        doc = await self.collection.find_one({"_id": case_id}, session=self.session)
+        return _from_document(doc) if doc else None
+
+    async def latest_for(self, employee_id: str) -> ExitCase | None:
+        """The employee's most recent stint's case."""
+        doc = await self.collection.find_one({"employee_id": employee_id}, sort=[("hire_date", DESCENDING)], session=self.session)
+        return _from_document(doc) if doc else None
+
+    async def save(self, case: ExitCase) -> None:
+        await self.collection.replace_one({"_id": case.case_id}, _to_document(case), upsert=True, session=self.session)
+
+    async def forget(self, employee_ids: list[str]) -> int:
+        """Erasure: delete the cases (and so the personal data) of these employee ids."""
+        result = await self.collection.delete_many({"employee_id": {"$in": employee_ids}}, session=self.session)
+        return result.deleted_count
+
+    async def case_ids(self, employee_ids: list[str]) -> list[str]:
+        return [d["_id"] async for d in self.collection.find({"employee_id": {"$in": employee_ids}}, {"_id": 1}, session=self.session)]
+
+
+async def due_case_ids(db: AsyncDatabase, today: date, limit: int = 500) -> list[str]:
+    """Open cases whose departure date has come (read outside any transaction)."""
+    cursor = db[CASES].find(
+        {"status": CaseStatus.OPEN.value, "departure_date": {"$lte": today.isoformat()}},
+        {"_id": 1},
+        sort=[("departure_date", ASCENDING)],
+        limit=limit,
+    )
+    return [doc["_id"] async for doc in cursor]
+
+
+class Invitations:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.collection = uow.db[INVITATIONS]
+        self.session = uow.session
+
+    async def add(self, invitation: ExitInvitation) -> None:
+        await self.collection.insert_one(
+            {"_id": invitation.digest, "case_id": invitation.case_id, "expires_at": invitation.expires_at, "used_at": None},
+            session=self.session,
+        )
+
+    async def get(self, digest: str) -> ExitInvitation | None:
+        doc = await self.collection.find_one({"_id": digest}, session=self.session)
+        if doc is None:
+            return None
+        return ExitInvitation(digest=doc["_id"], case_id=doc["case_id"], expires_at=doc["expires_at"], used_at=doc["used_at"])
+
+    async def save(self, invitation: ExitInvitation) -> None:
+        await self.collection.update_one({"_id": invitation.digest}, {"$set": {"used_at": invitation.used_at}}, session=self.session)
+
+    async def forget_cases(self, case_ids: list[str]) -> None:
+        await self.collection.delete_many({"case_id": {"$in": case_ids}}, session=self.session)
