@@ -11,6 +11,9 @@ from devstack.errors import StackError
 from devstack.process import ManagedProcess, port_free
 
 
+LOCAL_HRIS_SOURCES = '{"local": {"kind": "generic", "secret": "local-webhook-secret"}}'
+
+
 class ServiceProcess:
     def __init__(self, cfg: StackConfig, name: str, port: int, extra_env: dict[str, str] | None = None) -> None:
         self.name = name
@@ -23,8 +26,11 @@ class ServiceProcess:
             "HTTP_PORT": str(port),
             "OTEL_SERVICE_NAME": f"alumni-{name}",
             "PYTHONUNBUFFERED": "1",
+            "EXIT_FORM_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['offboarding']}",
             **(extra_env or {}),
         }
+        # A webhook source to try the intake with on one machine (see the README).
+        env.setdefault("HRIS_SOURCES", LOCAL_HRIS_SOURCES)
         self.process = ManagedProcess(
             name=f"service-{name}",
             argv=[sys.executable, "-m", f"services.{name}", "--stack-home", str(cfg.home)],
