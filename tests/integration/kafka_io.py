@@ -72,6 +72,36 @@ async def read_all(bootstrap: str, topic: str, *, expect: int | None = None, tim
         await consumer.stop()
 
 
+async def wait_for(
+    bootstrap: str, topic: str, match, *, count: int = 1, timeout: float = 30.0, settle: float = 0.5
+) -> list[Record]:
+    """The records of a topic (from its beginning) for which `match(record)` holds, once there
+    are `count` of them and `settle` seconds passed with no more; or what was found by `timeout`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        found: list[Record] = []
+        loop = asyncio.get_running_loop()
+        deadline, settled_at = loop.time() + timeout, None
+        while loop.time() < deadline:
+            for tp_records in (await consumer.getmany(timeout_ms=200)).values():
+                for r in tp_records:
+                    record = Record(r.topic, r.partition, r.offset, r.key, r.value, {k: v.decode(errors="replace") for k, v in r.headers})
+                    if match(record):
+                        found.append(record)
+                        settled_at = None
+            if len(found) >= count:
+                settled_at = settled_at or loop.time()
+                if loop.time() - settled_at >= settle:
+                    break
+        return found
+    finally:
+        await consumer.stop()
+
+
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     await consumer._client.force_metadata_update()
     return consumer.partitions_for_topic(topic) or set()
