@@ -26,6 +26,7 @@ from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
 from shared.uow import UnitOfWork
 
 REQUESTS = "webhook_requests"
+REPLAYED = "this request was received before: a replay is refused"
 
 Verify = Callable[..., str]
 Read = Callable[[HrisSource, dict, httpx.AsyncClient], Awaitable[list[Event]]]
@@ -82,6 +83,9 @@ def webhook_router(sources: dict[str, HrisSource], http: httpx.AsyncClient, tole
             replay_key = verify(request.headers, body, source.secret.get_secret_value(), runtime.clock(), tolerance_seconds)
         except SignatureRefused as exc:
             raise HTTPException(401, str(exc)) from None
+        marker = hashlib.sha256(f"{source_name}:{replay_key}".encode()).hexdigest()
+        if await runtime.db[REQUESTS].find_one({"_id": marker}, {"_id": 1}):
+            raise HTTPException(401, REPLAYED)  # before any call to the vendor's API
         try:
             payload = json.loads(body)
         except ValueError as exc:
@@ -98,7 +102,6 @@ def webhook_router(sources: dict[str, HrisSource], http: httpx.AsyncClient, tole
             raise HTTPException(503, f"the HR system's API is unavailable, try again: {exc}", headers={"Retry-After": "30"}) from None
 
         async def publish(uow: UnitOfWork) -> list[str]:
-            marker = hashlib.sha256(f"{source_name}:{replay_key}".encode()).hexdigest()
             try:
                 await uow.db[REQUESTS].insert_one({"_id": marker, "received_at": datetime.now(UTC)}, session=uow.session)
             except DuplicateKeyError:
@@ -108,7 +111,7 @@ def webhook_router(sources: dict[str, HrisSource], http: httpx.AsyncClient, tole
         try:
             event_ids = await runtime.transactions.run(publish)
         except Replayed:
-            raise HTTPException(401, "this request was received before: a replay is refused") from None
+            raise HTTPException(401, REPLAYED) from None
         return {"event_id": event_ids[0] if event_ids else None, "event_ids": event_ids, "ignored": not event_ids}
 
     @router.post("/{source}", status_code=202, summary="A departure, in the contract's form or a vendor's")
