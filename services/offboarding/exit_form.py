@@ -10,7 +10,7 @@ import pydantic
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from services.offboarding.domain import CaseClosed, ExitCase, LinkRefused, token_digest
+from services.offboarding.domain import CaseClosed, ExitCase, ExitInvitation, LinkRefused, token_digest
 from services.offboarding.repository import ExitCases, Invitations
 from shared.events.offboarding import ExitProfile
 from shared.events.types import Purpose, Willingness
@@ -111,7 +111,7 @@ def _answers_from_form(form) -> dict:
     }
 
 
-async def _case_behind(uow: UnitOfWork, token: str) -> tuple[ExitCase, object]:
+async def _case_behind(uow: UnitOfWork, token: str) -> tuple[ExitCase, ExitInvitation]:
     invitation = await Invitations(uow).get(token_digest(token))
     if invitation is None:
         raise LinkRefused("this link is not known", 404)
@@ -135,17 +135,19 @@ def exit_form_router() -> APIRouter:
     @router.get("/exit-form/{token}", response_class=HTMLResponse, summary="The exit form, in the leaver's language")
     async def show(token: str, request: Request) -> Response:
         runtime = request.app.state.runtime
+        lang = _language(request)
 
-        async def load(uow: UnitOfWork) -> tuple[ExitCase, object]:
+        async def load(uow: UnitOfWork) -> ExitCase:
+            nonlocal lang
             case, invitation = await _case_behind(uow, token)
+            lang = case.departure.locale.value  # a refusal, from here on, speaks the leaver's language
             invitation.check(uow.now())
-            return case, invitation
+            return case
 
         try:
-            case, _ = await runtime.transactions.run(load)
+            case = await runtime.transactions.run(load)
         except LinkRefused as exc:
-            return _refusal(exc, _language(request), wants_json=False)
-        lang = case.departure.locale.value
+            return _refusal(exc, lang, wants_json=False)
         return _page(TEXT[lang]["title"], _form(case, lang), lang)
 
     @router.post("/exit-form/{token}", summary="Record the leaver's answers (form post or JSON)")
@@ -164,7 +166,9 @@ def exit_form_router() -> APIRouter:
             raise HTTPException(422, f"the body is not JSON: {exc}") from None
 
         async def record(uow: UnitOfWork) -> str:
+            nonlocal lang
             case, invitation = await _case_behind(uow, token)
+            lang = case.departure.locale.value
             invitation.use(uow.now())
             if submitted := case.record_answers(answers, uow.now()):
                 uow.publish(submitted, subject=case.employee_id)
