@@ -2,7 +2,8 @@
 `AUTH_JWT_SECRET`), validated by each service.
 
 Scopes (the `scope` claim, space-separated):
-- `alumni:read`, `alumni:write`, `alumni:admin`: programme managers and internal services;
+- `alumni:read`, `alumni:write`, `alumni:admin`: programme managers and internal services (each
+  includes the ones before it);
 - `alumni:self`: an alumnus acting for themselves; the token's subject is `alumnus:<id>` and it
   opens only that alumnus's own endpoints (and the directory).
 
@@ -18,6 +19,12 @@ from fastapi import Depends, HTTPException, Request
 
 ALUMNUS_PREFIX = "alumnus:"
 SELF = "alumni:self"
+# Scopes nest: who may administer may write, who may write may read.
+IMPLIED = {"alumni:admin": {"alumni:write", "alumni:read"}, "alumni:write": {"alumni:read"}}
+
+
+def effective_scopes(granted: set[str]) -> frozenset[str]:
+    return frozenset(granted.union(*(IMPLIED.get(scope, set()) for scope in granted)))
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class TokenVerifier:
             raise _unauthorized("the token has expired") from None
         except jwt.InvalidTokenError as exc:
             raise _unauthorized(f"the token is not valid: {exc}") from None
-        return Principal(str(claims["sub"]), frozenset(str(claims.get("scope", "")).split()))
+        return Principal(str(claims["sub"]), effective_scopes(set(str(claims.get("scope", "")).split())))
 
     def issue(self, subject: str, scopes: list[str], ttl_seconds: int = 3600) -> str:
         """A token as the identity provider would issue it (for tests, demos and `./alumni token`)."""
