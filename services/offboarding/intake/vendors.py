@@ -37,7 +37,6 @@ _REASONS: list[tuple[str, DepartureReason]] = [
     ("misconduct", DepartureReason.TERMINATION_FOR_CAUSE),
     ("retire", DepartureReason.RETIREMENT),
     ("resign", DepartureReason.RESIGNATION),
-    ("voluntary", DepartureReason.RESIGNATION),
     ("layoff", DepartureReason.LAYOFF),
     ("lay off", DepartureReason.LAYOFF),
     ("redundan", DepartureReason.LAYOFF),
@@ -50,11 +49,14 @@ _REASONS: list[tuple[str, DepartureReason]] = [
 
 def departure_reason(text: str | None) -> DepartureReason:
     lowered = (text or "").lower()
-    if "involuntary" in lowered and "cause" not in lowered:
-        return DepartureReason.LAYOFF
     for word, reason in _REASONS:
         if word in lowered:
             return reason
+    # Only the kind of termination is known ("involuntary" contains "voluntary": test it first).
+    if "involuntary" in lowered:
+        return DepartureReason.LAYOFF
+    if "voluntary" in lowered:
+        return DepartureReason.RESIGNATION
     return DepartureReason.OTHER
 
 
