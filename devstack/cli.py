@@ -76,6 +76,18 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
     return asyncapi.main(args.asyncapi_args)
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """A bearer token for the local services, as the identity provider would issue it."""
+    from shared.auth import TokenVerifier
+    from shared.settings import DEVELOPMENT_JWT_SECRET
+
+    secret = os.environ.get("AUTH_JWT_SECRET", DEVELOPMENT_JWT_SECRET)
+    subject = f"alumnus:{args.alumnus}" if args.alumnus else args.subject
+    scopes = ["alumni:self"] if args.alumnus else args.scope
+    print(TokenVerifier(secret).issue(subject, scopes, args.ttl))
+    return 0
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     # Fetch the Kafka jars before pytest starts, so its output is only the tests'.
     KafkaNode(StackConfig.from_env().for_tests()).ensure_jars()
@@ -107,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     catalog = sub.add_parser("asyncapi", help="regenerate docs/asyncapi.json from the code (--check: compare only)")
     catalog.add_argument("asyncapi_args", nargs=argparse.REMAINDER)
     catalog.set_defaults(func=cmd_asyncapi)
+    token = sub.add_parser("token", help="print a bearer token for the local APIs")
+    token.add_argument("--scope", action="append", default=[], help="alumni:read, alumni:write or alumni:admin (repeatable)")
+    token.add_argument("--subject", default="local-operator")
+    token.add_argument("--alumnus", help="an alumnus's own token (scope alumni:self) for this alumnus id")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds")
+    token.set_defaults(func=cmd_token)
     test = sub.add_parser("test", help="run the whole test suite (starts the test stack it needs)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
     test.set_defaults(func=cmd_test)
