@@ -46,30 +46,7 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, 
 async def read_all(bootstrap: str, topic: str, *, expect: int | None = None, timeout: float = 30.0, settle: float = 1.0) -> list[Record]:
     """Every record of a topic from the beginning; waits until `expect` are there (then `settle`
     seconds more, to catch any extra), or until `timeout`."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records: list[Record] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        settled_at = None
-        while loop.time() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            for tp_records in batch.values():
-                records += [
-                    Record(r.topic, r.partition, r.offset, r.key, r.value, {k: v.decode(errors="replace") for k, v in r.headers})
-                    for r in tp_records
-                ]
-            if expect is not None and len(records) >= expect:
-                settled_at = settled_at or loop.time()
-                if loop.time() - settled_at >= settle:
-                    break
-        return records
-    finally:
-        await consumer.stop()
+    return await wait_for(bootstrap, topic, lambda record: True, count=expect or 10**9, timeout=timeout, settle=settle)
 
 
 async def wait_for(

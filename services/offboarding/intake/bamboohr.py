@@ -9,15 +9,7 @@ rescinded resignation) makes a cancellation.
 import httpx
 
 from services.offboarding.intake.sources import HrisSource
-from services.offboarding.intake.vendors import (
-    PayloadRefused,
-    blank_to_none,
-    country_code,
-    day,
-    departure_reason,
-    e164,
-    fetch_json,
-)
+from services.offboarding.intake.vendors import PayloadRefused, blank_to_none, day, departure_from_vendor, fetch_json
 from shared.events.base import Event
 from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
 
@@ -58,21 +50,19 @@ async def read(source: HrisSource, payload: dict, http: httpx.AsyncClient) -> li
 
 
 def _departure(source: HrisSource, employee_id: str, worker: dict, departure) -> EmployeeDeparted:
-    return EmployeeDeparted.model_validate(
-        {
-            "employee_id": employee_id,
-            "first_name": worker.get("firstName"),
-            "last_name": worker.get("lastName"),
-            "work_email": worker.get("workEmail"),
-            "personal_email": blank_to_none(worker.get("homeEmail")),
-            "phone": e164(worker.get("mobilePhone")),
-            "department": blank_to_none(worker.get("department")),
-            "job_title": blank_to_none(worker.get("jobTitle")),
-            "country": country_code(worker.get("country")),
-            "city": blank_to_none(worker.get("city")),
-            "hire_date": day(worker.get("hireDate")),
-            "departure_date": departure,
-            "departure_reason": departure_reason(worker.get("terminationReason")),
-            "locale": source.default_locale,
-        }
+    return departure_from_vendor(
+        employee_id,
+        first_name=worker.get("firstName"),
+        last_name=worker.get("lastName"),
+        work_email=worker.get("workEmail"),
+        personal_email=worker.get("homeEmail"),
+        phone=worker.get("mobilePhone"),
+        department=worker.get("department"),
+        job_title=worker.get("jobTitle"),
+        country=worker.get("country"),
+        city=worker.get("city"),
+        hire_date=worker.get("hireDate"),
+        departure_date=departure,
+        termination_reason=worker.get("terminationReason"),
+        locale=source.default_locale,
     )

@@ -7,17 +7,8 @@
 import httpx
 
 from services.offboarding.intake.sources import HrisSource
-from services.offboarding.intake.vendors import (
-    PayloadRefused,
-    blank_to_none,
-    country_code,
-    day,
-    departure_reason,
-    e164,
-    fetch_json,
-)
+from services.offboarding.intake.vendors import PayloadRefused, blank_to_none, day, departure_from_vendor, fetch_json
 from shared.events.base import Event
-from shared.events.hris import EmployeeDeparted
 
 FIELDS = [
     "root.id", "root.firstName", "root.surname", "root.email", "home.privateEmail", "home.mobilePhone",
@@ -53,22 +44,20 @@ async def read(source: HrisSource, payload: dict, http: httpx.AsyncClient) -> li
     if departure is None:
         raise PayloadRefused("internal.terminationDate: Bob has no termination date for this employee")
     return [
-        EmployeeDeparted.model_validate(
-            {
-                "employee_id": employee_id,
-                "first_name": worker.get("firstName"),
-                "last_name": worker.get("surname"),
-                "work_email": worker.get("email"),
-                "personal_email": blank_to_none(home.get("privateEmail")),
-                "phone": e164(home.get("mobilePhone")),
-                "department": blank_to_none(work.get("department")),
-                "job_title": blank_to_none(work.get("title")),
-                "country": country_code(address.get("country")),
-                "city": blank_to_none(address.get("city")),
-                "hire_date": day(work.get("startDate")),
-                "departure_date": departure,
-                "departure_reason": departure_reason(internal.get("terminationReason")),
-                "locale": source.default_locale,
-            }
+        departure_from_vendor(
+            employee_id,
+            first_name=worker.get("firstName"),
+            last_name=worker.get("surname"),
+            work_email=worker.get("email"),
+            personal_email=home.get("privateEmail"),
+            phone=home.get("mobilePhone"),
+            department=work.get("department"),
+            job_title=work.get("title"),
+            country=address.get("country"),
+            city=address.get("city"),
+            hire_date=work.get("startDate"),
+            departure_date=departure,
+            termination_reason=internal.get("terminationReason"),
+            locale=source.default_locale,
         )
     ]

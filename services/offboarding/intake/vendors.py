@@ -5,7 +5,8 @@ from datetime import date, datetime
 
 import httpx
 
-from shared.events.types import DepartureReason
+from shared.events.hris import EmployeeDeparted
+from shared.events.types import DepartureReason, Locale
 
 
 class VendorUnavailable(Exception):
@@ -90,3 +91,41 @@ def day(value: str | None) -> date | None:
 def blank_to_none(value: object) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
+
+
+def departure_from_vendor(
+    employee_id: str,
+    *,
+    first_name: object,
+    last_name: object,
+    work_email: object,
+    personal_email: object,
+    phone: str | None,
+    department: object,
+    job_title: object,
+    country: str | None,
+    city: object,
+    hire_date: str | None,
+    departure_date: date,
+    termination_reason: str | None,
+    locale: Locale,
+) -> EmployeeDeparted:
+    """A departure in the contract's form from a vendor's raw values, normalised."""
+    return EmployeeDeparted.model_validate(
+        {
+            "employee_id": employee_id,
+            "first_name": first_name,
+            "last_name": last_name,
+            "work_email": work_email,
+            "personal_email": blank_to_none(personal_email),
+            "phone": e164(phone),
+            "department": blank_to_none(department),
+            "job_title": blank_to_none(job_title),
+            "country": country_code(country),
+            "city": blank_to_none(city),
+            "hire_date": day(hire_date),
+            "departure_date": departure_date,
+            "departure_reason": departure_reason(termination_reason),
+            "locale": locale,
+        }
+    )
