@@ -109,7 +109,7 @@ class Lifecycle:
         return {"X-Timestamp": timestamp, "X-Signature": sign_generic(secret, timestamp, body)}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before other packages start the same services
 async def lifecycle(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lifecycle]:
     clock_file = tmp_path_factory.mktemp("clock") / "now"
     clock_file.write_text(TODAY.isoformat())
