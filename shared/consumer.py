@@ -38,7 +38,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.deadletters import DeadLetters, Interrupted
 from shared.events import Envelope, Event, EventType, InvalidEnvelope
 from shared.failpoints import failpoint
-from shared.failures import PoisonRecord, RetryPolicy, describe, is_permanent
+from shared.failures import GaveUp, PoisonRecord, RetryPolicy, TransientError, describe, is_permanent
 from shared.uow import Transactions, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ PROCESSED = "processed_events"
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any, "EventContext"], Awaitable[None]]
+GiveUp = Callable[[Any, "EventContext", GaveUp], Awaitable[None]]
 
 
 class EventContext(UnitOfWork):
@@ -62,13 +63,19 @@ class EventRouter:
 
     def __init__(self) -> None:
         self.handlers: dict[str, tuple[EventType, Handler]] = {}
+        self.give_ups: dict[str, GiveUp] = {}
 
-    def on(self, *models: type[Event]) -> Callable[[Handler], Handler]:
+    def on(self, *models: type[Event], on_give_up: GiveUp | None = None) -> Callable[[Handler], Handler]:
+        """`on_give_up(event, ctx, gave_up)` runs, in a transaction of its own, when the event is
+        dead-lettered after the handler failed (a permanent error, or retries exhausted)."""
+
         def register(handler: Handler) -> Handler:
             for model in models:
                 if model.event_type.type in self.handlers:
                     raise ValueError(f"{model.event_type.type} has two handlers")
                 self.handlers[model.event_type.type] = (model.event_type, handler)
+                if on_give_up is not None:
+                    self.give_ups[model.event_type.type] = on_give_up
             return handler
 
         return register
@@ -138,8 +145,14 @@ class EventConsumer:
                 return ("handled" if applied else "repeat"), event_type.type
             except Exception as exc:
                 if is_permanent(exc) or attempt >= self.policy.attempts:
-                    return await self._dead_letter(record, type(exc).__name__, describe(exc), attempt), event_type.type
+                    gave_up = GaveUp(type(exc).__name__, describe(exc), attempt, is_permanent(exc))
+                    outcome = await self._dead_letter(record, gave_up.error_class, gave_up.message, attempt)
+                    if outcome == "dead_letter":
+                        await self._give_up(envelope, event, gave_up)
+                    return outcome, event_type.type
                 delay = self.policy.delay(attempt)
+                if isinstance(exc, TransientError) and exc.retry_after:
+                    delay = max(delay, exc.retry_after)
                 self._retries.add(1, {"topic": record.topic, "event_type": event_type.type})
                 log.warning(
                     "handler failed; retrying",
@@ -186,6 +199,15 @@ class EventConsumer:
             log.info("repeated event dropped", extra={"event_id": envelope.id, "event_type": envelope.type})
             return False
         return True
+
+    async def _give_up(self, envelope: Envelope, event: Event, gave_up: GaveUp) -> None:
+        callback = self.router.give_ups.get(envelope.type)
+        if callback is None:
+            return
+        try:
+            await self.transactions.run(lambda ctx: callback(event, ctx, gave_up), uow_class=EventContext, envelope=envelope)
+        except Exception as exc:  # the dead letter is written: a failing report must not block the partition
+            log.error("on_give_up failed", extra={"event_id": envelope.id, "error_class": type(exc).__name__, "error": describe(exc)})
 
     async def _dead_letter(self, record: ConsumerRecord, error_class: str, message: str, attempts: int) -> str:
         try:

@@ -11,7 +11,22 @@ class PermanentError(Exception):
 
 
 class TransientError(Exception):
-    """A dependency is unavailable or slow (an outage, a timeout, a 5xx): worth retrying."""
+    """A dependency is unavailable or slow (an outage, a timeout, a 5xx): worth retrying.
+    `retry_after` (seconds) is the least wait the dependency asked for (HTTP 429 Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    """Why the platform stopped trying an event: given to a handler's `on_give_up`."""
+
+    error_class: str
+    message: str
+    attempts: int
+    permanent: bool
 
 
 class PoisonRecord(Exception):

@@ -39,6 +39,10 @@ CATALOG: tuple[Topic, ...] = (
     Topic("alumni.event.hosted", 3, "The company hosts an alumni event."),
     Topic("alumni.event.rsvp-recorded", 3, "An alumnus answered an event invitation."),
     Topic("alumni.event.cancelled", 3, "A hosted event was cancelled."),
+    Topic("alumni.notification.email", 6, "Internal: transactional emails to send, one record per delivery."),
+    Topic("alumni.notification.email-bulk", 6, "Internal: consent-gated emails to send (invitations, news), one per delivery."),
+    Topic("alumni.notification.chat", 3, "Internal: chat posts to send, one per delivery."),
+    Topic("alumni.notification.unsubscribe-requested", 3, "An alumnus unsubscribed from a purpose by a link in an email."),
     Topic("alumni.notification.delivered", 3, "A message reached its channel."),
     Topic("alumni.notification.failed", 3, "A message could not be delivered."),
 )

@@ -1,11 +1,11 @@
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from shared.events.base import Event, event_type
-from shared.events.types import Identifier, NonEmpty
+from shared.events.base import Event, event_type, personal
+from shared.events.types import Identifier, Locale, NonEmpty, Purpose
 
 Channel = Literal["email", "slack", "teams", "discord"]
-RecipientKind = Literal["alumnus", "team_channel", "community_channel", "recruiter"]
+RecipientKind = Literal["alumnus", "leaver", "team_channel", "community_channel", "recruiter"]
 
 
 class DeliveryOutcome(Event):
@@ -35,3 +35,46 @@ class NotificationFailed(DeliveryOutcome):
     permanent: bool
     attempts: int
     failed_at: datetime
+
+
+class DeliveryRequest(Event):
+    """One message to send: an event's template, to one recipient, through one channel. Its
+    `delivery_id` derives from (event, recipient, channel), so it is sent once."""
+
+    delivery_id: Identifier
+    source_event_id: Identifier
+    source_event_type: NonEmpty
+    recipient_kind: RecipientKind
+    recipient_id: Identifier
+    channel: Channel
+    address: NonEmpty = personal()  # an email address, or the name of a configured chat channel
+    template: NonEmpty
+    locale: Locale = Locale.EN
+    purpose: Purpose | None = None  # None: transactional, sent without a consent
+    context: dict[str, Any] = personal(default_factory=dict)  # the template's variables
+
+
+@event_type("com.alumni.notification.email-requested.v1", topic="alumni.notification.email", key="delivery_id")
+class EmailRequested(DeliveryRequest):
+    """A transactional email to send (invitation, welcome, confirmation, referral status)."""
+
+
+@event_type("com.alumni.notification.bulk-email-requested.v1", topic="alumni.notification.email-bulk", key="delivery_id")
+class BulkEmailRequested(DeliveryRequest):
+    """A consent-gated email to send (event invitations, news)."""
+
+
+@event_type("com.alumni.notification.chat-post-requested.v1", topic="alumni.notification.chat", key="delivery_id")
+class ChatPostRequested(DeliveryRequest):
+    """A post to a chat channel (Slack, Microsoft Teams, Discord webhook)."""
+
+
+@event_type(
+    "com.alumni.notification.unsubscribe-requested.v1", topic="alumni.notification.unsubscribe-requested", key="alumnus_id"
+)
+class UnsubscribeRequested(Event):
+    """An alumnus unsubscribed from a purpose with the link of an email: identity withdraws the consent."""
+
+    alumnus_id: Identifier
+    purpose: Purpose
+    requested_at: datetime

@@ -1,0 +1,69 @@
+"""Message templates (Jinja2, autoescaped HTML, strict about missing variables), per template
+and locale: `templates/<name>.<locale>.txt.j2` for email (first line `Subject: ...`, then the
+text body; the HTML part is the text laid out by `layout.html.j2`) and
+`templates/<name>.<locale>.chat.j2` for chat. A locale without its file falls back to `en`."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+
+TEMPLATES = Path(__file__).with_name("templates")
+LOCALES = ("en", "fr")
+
+
+class TemplateError(Exception):
+    """A template is missing or uses a variable the context does not have."""
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    text: str
+    html: str
+
+
+class Templates:
+    def __init__(self, directory: Path = TEMPLATES) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(directory),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+            keep_trailing_newline=False,
+        )
+
+    def _render(self, name: str, locale: str, part: str, context: dict[str, Any]) -> str:
+        for candidate in (locale, "en"):
+            try:
+                template = self.env.get_template(f"{name}.{candidate}.{part}.j2")
+            except TemplateNotFound:
+                continue
+            try:
+                return template.render(context).strip()
+            except Exception as exc:
+                raise TemplateError(f"{name}.{candidate}.{part}.j2: {exc}") from exc
+        raise TemplateError(f"no template {name}.{locale}.{part}.j2 (nor its en fallback)")
+
+    def email(self, name: str, locale: str, context: dict[str, Any]) -> Email:
+        rendered = self._render(name, locale, "txt", context)
+        first, _, body = rendered.partition("\n")
+        if not first.startswith("Subject: "):
+            raise TemplateError(f"{name}.{locale}.txt.j2 must start with a 'Subject: ' line")
+        text = body.strip()
+        paragraphs = [p.splitlines() for p in text.split("\n\n") if p.strip()]
+        html = self.env.get_template("layout.html.j2").render(
+            subject=first.removeprefix("Subject: "), paragraphs=paragraphs, locale=locale,
+            unsubscribe_url=context.get("unsubscribe_url"),
+        )
+        return Email(first.removeprefix("Subject: ").strip(), text, html)
+
+    def chat(self, name: str, locale: str, context: dict[str, Any]) -> str:
+        return self._render(name, locale, "chat", context)
+
+    def has(self, name: str, locale: str, part: str) -> bool:
+        try:
+            self.env.get_template(f"{name}.{locale}.{part}.j2")
+        except TemplateNotFound:
+            return False
+        return True
