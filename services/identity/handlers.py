@@ -6,6 +6,7 @@ import uuid
 from services.identity.domain import Alumnus
 from services.identity.repository import Alumni
 from shared.consumer import EventContext, EventRouter
+from shared.events.notifications import UnsubscribeRequested
 from shared.events.offboarding import ExitFormSubmitted, OffboardingCompleted
 from shared.failures import TransientError
 
@@ -47,3 +48,15 @@ async def exit_form_submitted(event: ExitFormSubmitted, ctx: EventContext) -> No
     for change in alumnus.apply_exit_form(event.profile, ctx.now()):
         ctx.publish(change, subject=alumnus.alumnus_id)
     await alumni.save(alumnus)
+
+
+@events.on(UnsubscribeRequested)
+async def unsubscribed(event: UnsubscribeRequested, ctx: EventContext) -> None:
+    """An unsubscribe link in an email withdraws that consent in the ledger."""
+    alumni = Alumni(ctx)
+    alumnus = await alumni.get(event.alumnus_id)
+    if alumnus is None:
+        return  # erased meanwhile: nothing left to withdraw
+    if changed := alumnus.set_consent(event.purpose, False, "unsubscribe-link", event.requested_at):
+        ctx.publish(changed, subject=alumnus.alumnus_id)
+        await alumni.save(alumnus)

@@ -1,0 +1,104 @@
+"""Delivery: one message per delivery request. A delivery recorded sent (or skipped) is never
+sent again. Consent and erasure are checked again at send time: a withdrawal or an erasure
+between planning and sending is honoured. Failures are retried by the platform; when it gives
+up, the delivery is recorded failed and `alumni.notification.failed` says why."""
+
+import logging
+from dataclasses import dataclass
+
+from services.notifications.channels import ChatChannel
+from services.notifications.repository import Deliveries, ReachableAlumni
+from services.notifications.senders import SmtpSender, WebhookSender
+from services.notifications.templating import Templates, TemplateError
+from services.notifications.unsubscribe import make_token
+from shared.consumer import EventContext, EventRouter
+from shared.events.notifications import (
+    BulkEmailRequested,
+    ChatPostRequested,
+    DeliveryRequest,
+    EmailRequested,
+    NotificationDelivered,
+    NotificationFailed,
+)
+from shared.failures import GaveUp, PermanentError
+
+log = logging.getLogger(__name__)
+SETTLED = {"sent", "skipped"}
+
+
+@dataclass
+class Dispatcher:
+    templates: Templates
+    smtp: SmtpSender
+    webhooks: WebhookSender
+    channels: dict[str, ChatChannel]
+    public_base_url: str
+    portal_url: str
+    unsubscribe_secret: str
+
+    def unsubscribe_url(self, request: DeliveryRequest) -> str | None:
+        if request.purpose is None or request.recipient_kind != "alumnus":
+            return None  # transactional: no unsubscribe
+        token = make_token(self.unsubscribe_secret, request.recipient_id, request.purpose)
+        return f"{self.public_base_url.rstrip('/')}/unsubscribe/{token}"
+
+    async def _skip_reason(self, request: DeliveryRequest, ctx: EventContext) -> str | None:
+        if request.recipient_kind != "alumnus":
+            return None
+        reachable = await ReachableAlumni(ctx).get(request.recipient_id)
+        if reachable is None:
+            return "the alumnus was erased"
+        if request.purpose is not None and not reachable.consents_to(request.purpose):
+            return f"no consent for {request.purpose.value}"
+        return None
+
+    async def deliver(self, request: DeliveryRequest, ctx: EventContext) -> None:
+        deliveries = Deliveries(ctx)
+        if await deliveries.status(request.delivery_id) in SETTLED:
+            return
+        if reason := await self._skip_reason(request, ctx):
+            await deliveries.settle(request.delivery_id, "skipped", ctx.now(), reason=reason)
+            return
+        context = request.context | {"portal_url": self.portal_url, "unsubscribe_url": self.unsubscribe_url(request)}
+        try:
+            if isinstance(request, ChatPostRequested):
+                channel = self.channels.get(request.address)
+                if channel is None:
+                    raise PermanentError(f"chat channel {request.address!r} is not configured")
+                await self.webhooks.post(request.address, channel, self.templates.chat(request.template, request.locale.value, context))
+            else:
+                email = self.templates.email(request.template, request.locale.value, context)
+                message = self.smtp.message(request.delivery_id, request.address, email, context["unsubscribe_url"])
+                await self.smtp.send(message)
+        except TemplateError as exc:
+            raise PermanentError(str(exc)) from None
+        now = ctx.now()
+        await deliveries.settle(request.delivery_id, "sent", now)
+        ctx.publish(NotificationDelivered(**_facts(request), delivered_at=now), subject=request.recipient_id)
+
+    async def failed(self, request: DeliveryRequest, ctx: EventContext, gave_up: GaveUp) -> None:
+        now = ctx.now()
+        await Deliveries(ctx).settle(
+            request.delivery_id, "failed", now, reason=gave_up.message, attempts=gave_up.attempts, permanent=gave_up.permanent
+        )
+        ctx.publish(
+            NotificationFailed(
+                **_facts(request), reason=gave_up.message, permanent=gave_up.permanent, attempts=gave_up.attempts, failed_at=now
+            ),
+            subject=request.recipient_id,
+        )
+
+    def register(self, events: EventRouter) -> None:
+        events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=self.failed)(self.deliver)
+
+
+def _facts(request: DeliveryRequest) -> dict:
+    return {
+        "delivery_id": request.delivery_id,
+        "source_event_id": request.source_event_id,
+        "source_event_type": request.source_event_type,
+        "recipient_kind": request.recipient_kind,
+        "recipient_id": request.recipient_id,
+        "channel": request.channel,
+        "template": request.template,
+    }

@@ -1,0 +1,96 @@
+"""Sending: email over SMTP (aiosmtplib), chat through outgoing webhooks (httpx). Failures are
+classified for the platform: an outage, a timeout, a 4xx SMTP reply or a 5xx/429 from a webhook
+is a TransientError (retried with backoff, 429 after its Retry-After); a refused recipient
+(5xx SMTP reply) or a 4xx from a webhook is a PermanentError (never retried)."""
+
+import asyncio
+import time
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import aiosmtplib
+import httpx
+
+from services.notifications.channels import ChatChannel, payload
+from services.notifications.templating import Email
+from shared.failures import PermanentError, TransientError
+
+
+class SmtpSender:
+    def __init__(self, host: str, port: int, *, sender: str, message_id_domain: str, starttls: bool, username: str, password: str, timeout: float) -> None:
+        self.host, self.port = host, port
+        self.sender = sender
+        self.domain = message_id_domain
+        self.starttls = starttls
+        self.username, self.password = username or None, password or None
+        self.timeout = timeout
+
+    def message(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = email.subject
+        message["Date"] = formatdate(usegmt=True)
+        # Derived from the delivery: a retried send carries the same Message-ID.
+        message["Message-ID"] = f"<{delivery_id}@{self.domain}>"
+        if unsubscribe_url:
+            message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        return message
+
+    async def send(self, message: EmailMessage) -> None:
+        try:
+            errors, _ = await aiosmtplib.send(
+                message, hostname=self.host, port=self.port, start_tls=self.starttls,
+                username=self.username, password=self.password, timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            if all(code >= 500 for code in codes):
+                raise PermanentError(f"the mail server refused the recipient ({', '.join(map(str, codes))})") from None
+            raise TransientError(f"the mail server deferred the recipient ({', '.join(map(str, codes))})") from None
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code >= 500 and exc.code not in (421,):
+                raise PermanentError(f"the mail server refused the message ({exc.code})") from None
+            raise TransientError(f"the mail server deferred the message ({exc.code})") from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TransientError(f"mail server unavailable: {type(exc).__name__}") from None
+        if errors:
+            raise PermanentError(f"the mail server refused {len(errors)} recipient(s)")
+
+
+class WebhookSender:
+    """Posts to chat webhooks, one request at a time per channel, no faster than its rate."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last: dict[str, float] = {}
+
+    async def post(self, name: str, channel: ChatChannel, text: str) -> None:
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            wait = self._last.get(name, 0.0) + 1.0 / channel.per_second - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last[name] = time.monotonic()
+            try:
+                response = await self.http.post(channel.url.get_secret_value(), json=payload(channel, text))
+            except httpx.HTTPError as exc:
+                raise TransientError(f"chat webhook {name} unreachable: {type(exc).__name__}") from None
+        if response.status_code == 429:
+            raise TransientError(f"chat webhook {name} is rate limited", retry_after=_retry_after(response))
+        if response.status_code >= 500:
+            raise TransientError(f"chat webhook {name} answered {response.status_code}")
+        if response.status_code >= 400:
+            raise PermanentError(f"chat webhook {name} refused the post ({response.status_code})")
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 1.0
