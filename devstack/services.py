@@ -27,6 +27,7 @@ class ServiceProcess:
             "OTEL_SERVICE_NAME": f"alumni-{name}",
             "PYTHONUNBUFFERED": "1",
             "EXIT_FORM_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['offboarding']}",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['notifications']}",
             **(extra_env or {}),
         }
         # A webhook source to try the intake with on one machine (see the README).

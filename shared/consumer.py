@@ -38,6 +38,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.deadletters import DeadLetters, Interrupted
 from shared.events import Envelope, Event, EventType, InvalidEnvelope
 from shared.failpoints import failpoint
+from shared.kafka import consumer_group
 from shared.failures import GaveUp, PoisonRecord, RetryPolicy, TransientError, describe, is_permanent
 from shared.uow import Transactions, UnitOfWork
 
@@ -64,10 +65,15 @@ class EventRouter:
     def __init__(self) -> None:
         self.handlers: dict[str, tuple[EventType, Handler]] = {}
         self.give_ups: dict[str, GiveUp] = {}
+        self.concurrency: dict[str, int] = {}  # topic -> consumers, where it is not the default
 
-    def on(self, *models: type[Event], on_give_up: GiveUp | None = None) -> Callable[[Handler], Handler]:
+    def on(
+        self, *models: type[Event], on_give_up: GiveUp | None = None, concurrency: int | None = None
+    ) -> Callable[[Handler], Handler]:
         """`on_give_up(event, ctx, gave_up)` runs, in a transaction of its own, when the event is
-        dead-lettered after the handler failed (a permanent error, or retries exhausted)."""
+        dead-lettered after the handler failed (a permanent error, or retries exhausted).
+        `concurrency`: consumers for these events' topics (each handles its partitions in
+        order), where it should differ from CONSUMER_WORKERS."""
 
         def register(handler: Handler) -> Handler:
             for model in models:
@@ -76,6 +82,8 @@ class EventRouter:
                 self.handlers[model.event_type.type] = (model.event_type, handler)
                 if on_give_up is not None:
                     self.give_ups[model.event_type.type] = on_give_up
+                if concurrency is not None:
+                    self.concurrency[model.event_type.topic] = concurrency
             return handler
 
         return register
@@ -239,7 +247,7 @@ class EventConsumer:
             self._lag[(record.topic, record.partition)] = max(0, highwater - record.offset - 1)
 
     def _observe_lag(self, options: CallbackOptions) -> list[Observation]:
-        return [Observation(lag, {"topic": t, "partition": p, "group": self.group}) for (t, p), lag in self._lag.items()]
+        return [Observation(lag, {"topic": t, "partition": p, "group": consumer_group(self.group, t)}) for (t, p), lag in self._lag.items()]
 
 
 async def raw_body(message: KafkaMessage, decode: Callable[[KafkaMessage], Awaitable[Any]]) -> bytes:

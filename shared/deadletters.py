@@ -10,6 +10,7 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from opentelemetry import metrics
 
+from shared.kafka import consumer_group
 from shared.topics import DEAD_LETTER_SUFFIX
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,9 @@ def original_headers(record: ConsumerRecord) -> dict[str, str]:
 
 
 class DeadLetters:
-    def __init__(self, broker: KafkaBroker, group: str, stopping: asyncio.Event) -> None:
+    def __init__(self, broker: KafkaBroker, service: str, stopping: asyncio.Event) -> None:
         self.broker = broker
-        self.group = group
+        self.service = service
         self.stopping = stopping
         self._count = metrics.get_meter("alumni.consumer").create_counter(
             "alumni.dead_letters", unit="{record}", description="Records sent to a dead-letter topic"
@@ -57,7 +58,7 @@ class DeadLetters:
             ORIGINAL_OFFSET: str(record.offset),
             ATTEMPTS: str(attempts),
             FAILED_AT: datetime.now(UTC).isoformat(),
-            GROUP: self.group,
+            GROUP: consumer_group(self.service, record.topic),
         }
         delay = 0.5
         while True:  # a dead letter is never dropped: without it the record must not be committed

@@ -24,3 +24,9 @@ def build_broker(service: str, settings: ServiceSettings, middlewares: Sequence[
         middlewares=middlewares,
         logger=None,  # handlers log what matters, in JSON; FastStream's per-message lines are noise
     )
+
+
+def consumer_group(service: str, topic: str) -> str:
+    """One consumer group per service and topic: a rebalance on one topic (a replica joining, a
+    consumer restarting) never pauses the service's other topics."""
+    return f"{service}.{topic}"

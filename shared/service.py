@@ -34,7 +34,7 @@ from shared.consumer import EventConsumer, EventRouter, raw_body, tolerant_parse
 from shared.deadletters import DeadLetters
 from shared.failures import RetryPolicy
 from shared.health import health_router
-from shared.kafka import build_broker
+from shared.kafka import build_broker, consumer_group
 from shared.logs import configure_logging
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
@@ -98,10 +98,10 @@ def _subscribe(runtime: ServiceRuntime, events: EventRouter) -> None:
     for topic in events.topics():
         runtime.broker.subscriber(
             topic,
-            group_id=runtime.name,
+            group_id=consumer_group(runtime.name, topic),
             ack_policy=AckPolicy.MANUAL,  # the consumer commits each record once its effect is durable
             auto_offset_reset="earliest",
-            max_workers=runtime.settings.consumer_workers,
+            max_workers=events.concurrency.get(topic, runtime.settings.consumer_workers),
             parser=tolerant_parser,
             decoder=raw_body,
             title=f"{runtime.name}:{topic}",

@@ -25,9 +25,9 @@ class ServiceSettings(BaseSettings):
     # Bound on graceful shutdown: stop consuming, finish in-flight work, flush, close.
     shutdown_timeout_seconds: float = 10.0
 
-    # Consumers: one Kafka consumer per worker and subscribed topic; each handles its
-    # partitions in order, workers run concurrently.
-    consumer_workers: int = Field(default=2, ge=1, le=64)
+    # Consumers per subscribed topic (a handler may ask for more); each handles its partitions
+    # in order, consumers run concurrently.
+    consumer_workers: int = Field(default=1, ge=1, le=64)
     handler_timeout_seconds: float = 30.0
     retry_attempts: int = Field(default=5, ge=1)
     retry_base_delay_seconds: float = 0.2

@@ -89,7 +89,8 @@ class Dispatcher:
         )
 
     def register(self, events: EventRouter) -> None:
-        events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=self.failed)(self.deliver)
+        # Several consumers per delivery topic: a slow recipient server holds back one partition.
+        events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=self.failed, concurrency=3)(self.deliver)
 
 
 def _facts(request: DeliveryRequest) -> dict:

@@ -33,6 +33,16 @@ def cloudevent_headers(ce_type: str, *, ce_id: str | None = None, source: str = 
     return [(k, v.encode()) for k, v in headers.items()]
 
 
+async def publish_event(bootstrap: str, event, *, source: str = "/tests", ce_id: str | None = None) -> str:
+    """A catalog event as its producer would publish it: CloudEvents headers, JSON value, key."""
+    from shared.events import Envelope
+
+    envelope = Envelope(type=event.event_type.type, source=source, **({"id": ce_id} if ce_id else {}))
+    headers = [(k, v.encode()) for k, v in envelope.headers().items()]
+    await produce(bootstrap, event.event_type.topic, [(event.key.encode(), event.model_dump_json().encode(), headers)])
+    return envelope.id
+
+
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]], *, partition: int | None = None) -> list:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()

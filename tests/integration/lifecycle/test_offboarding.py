@@ -132,4 +132,4 @@ async def test_invalid_departures_are_dead_lettered_with_a_useful_reason(world: 
     assert "departure_date is before hire_date" in letters[before_hire["employee_id"]]["dlq_error_message"]
     assert letters[bad_reason["employee_id"]]["dlq_error_message"].startswith("departure_reason: Input should be")
     assert letters[no_email["employee_id"]]["dlq_error_message"] == "work_email: Field required"
-    assert letters[no_email["employee_id"]]["dlq_group"] == "offboarding"
+    assert letters[no_email["employee_id"]]["dlq_group"] == "offboarding.hris.employee.departed"

@@ -56,7 +56,7 @@ async def test_poison_records_are_dead_lettered_and_the_partition_keeps_flowing(
         assert letter.headers["dlq_original_partition"] == "0"
         assert letter.headers["dlq_original_offset"] == str(metadata.offset)
         assert letter.headers["dlq_attempts"] == "0"
-        assert letter.headers["dlq_group"] == orders.group
+        assert letter.headers["dlq_group"] == f"{orders.group}.{orders.orders}"
         assert letter.headers["dlq_failed_at"]
     assert by_key[b"schema"].headers["dlq_error_message"] == "order_id: Field required"
     assert "missing CloudEvents headers: ce_id" in by_key[b"envelope"].headers["dlq_error_message"]
@@ -66,7 +66,7 @@ async def test_poison_records_are_dead_lettered_and_the_partition_keeps_flowing(
         metrics = (await http.get(f"{app.url}/metrics")).text
     for error_class in expected_class.values():
         assert sample(metrics, "alumni_dead_letters_total", error_class=error_class, topic=orders.orders) == 1.0, error_class
-    assert sample(metrics, "alumni_consumer_lag", group=orders.group, partition="0", topic=orders.orders) == 0.0
+    assert sample(metrics, "alumni_consumer_lag", group=f"{orders.group}.{orders.orders}", partition="0", topic=orders.orders) == 0.0
 
 
 async def test_a_dead_letter_replayed_after_the_fix_is_handled(orders: OrdersDeployment) -> None:

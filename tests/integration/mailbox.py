@@ -1,0 +1,54 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, refuses chosen
+recipients with 550, and can be stopped and started again (an outage)."""
+
+import email
+import email.policy
+import socket
+import threading
+from email.message import Message
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[Message] = []
+        self.rcpt_attempts: dict[str, int] = {}
+        self.refuse_prefix = "refuse-"
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list) -> str:  # noqa: N802
+        with self._lock:
+            self.rcpt_attempts[address] = self.rcpt_attempts.get(address, 0) + 1
+        if address.startswith(self.refuse_prefix):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        with self._lock:
+            self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> "Mailbox":
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def to(self, address: str) -> list[Message]:
+        with self._lock:
+            return [m for m in self.messages if m["To"] == address]
