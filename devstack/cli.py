@@ -76,6 +76,16 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
     return asyncapi.main(args.asyncapi_args)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from devstack import demo
+
+    cfg = StackConfig.from_env()
+    stack = LocalStack(cfg)
+    if not all(state.startswith("running") for _, state, _ in stack.status()):
+        raise StackError("the system is not running: start it with ./alumni up")
+    return demo.run(cfg, regenerate=args.regenerate, seed=args.seed, count=args.count)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     """A bearer token for the local services, as the identity provider would issue it."""
     from shared.auth import TokenVerifier
@@ -119,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     catalog = sub.add_parser("asyncapi", help="regenerate docs/asyncapi.json from the code (--check: compare only)")
     catalog.add_argument("asyncapi_args", nargs=argparse.REMAINDER)
     catalog.set_defaults(func=cmd_asyncapi)
+    demo = sub.add_parser("demo", help="replay a sample HRIS export into the running system and summarise")
+    demo.add_argument("--regenerate", action="store_true", help="write a new deploy/demo/hris-export.jsonl first")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--count", type=int, default=300)
+    demo.set_defaults(func=cmd_demo)
     token = sub.add_parser("token", help="print a bearer token for the local APIs")
     token.add_argument("--scope", action="append", default=[], help="alumni:read, alumni:write or alumni:admin (repeatable)")
     token.add_argument("--subject", default="local-operator")

@@ -19,6 +19,8 @@ class StackConfig:
     mongo_port: int = 27017
     http_port_base: int = 0  # 0: each service's default port; else base, base+1, ... in table order
     kafka_heap: str = "512m"
+    smtp_port: int = 1025  # the local mail sink
+    sink_http_port: int = 8025  # the local chat webhook sink
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "StackConfig":
@@ -32,6 +34,8 @@ class StackConfig:
             mongo_port=int(env.get("ALUMNI_MONGO_PORT", 27017)),
             http_port_base=int(env.get("ALUMNI_HTTP_PORT_BASE", 0)),
             kafka_heap=env.get("ALUMNI_KAFKA_HEAP", "512m"),
+            smtp_port=int(env.get("ALUMNI_SMTP_PORT", 1025)),
+            sink_http_port=int(env.get("ALUMNI_SINK_HTTP_PORT", 8025)),
         )
 
     def for_tests(self) -> "StackConfig":
@@ -43,6 +47,8 @@ class StackConfig:
             kafka_controller_port=19093,
             mongo_port=27117,
             http_port_base=18001,
+            smtp_port=11025,
+            sink_http_port=18025,
         )
 
     @property
@@ -57,6 +63,10 @@ class StackConfig:
         if not self.http_port_base:
             return dict(DEFAULT_HTTP_PORTS)
         return {name: self.http_port_base + i for i, name in enumerate(DEFAULT_HTTP_PORTS)}
+
+    @property
+    def sinks(self) -> Path:
+        return self.home / "sinks"
 
     @property
     def logs(self) -> Path:

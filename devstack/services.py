@@ -1,6 +1,7 @@
 """The five services as separate processes, each `python -m services.<name>` under uvicorn."""
 
 import asyncio
+import json
 import os
 import sys
 
@@ -9,6 +10,15 @@ import httpx
 from devstack.config import ROOT, StackConfig
 from devstack.errors import StackError
 from devstack.process import ManagedProcess, port_free
+
+
+def local_chat_channels(port: int) -> dict:
+    base = f"http://127.0.0.1:{port}"
+    return {
+        "hr": {"format": "slack", "url": f"{base}/slack/hr", "per_second": 20},
+        "recruiting": {"format": "teams", "url": f"{base}/teams/recruiting", "recipient_kind": "recruiter", "per_second": 20},
+        "community": {"format": "discord", "url": f"{base}/discord/community", "recipient_kind": "community_channel", "per_second": 20},
+    }
 
 
 LOCAL_HRIS_SOURCES = '{"local": {"kind": "generic", "secret": "local-webhook-secret"}}'
@@ -28,10 +38,13 @@ class ServiceProcess:
             "PYTHONUNBUFFERED": "1",
             "EXIT_FORM_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['offboarding']}",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['notifications']}",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(cfg.smtp_port),
             **(extra_env or {}),
         }
-        # A webhook source to try the intake with on one machine (see the README).
+        # A webhook source to try the intake with, and chat channels posting to the local sink.
         env.setdefault("HRIS_SOURCES", LOCAL_HRIS_SOURCES)
+        env.setdefault("CHAT_CHANNELS", json.dumps(local_chat_channels(cfg.sink_http_port)))
         self.process = ManagedProcess(
             name=f"service-{name}",
             argv=[sys.executable, "-m", f"services.{name}", "--stack-home", str(cfg.home)],
@@ -78,3 +91,33 @@ class ServiceProcess:
 
     def stop(self) -> bool:
         return self.process.stop(timeout=30)
+
+
+class SinksProcess:
+    """The local mail and chat sinks (devstack/sinks.py)."""
+
+    def __init__(self, cfg: StackConfig) -> None:
+        self.cfg = cfg
+        self.process = ManagedProcess(
+            name="sinks",
+            argv=[sys.executable, "-m", "devstack.sinks", "--dir", str(cfg.sinks), "--smtp-port", str(cfg.smtp_port), "--http-port", str(cfg.sink_http_port)],
+            marker=str(cfg.sinks),
+            run_dir=cfg.run,
+            log_dir=cfg.logs,
+            cwd=ROOT,
+        )
+
+    def running(self) -> bool:
+        return self.process.pid() is not None
+
+    def start(self) -> bool:
+        if self.running():
+            return False
+        for port in (self.cfg.smtp_port, self.cfg.sink_http_port):
+            if not port_free(port):
+                raise StackError(f"port {port} for the local mail and chat sinks is taken; choose others with ALUMNI_SMTP_PORT and ALUMNI_SINK_HTTP_PORT")
+        self.process.start()
+        return True
+
+    def stop(self) -> bool:
+        return self.process.stop(timeout=10)

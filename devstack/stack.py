@@ -6,7 +6,7 @@ import time
 from devstack.config import StackConfig
 from devstack.database import DatabaseNode
 from devstack.kafka import KafkaNode
-from devstack.services import ServiceProcess
+from devstack.services import ServiceProcess, SinksProcess
 from shared.topics import topic_partitions
 
 
@@ -15,6 +15,7 @@ class LocalStack:
         self.cfg = cfg
         self.kafka = KafkaNode(cfg)
         self.database = DatabaseNode(cfg)
+        self.sinks = SinksProcess(cfg)
         self.services = {
             name: ServiceProcess(cfg, name, port, service_env)
             for name, port in cfg.service_ports().items()
@@ -47,12 +48,16 @@ class LocalStack:
 
     async def up(self, log=print) -> None:
         await self.up_infrastructure(log)
+        if self.sinks.start():
+            log(f"sinks: mail on 127.0.0.1:{self.cfg.smtp_port}, chat on 127.0.0.1:{self.cfg.sink_http_port}, kept in {self.cfg.sinks}")
         await self.up_services(log=log)
 
     def down(self, log=print) -> None:
         for service in self.services.values():
             if service.stop():
                 log(f"{service.name}: stopped")
+        if self.sinks.stop():
+            log("sinks: stopped")
         if self.kafka.stop():
             log("kafka: stopped")
         if self.database.stop():
@@ -65,6 +70,7 @@ class LocalStack:
             ("database", self._state(self.database.process.pid()), self.cfg.mongodb_uri),
         ]
         rows += [(s.name, self._state(s.process.pid()), s.url) for s in self.services.values()]
+        rows.append(("sinks", self._state(self.sinks.process.pid()), f"smtp://127.0.0.1:{self.cfg.smtp_port}, http://127.0.0.1:{self.cfg.sink_http_port}"))
         return rows
 
     @staticmethod

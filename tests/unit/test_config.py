@@ -16,8 +16,8 @@ def test_the_test_stack_never_shares_ports_or_data_with_the_run_stack(tmp_path: 
     run = StackConfig.from_env({"ALUMNI_STACK_HOME": str(tmp_path)})
     test = run.for_tests()
     assert test.home != run.home and test.cache == run.cache
-    run_ports = {run.kafka_port, run.kafka_controller_port, run.mongo_port, *run.service_ports().values()}
-    test_ports = {test.kafka_port, test.kafka_controller_port, test.mongo_port, *test.service_ports().values()}
+    run_ports = {run.kafka_port, run.kafka_controller_port, run.mongo_port, run.smtp_port, run.sink_http_port, *run.service_ports().values()}
+    test_ports = {test.kafka_port, test.kafka_controller_port, test.mongo_port, test.smtp_port, test.sink_http_port, *test.service_ports().values()}
     assert not run_ports & test_ports
 
 

@@ -1,0 +1,139 @@
+"""A mixed batch of departures through the whole system: some by the signed webhook, some
+straight to Kafka, excluded ones, a cancellation, a re-send, a boomerang, malformed records.
+Each departure carries its own trace context, so its one trace can be followed from intake
+through offboarding, identity and notifications to the SMTP send."""
+
+import asyncio
+import json
+import secrets
+import time
+import uuid
+from datetime import date, timedelta
+
+import httpx
+
+from services.offboarding.intake.signatures import sign_generic
+from shared.auth import TokenVerifier
+from shared.settings import DEVELOPMENT_JWT_SECRET
+from tests.integration.kafka_io import cloudevent_headers, produce, wait_for
+from tests.integration.system.conftest import HR, WEBHOOK_SECRET, System
+
+TODAY = date.today()
+DEPARTED = "com.alumni.employee.departed.v1"
+
+
+def _departure(n: int, run: str, **fields) -> dict:
+    return {
+        "employee_id": f"SYS-{run}-{n:03d}", "first_name": f"Prénom{n}", "last_name": f"Nom{n}",
+        "work_email": f"w{n}.{run}@acme.example", "personal_email": f"p{n}.{run}@home.example",
+        "hire_date": (TODAY - timedelta(days=900 + n)).isoformat(), "departure_date": (TODAY - timedelta(days=n % 5)).isoformat(),
+        "departure_reason": "resignation", "locale": "fr" if n % 2 else "en",
+    } | fields
+
+
+def _traceparent() -> tuple[str, str]:
+    trace_id = secrets.token_hex(16)
+    return trace_id, f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
+async def _send(system: System, departure: dict, via: str, traceparent: str, *, raw: bytes | None = None) -> None:
+    body = raw if raw is not None else json.dumps(departure).encode()
+    if via == "webhook":
+        timestamp = str(int(time.time()))
+        headers = {"X-Timestamp": timestamp, "X-Signature": sign_generic(WEBHOOK_SECRET, timestamp, body), "traceparent": traceparent, "Content-Type": "application/json"}
+        async with httpx.AsyncClient() as http:
+            response = await http.post(f"{system.stack.services['offboarding'].url}/webhooks/hris/acme", content=body, headers=headers)
+        assert response.status_code == 202, response.text
+    else:
+        headers = cloudevent_headers(DEPARTED) + [("traceparent", traceparent.encode())]
+        await produce(system.stack.cfg.bootstrap_servers, "hris.employee.departed", [(departure["employee_id"].encode(), body, headers)])
+
+
+async def _eventually(check, timeout: float = 90):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.5)
+
+
+async def test_a_mixed_batch_through_the_whole_system(system: System) -> None:
+    run = uuid.uuid4().hex[:6]
+    eligible = [_departure(n, run) for n in range(12)]
+    excluded = [_departure(20, run, departure_reason="termination_for_cause"), _departure(21, run, litigation_pending=True)]
+    cancelled = _departure(30, run, departure_date=(TODAY + timedelta(days=20)).isoformat())
+    boomerang = eligible[0] | {"hire_date": (TODAY - timedelta(days=100)).isoformat(), "departure_date": TODAY.isoformat()}
+    traces: dict[str, str] = {}
+
+    for i, departure in enumerate(eligible + excluded + [cancelled]):
+        trace_id, parent = _traceparent()
+        traces[departure["employee_id"]] = trace_id
+        await _send(system, departure, "webhook" if i % 2 else "kafka", parent)
+    await _send(system, eligible[1], "kafka", _traceparent()[1])  # re-sent by the HRIS
+    await _send(system, {"employee_id": f"SYS-{run}-bad-1"}, "kafka", _traceparent()[1], raw=b"\x00 not json")
+    await _send(system, _departure(40, run, departure_date="1999-01-01"), "kafka", _traceparent()[1])
+    await produce(system.stack.cfg.bootstrap_servers, "hris.employee.departure-cancelled", [
+        (cancelled["employee_id"].encode(), json.dumps({"employee_id": cancelled["employee_id"]}).encode(), cloudevent_headers("com.alumni.employee.departure-cancelled.v1")),
+    ])
+    # The boomerang leaves again once the first stint is done.
+    identity = system.stack.services["identity"].url
+    token = TokenVerifier(DEVELOPMENT_JWT_SECRET).issue("system-test", ["alumni:read"])
+
+    async def alumnus(employee_id: str) -> dict | None:
+        async with httpx.AsyncClient() as http:
+            response = await http.get(f"{identity}/alumni", params={"employee_id": employee_id}, headers={"Authorization": f"Bearer {token}"})
+        return response.json() if response.status_code == 200 else None
+
+    assert await _eventually(lambda: alumnus(eligible[0]["employee_id"]))
+    await _send(system, boomerang, "webhook", _traceparent()[1])
+
+    # One alumnus per eligible person, the boomerang with two stints; none for the others.
+    async def all_registered() -> list[dict] | None:
+        found = [await alumnus(d["employee_id"]) for d in eligible]
+        return found if all(found) and len(found[0]["stints"]) == 2 else None
+
+    alumni = await _eventually(all_registered)
+    assert alumni, "not every eligible departure became an alumnus"
+    assert len({a["alumnus_id"] for a in alumni}) == len(eligible)
+    assert [len(a["stints"]) for a in alumni] == [2] + [1] * (len(eligible) - 1)
+    for other in excluded + [cancelled]:
+        assert await alumnus(other["employee_id"]) is None
+
+    # One welcome per registration (the boomerang's second is "welcome back"), and the HR posts.
+    async def welcomes() -> dict[str, int] | None:
+        counts = {d["personal_email"]: sum(1 for m in system.mailbox.to(d["personal_email"]) if "elcome" in m["Subject"] or "ienvenue" in m["Subject"]) for d in eligible}
+        return counts if sum(counts.values()) >= len(eligible) + 1 else None
+
+    assert await _eventually(welcomes)
+    await asyncio.sleep(3)  # anything extra would arrive now
+    counts = await welcomes()
+    assert counts == {d["personal_email"]: (2 if d is eligible[0] else 1) for d in eligible}
+    for departure in excluded + [cancelled]:
+        assert [m["Subject"] for m in system.mailbox.to(departure["personal_email"]) if "elcome" in m["Subject"] or "ienvenue" in m["Subject"]] == []
+    for n, departure in enumerate(eligible):
+        assert len(system.chat.received(HR, f"Prénom{n} Nom{n}")) == (2 if n == 0 else 1)
+    for departure in excluded:
+        [post] = system.chat.received(HR, departure["employee_id"])
+        assert ":no_entry:" in post["text"]
+
+    # The malformed records are dead letters, with their reasons.
+    letters = await wait_for(system.stack.cfg.bootstrap_servers, "hris.employee.departed.dlq", lambda r: run in (r.key or b"").decode(), count=2)
+    reasons = {r.key.decode(): (r.headers["dlq_error_class"], r.headers["dlq_error_message"]) for r in letters}
+    assert reasons[f"SYS-{run}-bad-1"][0] == "UndecodableValue"
+    assert reasons[f"SYS-{run}-040"] == ("SchemaViolation", "(payload): Value error, departure_date is before hire_date")
+
+    # For each departure that became an alumnus: one trace, from intake to the SMTP send.
+    async def traced() -> bool:
+        spans = system.traces.snapshot()
+        for departure in eligible[1:]:
+            mine = [s for s in spans if s.trace_id == traces[departure["employee_id"]]]
+            services = {s.service for s in mine}
+            if not ({"alumni-offboarding", "alumni-identity", "alumni-notifications"} <= services and any(s.name == "smtp send" for s in mine)):
+                return False
+        return True
+
+    assert await _eventually(traced, timeout=30), "a departure's trace does not reach the SMTP send"
+    spans = [s for s in system.traces.snapshot() if s.trace_id == traces[eligible[1]["employee_id"]]]
+    assert any(s.service == "alumni-offboarding" and s.kind == 2 for s in spans)  # the webhook request (SERVER)
+    print(f"trace of one departure: {len(spans)} spans across {sorted({s.service for s in spans})}")
