@@ -123,7 +123,8 @@ async def replay(cfg: StackConfig, records: list[dict]) -> None:
                     ce_type = "com.alumni.employee.departure-cancelled.v1" if cancelled else "com.alumni.employee.departed.v1"
                     headers = [(k, v.encode()) for k, v in Envelope(type=ce_type, source="/hris/demo-export").headers().items()]
                     await producer.send(topic, body, key=payload["employee_id"].encode(), headers=headers)
-                _progress(done, len(records), started)
+                if done == len(records) or done % max(1, len(records) // 40) == 0:
+                    _progress(done, len(records), started)
             await producer.flush()
     finally:
         await producer.stop()
@@ -142,7 +143,8 @@ async def summary(cfg: StackConfig, expected_cases: int, timeout: float = 180) -
                 break
             await asyncio.sleep(1)
         demo = {"employee_id": {"$regex": "^DEMO-"}}
-        by_status = {d["_id"]: d["n"] async for d in await notifications.deliveries.aggregate([{"$group": {"_id": {"status": "$status", "channel": "$channel"}, "n": {"$sum": 1}}}])}
+        grouped = await notifications.deliveries.aggregate([{"$group": {"_id": {"status": "$status", "channel": "$channel"}, "n": {"$sum": 1}}}])
+        by_status = {(d["_id"]["channel"], d["_id"]["status"]): d["n"] async for d in grouped}
         return {
             "exit cases": await offboarding.exit_cases.count_documents(demo),
             "completed": await offboarding.exit_cases.count_documents(demo | {"status": "completed"}),
@@ -151,7 +153,7 @@ async def summary(cfg: StackConfig, expected_cases: int, timeout: float = 180) -
             "cancelled": await offboarding.exit_cases.count_documents(demo | {"status": "cancelled"}),
             "alumni": await identity.alumni.count_documents({"stints.employee_id": {"$regex": "^DEMO-"}}),
             "boomerangs": await identity.alumni.count_documents({"stints.employee_id": {"$regex": "^DEMO-"}, "stints.1": {"$exists": True}}),
-            "messages": {f"{k['channel']} {k['status']}": v for k, v in sorted(by_status.items(), key=lambda kv: (kv[0]["channel"], kv[0]["status"]))},
+            "messages": {f"{channel} {status}": n for (channel, status), n in sorted(by_status.items())},
         }
     finally:
         await client.close()
