@@ -4,7 +4,8 @@ between planning and sending is honoured. Failures are retried by the platform; 
 up, the delivery is recorded failed and `alumni.notification.failed` says why."""
 
 import logging
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from services.notifications.channels import ChatChannel
 from services.notifications.repository import Deliveries, ReachableAlumni
@@ -35,6 +36,11 @@ class Dispatcher:
     public_base_url: str
     portal_url: str
     unsubscribe_secret: str
+    # Deliveries this process sent whose recording has not been seen to succeed: when recording
+    # fails (the database restarting) and the transaction is retried, it records without sending
+    # again. Bounded: once recorded, the delivery's status answers for it.
+    _sent: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    SENT_MEMORY = 10_000
 
     def unsubscribe_url(self, request: DeliveryRequest) -> str | None:
         if request.purpose is None or request.recipient_kind != "alumnus":
@@ -59,6 +65,16 @@ class Dispatcher:
         if reason := await self._skip_reason(request, ctx):
             await deliveries.settle(request.delivery_id, "skipped", ctx.now(), reason=reason)
             return
+        if request.delivery_id not in self._sent:
+            await self._send(request)
+            self._sent[request.delivery_id] = None
+            if len(self._sent) > self.SENT_MEMORY:
+                self._sent.popitem(last=False)
+        now = ctx.now()
+        await deliveries.settle(request.delivery_id, "sent", now)
+        ctx.publish(NotificationDelivered(**_facts(request), delivered_at=now), subject=request.recipient_id)
+
+    async def _send(self, request: DeliveryRequest) -> None:
         context = request.context | {"portal_url": self.portal_url, "unsubscribe_url": self.unsubscribe_url(request)}
         try:
             if isinstance(request, ChatPostRequested):
@@ -72,9 +88,6 @@ class Dispatcher:
                 await self.smtp.send(message)
         except TemplateError as exc:
             raise PermanentError(str(exc)) from None
-        now = ctx.now()
-        await deliveries.settle(request.delivery_id, "sent", now)
-        ctx.publish(NotificationDelivered(**_facts(request), delivered_at=now), subject=request.recipient_id)
 
     async def failed(self, request: DeliveryRequest, ctx: EventContext, gave_up: GaveUp) -> None:
         now = ctx.now()
