@@ -86,6 +86,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(cfg, regenerate=args.regenerate, seed=args.seed, count=args.count)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench import pipeline
+
+    return pipeline.cli(args.bench_args)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     """A bearer token for the local services, as the identity provider would issue it."""
     from shared.auth import TokenVerifier
@@ -134,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--count", type=int, default=300)
     demo.set_defaults(func=cmd_demo)
+    bench = sub.add_parser("bench", help="benchmark the pipeline against a hand-written baseline (see bench/pipeline.py)", add_help=False)
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
     token = sub.add_parser("token", help="print a bearer token for the local APIs")
     token.add_argument("--scope", action="append", default=[], help="alumni:read, alumni:write or alumni:admin (repeatable)")
     token.add_argument("--subject", default="local-operator")

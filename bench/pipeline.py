@@ -1,0 +1,287 @@
+"""Benchmark: departures from intake to SMTP delivery, against a baseline measured in the same run.
+
+    ./alumni bench                      # or: .venv/bin/python -m bench.pipeline
+    ./alumni bench --departures 600 --rate 20 --seconds 30
+
+It starts a stack of its own (.stack/bench, other ports), then prints:
+1. baseline: three chained stages written directly with aiokafka and PyMongo, doing per
+   departure the I/O the services do (consume; a transaction writing the dedupe marker, the
+   state and the outbox; produce; mark sent; and at the end the two SMTP sends: exit-form
+   invitation and welcome): the practical ceiling of this machine's broker and database;
+2. pipeline: the five services as processes, sustained departures per second from the first
+   record published to the last welcome email received;
+3. latency at a fixed offered rate (20 departures/s by default): p50, p95, p99 from publishing
+   a departure to its welcome email reaching the SMTP server;
+4. peak RSS of each service process (VmHWM);
+5. the ratio pipeline / baseline.
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import aiosmtplib
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiosmtpd.controller import Controller
+from pymongo import AsyncMongoClient
+
+from devstack.config import StackConfig
+from devstack.stack import LocalStack
+from shared.events import Envelope
+from tests.integration.mailbox import free_port
+
+TODAY = date.today()
+
+
+class Arrivals:
+    """A real SMTP server that notes when each welcome email arrives, by recipient."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.welcomes: dict[str, float] = {}
+        self.count = 0
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        self.count += 1
+        content = envelope.original_content or envelope.content
+        if b"Subject: Welcome" in content or b"Subject: =?utf-8?q?Bienvenue" in content or b"Subject: Bienvenue" in content:
+            for rcpt in envelope.rcpt_tos:
+                self.welcomes.setdefault(rcpt, time.monotonic())
+        return "250 OK"
+
+    def start(self) -> "Arrivals":
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def departure(run: str, n: int) -> dict:
+    return {
+        "employee_id": f"B-{run}-{n:06d}", "first_name": f"Bench{n}", "last_name": "Mark", "work_email": f"w{n}.{run}@acme.example",
+        "personal_email": f"p{n}.{run}@home.example", "hire_date": (TODAY - timedelta(days=800)).isoformat(),
+        "departure_date": (TODAY - timedelta(days=1)).isoformat(), "departure_reason": "resignation", "locale": "en",
+    }
+
+
+def headers(ce_type: str) -> list[tuple[str, bytes]]:
+    return [(k, v.encode()) for k, v in Envelope(type=ce_type, source="/bench").headers().items()]
+
+
+# --- the baseline: three stages by hand ---------------------------------------------------------
+
+class Baseline:
+    TOPICS = ("bench.departed", "bench.completed", "bench.notify")
+
+    def __init__(self, cfg: StackConfig, smtp_port: int) -> None:
+        self.cfg = cfg
+        self.smtp_port = smtp_port
+        self.client = AsyncMongoClient(cfg.mongodb_uri)
+        self.db = self.client["bench_baseline"]
+        self.producer = AIOKafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", enable_idempotence=True)
+        self.tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.cfg.bootstrap_servers)
+        await admin.start()
+        existing = set(await admin.list_topics())
+        await admin.create_topics([NewTopic(t, 6, 1) for t in self.TOPICS if t not in existing])
+        await admin.close()
+        await self.producer.start()
+        self.tasks = [
+            asyncio.create_task(self._stage(self.TOPICS[0], self._offboarding)),
+            asyncio.create_task(self._stage(self.TOPICS[1], self._identity)),
+            asyncio.create_task(self._stage(self.TOPICS[2], self._notifications)),
+        ]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.producer.stop()
+        await self.client.close()
+
+    async def _stage(self, topic: str, handle) -> None:
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.cfg.bootstrap_servers, group_id=f"bench-{topic}",
+                                    enable_auto_commit=False, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=200)
+
+                async def partition(records) -> None:
+                    for record in records:  # in order within a partition
+                        await handle(record)
+
+                await asyncio.gather(*(partition(r) for r in batches.values()))
+                if batches:
+                    await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+        finally:
+            await consumer.stop()
+
+    async def _transaction(self, writes) -> None:
+        async with self.client.start_session() as session:
+            await session.with_transaction(lambda s: writes(s))
+
+    async def _publish(self, outbox_ids: list[str], messages: list[tuple[str, bytes, bytes, str]]) -> None:
+        sends = [await self.producer.send(t, v, key=k, headers=headers(ce)) for t, k, v, ce in messages]
+        await asyncio.gather(*sends)
+        await self.db.outbox.update_many({"_id": {"$in": outbox_ids}}, {"$set": {"status": "sent", "sent_at": datetime.now(UTC)}})
+
+    async def _offboarding(self, record) -> None:
+        d = json.loads(record.value)
+        ids = [uuid.uuid4().hex, uuid.uuid4().hex]
+
+        async def writes(s) -> None:
+            await self.db.processed.insert_one({"_id": uuid.uuid4().hex, "at": datetime.now(UTC)}, session=s)
+            await self.db.cases.replace_one({"_id": d["employee_id"]}, {"departure": d, "status": "completed"}, upsert=True, session=s)
+            await self.db.invitations.insert_one({"_id": uuid.uuid4().hex, "case": d["employee_id"]}, session=s)
+            await self.db.outbox.insert_many([{"_id": i, "status": "pending", "value": record.value} for i in ids], session=s)
+
+        await self._transaction(writes)
+        key = d["employee_id"].encode()
+        await self._publish(ids, [(self.TOPICS[1], key, record.value, "completed"), (self.TOPICS[2], key, json.dumps({"kind": "invitation", **d}).encode(), "issued")])
+
+    async def _identity(self, record) -> None:
+        d = json.loads(record.value)
+        outbox_id = uuid.uuid4().hex
+
+        async def writes(s) -> None:
+            await self.db.processed.insert_one({"_id": uuid.uuid4().hex, "at": datetime.now(UTC)}, session=s)
+            await self.db.alumni.insert_one({"_id": uuid.uuid4().hex, "employee_id": d["employee_id"], "profile": d}, session=s)
+            await self.db.outbox.insert_one({"_id": outbox_id, "status": "pending", "value": record.value}, session=s)
+
+        await self._transaction(writes)
+        await self._publish([outbox_id], [(self.TOPICS[2], d["employee_id"].encode(), json.dumps({"kind": "welcome", **d}).encode(), "registered")])
+
+    async def _notifications(self, record) -> None:
+        d = json.loads(record.value)
+        delivery = uuid.uuid4().hex
+
+        async def plan(s) -> None:
+            await self.db.processed.insert_one({"_id": uuid.uuid4().hex, "at": datetime.now(UTC)}, session=s)
+            await self.db.reachable.replace_one({"_id": d["employee_id"]}, {"email": d["personal_email"]}, upsert=True, session=s)
+            await self.db.deliveries.insert_one({"_id": delivery, "status": "planned"}, session=s)
+
+        await self._transaction(plan)
+        message = EmailMessage()
+        message["From"], message["To"] = "bench@example.com", d["personal_email"]
+        message["Subject"] = "Welcome" if d["kind"] == "welcome" else "Staying in touch"
+        message.set_content("Hello")
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=self.smtp_port)
+
+        async def settle(s) -> None:
+            await self.db.deliveries.update_one({"_id": delivery}, {"$set": {"status": "sent"}}, session=s)
+            await self.db.outbox.insert_one({"_id": uuid.uuid4().hex, "status": "pending"}, session=s)
+
+        await self._transaction(settle)
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+async def publish(cfg: StackConfig, topic: str, ce_type: str, departures: list[dict], rate: float | None) -> dict[str, float]:
+    """Publish departures (at `rate` per second, or as fast as possible); when each was sent."""
+    producer = AIOKafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    sent: dict[str, float] = {}
+    start = time.monotonic()
+    try:
+        for n, d in enumerate(departures):
+            if rate:
+                await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
+            sent[d["personal_email"]] = time.monotonic()
+            await producer.send(topic, json.dumps(d).encode(), key=d["employee_id"].encode(), headers=headers(ce_type))
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def wait_for_welcomes(arrivals: Arrivals, addresses: list[str], timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(a in arrivals.welcomes for a in addresses):
+            return max(arrivals.welcomes[a] for a in addresses)
+        await asyncio.sleep(0.05)
+    missing = sum(1 for a in addresses if a not in arrivals.welcomes)
+    raise SystemExit(f"bench: {missing} of {len(addresses)} welcome emails did not arrive within {timeout:.0f}s")
+
+
+async def throughput(cfg: StackConfig, arrivals: Arrivals, topic: str, ce_type: str, count: int, timeout: float) -> float:
+    run = uuid.uuid4().hex[:6]
+    departures = [departure(run, n) for n in range(count)]
+    started = time.monotonic()
+    await publish(cfg, topic, ce_type, departures, rate=None)
+    finished = await wait_for_welcomes(arrivals, [d["personal_email"] for d in departures], timeout)
+    return count / (finished - started)
+
+
+def percentile(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def main(args: argparse.Namespace) -> None:
+    base = StackConfig.from_env()
+    cfg = replace(base, home=base.home / "bench", kafka_port=29092, kafka_controller_port=29093, mongo_port=27217,
+                  http_port_base=28001, smtp_port=21025, sink_http_port=28025)
+    arrivals = Arrivals().start()
+    stack = LocalStack(cfg, service_env={
+        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(arrivals.port), "CHAT_CHANNELS": "{}", "LOG_LEVEL": "WARNING",
+    })
+    print(f"starting the bench stack in {cfg.home} ...", flush=True)
+    await stack.up_infrastructure(log=lambda line: None)
+    try:
+        baseline = Baseline(cfg, arrivals.port)
+        await baseline.start()
+        await throughput(cfg, arrivals, Baseline.TOPICS[0], "departed", 50, 120)  # warm-up
+        base_rate = await throughput(cfg, arrivals, Baseline.TOPICS[0], "departed", args.departures, 600)
+        await baseline.stop()
+        print(f"baseline (3 hand-written stages):     {base_rate:7.1f} departures/s", flush=True)
+
+        await stack.up_services(log=lambda line: None)
+        await throughput(cfg, arrivals, "hris.employee.departed", "com.alumni.employee.departed.v1", 50, 120)  # warm-up
+        pipe_rate = await throughput(cfg, arrivals, "hris.employee.departed", "com.alumni.employee.departed.v1", args.departures, 900)
+        print(f"pipeline (five services, to SMTP):     {pipe_rate:7.1f} departures/s", flush=True)
+
+        run = uuid.uuid4().hex[:6]
+        departures = [departure(run, n) for n in range(int(args.rate * args.seconds))]
+        sent = await publish(cfg, "hris.employee.departed", "com.alumni.employee.departed.v1", departures, rate=args.rate)
+        await wait_for_welcomes(arrivals, list(sent), 300)
+        latencies = [(arrivals.welcomes[a] - t) * 1000 for a, t in sent.items()]
+        print(f"latency at {args.rate:.0f}/s for {args.seconds}s (intake to SMTP, welcome email): "
+              f"p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, p99 {percentile(latencies, 99):.0f} ms")
+        print("peak RSS: " + ", ".join(f"{name} {peak_rss_mb(s.process.pid()):.0f} MB" for name, s in stack.services.items()))
+        print(f"ratio pipeline / baseline: {pipe_rate / base_rate:.2f}")
+    finally:
+        stack.down(log=lambda line: None)
+        arrivals.stop()
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--departures", type=int, default=500, help="departures for each throughput run")
+    parser.add_argument("--rate", type=float, default=20.0, help="offered rate for the latency run (departures/s)")
+    parser.add_argument("--seconds", type=int, default=30, help="length of the latency run")
+    asyncio.run(main(parser.parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())
