@@ -72,7 +72,7 @@ class Dispatcher:
                 self._sent.popitem(last=False)
         now = ctx.now()
         await deliveries.settle(request.delivery_id, "sent", now)
-        ctx.publish(NotificationDelivered(**_facts(request), delivered_at=now), subject=request.recipient_id)
+        ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
 
     async def _send(self, request: DeliveryRequest) -> None:
         context = request.context | {"portal_url": self.portal_url, "unsubscribe_url": self.unsubscribe_url(request)}
@@ -96,7 +96,7 @@ class Dispatcher:
         )
         ctx.publish(
             NotificationFailed(
-                **_facts(request), reason=gave_up.message, permanent=gave_up.permanent, attempts=gave_up.attempts, failed_at=now
+                **request.facts(), reason=gave_up.message, permanent=gave_up.permanent, attempts=gave_up.attempts, failed_at=now
             ),
             subject=request.recipient_id,
         )
@@ -105,14 +105,3 @@ class Dispatcher:
         # Several consumers per delivery topic: a slow recipient server holds back one partition.
         events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=self.failed, concurrency=3)(self.deliver)
 
-
-def _facts(request: DeliveryRequest) -> dict:
-    return {
-        "delivery_id": request.delivery_id,
-        "source_event_id": request.source_event_id,
-        "source_event_type": request.source_event_type,
-        "recipient_kind": request.recipient_kind,
-        "recipient_id": request.recipient_id,
-        "channel": request.channel,
-        "template": request.template,
-    }

@@ -136,14 +136,7 @@ class Planner:
 
 
 def _planned(request: DeliveryRequest, route: Route, ctx: EventContext) -> dict[str, Any]:
-    return {
-        "_id": request.delivery_id,
-        "source_event_id": request.source_event_id,
-        "source_event_type": request.source_event_type,
-        "recipient_kind": request.recipient_kind,
-        "recipient_id": request.recipient_id,
-        "channel": request.channel,
-        "template": request.template,
+    return {"_id": request.delivery_id} | request.facts() | {
         "purpose": request.purpose.value if request.purpose else None,
         "status": "planned",
         "attempts": 0,
@@ -151,7 +144,12 @@ def _planned(request: DeliveryRequest, route: Route, ctx: EventContext) -> dict[
     }
 
 
+PROJECTED = {AlumnusRegistered, AlumnusUpdated, ConsentChanged, AlumnusErased, RsvpRecorded}
+
+
 def planner_handlers(events: EventRouter, planner: Planner) -> None:
-    """Every event of the catalog but the service's own goes through the planner."""
-    models = [t.model for t in registry if t.model not in OWN]
+    """The planner reads the events that have a route, or that feed its projections; the silent
+    ones it leaves unread (each read costs a transaction)."""
+    routed = {route.event for route in planner.table.routes}
+    models = [t.model for t in registry if t.model not in OWN and (t.type in routed or t.model in PROJECTED)]
     events.on(*models)(planner.plan)

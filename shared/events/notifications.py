@@ -37,21 +37,18 @@ class NotificationFailed(DeliveryOutcome):
     failed_at: datetime
 
 
-class DeliveryRequest(Event):
+class DeliveryRequest(DeliveryOutcome):
     """One message to send: an event's template, to one recipient, through one channel. Its
     `delivery_id` derives from (event, recipient, channel), so it is sent once."""
 
-    delivery_id: Identifier
-    source_event_id: Identifier
-    source_event_type: NonEmpty
-    recipient_kind: RecipientKind
-    recipient_id: Identifier
-    channel: Channel
     address: NonEmpty = personal()  # an email address, or the name of a configured chat channel
-    template: NonEmpty
     locale: Locale = Locale.EN
     purpose: Purpose | None = None  # None: transactional, sent without a consent
     context: dict[str, Any] = personal(default_factory=dict)  # the template's variables
+
+    def facts(self) -> dict[str, Any]:
+        """The delivery's identity and what it is, as its outcome events and records say it."""
+        return {name: getattr(self, name) for name in DeliveryOutcome.model_fields}
 
 
 @event_type("com.alumni.notification.email-requested.v1", topic="alumni.notification.email", key="delivery_id")

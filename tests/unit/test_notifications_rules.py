@@ -23,6 +23,19 @@ def test_every_event_type_of_the_catalog_is_routed_or_silent() -> None:
     assert all(r.purpose is not None for r in table.routes if r.audience == "invitees")
 
 
+def test_the_planner_reads_routed_and_projected_events_only() -> None:
+    from services.notifications.planner import PROJECTED, Planner, planner_handlers
+    from shared.consumer import EventRouter
+
+    table = load_routes()
+    events = EventRouter()
+    planner_handlers(events, Planner(table, {}))
+    read = set(events.handlers)
+    assert {r.event for r in table.routes} <= read
+    assert {m.event_type.type for m in PROJECTED} <= read
+    assert "com.alumni.notification.delivered.v1" not in read and "com.alumni.employee.departed.v1" not in read
+
+
 def test_every_route_renders_in_every_locale() -> None:
     check_templates(load_routes(), Templates())
 
