@@ -1,15 +1,14 @@
 """The transactional outbox: events are stored with the state change that they announce, in the
 same MongoDB transaction, then published by a relay.
 
-The relay publishes this process's events as soon as their transaction commits (it is woken),
-in the order they were written. A background sweep publishes events that another process
+The relay publishes this process's events as soon as their transaction commits (they are handed
+over in memory), in the order they were written. A background sweep publishes events that another process
 (or this one, before a crash) committed and never marked sent, once their lease has passed.
 Publishing is at least once: a crash between publishing and marking sent republishes, and
 consumers drop the repeat by the event's `ce_source` + `ce_id`.
 """
 
 import asyncio
-import itertools
 import logging
 import time
 import uuid
@@ -37,8 +36,13 @@ class Outbox:
         self.collection = db[COLLECTION]
         self.source = source  # the `ce_source` of everything this service emits
         self.instance = instance or uuid.uuid4().hex  # this process: it publishes its own events at once
-        # Orders this process's events: commit order within a process, time order across.
-        self._seq = itertools.count()
+        # Orders events: strictly increasing within a process, by time across processes.
+        self._last_seq = 0
+
+    def _next_seq(self) -> int:
+        # One integer, not a (time, counter) pair: an array would make the index multikey.
+        self._last_seq = max(self._last_seq + 1, time.time_ns())
+        return self._last_seq
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("status", ASCENDING), ("seq", ASCENDING)])
@@ -49,7 +53,7 @@ class Outbox:
         propagate.inject(carrier)  # the trace of the request or event that caused this one
         return {
             "_id": envelope.id,
-            "seq": (time.time_ns(), next(self._seq)),
+            "seq": self._next_seq(),
             "owner": self.instance,
             "status": "pending",
             "created_at": datetime.now(UTC),
@@ -65,14 +69,13 @@ class Outbox:
             await self.collection.insert_many(documents, ordered=True, session=session)
 
     async def pending(self, lease: timedelta, limit: int) -> list[dict]:
-        """Unsent events of this process, and of any process whose lease has passed."""
+        """Unsent events of this process, and of any process whose lease has passed, in order.
+        The query is `status` alone, answered by the (status, seq) index whatever the size of
+        the sent history; the owner and lease rule applies to the few pending ones."""
         cutoff = datetime.now(UTC) - lease
-        cursor = self.collection.find(
-            {"status": "pending", "$or": [{"owner": self.instance}, {"created_at": {"$lt": cutoff}}]},
-            sort=[("seq", ASCENDING)],
-            limit=limit,
-        )
-        return await cursor.to_list()
+        cursor = self.collection.find({"status": "pending"}, sort=[("status", ASCENDING), ("seq", ASCENDING)], limit=4 * limit)
+        mine_or_abandoned = [d async for d in cursor if d["owner"] == self.instance or d["created_at"] < cutoff]
+        return mine_or_abandoned[:limit]
 
     async def mark_sent(self, ids: list[str]) -> None:
         await self.collection.update_many(
@@ -96,6 +99,7 @@ class OutboxRelay:
         self.lease = lease
         self.batch_size = batch_size
         self._wake = asyncio.Event()
+        self._handed: list[dict] = []
         self._task: asyncio.Task | None = None
         self._stopping = False
         meter = metrics.get_meter("alumni.outbox")
@@ -104,8 +108,10 @@ class OutboxRelay:
             "alumni.outbox.publish_delay", unit="s", description="From the outbox write to the broker's acknowledgement"
         )
 
-    def wake(self) -> None:
-        """Publish now: called right after a transaction that wrote events commits."""
+    def wake(self, committed: list[dict] = ()) -> None:
+        """Publish now: called right after a transaction that wrote `committed` commits. They are
+        handed over in memory, in commit order, so publishing needs no query."""
+        self._handed.extend(committed)
         self._wake.set()
 
     def start(self) -> None:
@@ -120,33 +126,49 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         backoff = 0.5
+        sweep = True  # at start: whatever an earlier run of this service left pending
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.sweep_interval)
-            except TimeoutError:
-                pass
+            if not sweep and not self._handed:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.sweep_interval)
+                except TimeoutError:
+                    sweep = True
             self._wake.clear()
             try:
-                await self.drain()
+                if self._handed:
+                    batch, self._handed = self._handed[: self.batch_size], self._handed[self.batch_size :]
+                    await self._publish(batch)
+                    await self.outbox.mark_sent([doc["_id"] for doc in batch])
+                if (sweep or self._stopping) and not self._handed:
+                    await self.drain()  # after the queue: it would find the queued events too
+                    sweep = False
                 backoff = 0.5
             except Exception as exc:
                 log.warning("outbox relay could not publish; will retry", extra={"error": f"{type(exc).__name__}: {exc}"})
+                # What was handed over is pending in the database too: the sweep sends it, in order.
+                self._handed.clear()
+                sweep = True
                 if self._stopping:
                     return  # what is left stays pending: the next start (or another replica) sends it
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            if self._stopping:
+            if self._stopping and not self._handed:
                 return
 
     async def drain(self) -> int:
         """Publish pending events in order, batch by batch, until none is left."""
         total = 0
-        while batch := await self.outbox.pending(self.lease, self.batch_size):
+        while True:
+            found = await self.outbox.pending(self.lease, self.batch_size)
+            # Events committed while the query ran were handed over too: the queue sends them.
+            queued = {doc["_id"] for doc in self._handed}
+            batch = [doc for doc in found if doc["_id"] not in queued]
+            if not batch:
+                return total
             await self._publish(batch)
             await self.outbox.mark_sent([doc["_id"] for doc in batch])
             total += len(batch)
-        return total
 
     async def _publish(self, batch: list[dict]) -> None:
         failpoint("outbox.before-publish")

@@ -65,5 +65,5 @@ class Transactions:
         async with self.client.start_session() as session:
             result = await session.with_transaction(attempt)
         if holder and holder[0].published:
-            self.relay.wake()
+            self.relay.wake(holder[0]._events)
         return result
