@@ -21,6 +21,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.port = free_port()
         self.messages: list[Message] = []
+        self._by_recipient: dict[str, list[Message]] = {}
         self.rcpt_attempts: dict[str, int] = {}
         self.refuse_prefix = "refuse-"
         self._lock = threading.Lock()
@@ -35,8 +36,11 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         with self._lock:
-            self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default))
+            self.messages.append(message)
+            for rcpt in envelope.rcpt_tos:
+                self._by_recipient.setdefault(rcpt, []).append(message)
         return "250 Message accepted for delivery"
 
     def start(self) -> "Mailbox":
@@ -51,4 +55,4 @@ class Mailbox:
 
     def to(self, address: str) -> list[Message]:
         with self._lock:
-            return [m for m in self.messages if m["To"] == address]
+            return list(self._by_recipient.get(address, []))
