@@ -117,6 +117,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     return code
 
 
+PASS_THROUGH = {"test": "pytest_args", "dlq": "dlq_args", "asyncapi": "asyncapi_args", "bench": "bench_args"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alumni", description="Run, test and operate the alumni platform locally.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,7 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
     test.set_defaults(func=cmd_test)
 
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in PASS_THROUGH:
+        # Everything after these commands belongs to the tool behind them (pytest, dlq, ...):
+        # argparse's REMAINDER would refuse a first argument such as `-m`.
+        args = parser.parse_args(argv[:1])
+        setattr(args, PASS_THROUGH[argv[0]], argv[1:])
+    else:
+        args = parser.parse_args(argv)
     # aiokafka logs every refused connection while the launcher polls a starting broker.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
