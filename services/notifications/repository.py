@@ -61,19 +61,29 @@ class ReachableAlumni:
 
     async def _load(self, alumnus_id: str) -> dict[str, Any] | None:
         """The document to change (a new one if none), or None for an erased alumnus."""
+        doc = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
+        if doc is not None:
+            return doc  # an erased alumnus has no document: no need to ask
         if await self._erased(alumnus_id):
             return None
-        doc = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
-        return doc or {"_id": alumnus_id, "contact_version": 0, "consents": {}, "consent_versions": {}}
+        return {"_id": alumnus_id, "contact_version": 0, "consents": {}, "consent_versions": {}}
 
     async def _store(self, doc: dict[str, Any]) -> None:
         await self.db[REACHABLE].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=self.session)
 
     async def register(self, alumnus_id: str, version: int, contact: dict[str, Any], consents: dict[str, bool]) -> None:
-        """A registration brings the contact details and every consent at `version`."""
-        await self.update_contact(alumnus_id, version, contact)
+        """A registration brings the contact details and every consent at `version`: one read,
+        one write."""
+        doc = await self._load(alumnus_id)
+        if doc is None:
+            return
+        if version > doc["contact_version"]:
+            doc |= contact | {"contact_version": version}
         for purpose, granted in consents.items():
-            await self.set_consent(alumnus_id, Purpose(purpose), granted, version)
+            if version > doc["consent_versions"].get(purpose, 0):
+                doc["consents"][purpose] = granted
+                doc["consent_versions"][purpose] = version
+        await self._store(doc)
 
     async def update_contact(self, alumnus_id: str, version: int, contact: dict[str, Any]) -> None:
         """Profile changes and consent changes travel on different topics and may arrive in
