@@ -28,15 +28,15 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiosmtpd.controller import Controller
 from pymongo import AsyncMongoClient
 
 from devstack.config import StackConfig
+from devstack.process import free_port
 from devstack.stack import LocalStack
 from shared.events import Envelope
-from tests.integration.mailbox import free_port
 
 TODAY = date.today()
 

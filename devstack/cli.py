@@ -47,19 +47,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_topics(args: argparse.Namespace) -> int:
     """Create the catalog's topics on any broker (used by docker-compose's init container)."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
     from devstack.kafka import ensure_topics
 
-    async def run() -> list[str]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=args.bootstrap_servers)
-        await admin.start()
-        try:
-            return await ensure_topics(admin, topic_partitions())
-        finally:
-            await admin.close()
-
-    changes = asyncio.run(run())
+    changes = asyncio.run(ensure_topics(args.bootstrap_servers, topic_partitions()))
     print("\n".join(changes) or "every topic of the catalog exists")
     return 0
 

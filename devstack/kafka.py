@@ -200,17 +200,20 @@ class KafkaNode:
         # A controlled shutdown moves leadership and flushes logs; give it time.
         return self.process.stop(timeout=60)
 
-    async def ensure_topics(self, wanted: dict[str, int]) -> list[str]:
-        """Create missing topics and grow ones that have fewer partitions; returns what changed."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.cfg.bootstrap_servers)
-        await admin.start()
-        try:
-            return await ensure_topics(admin, wanted)
-        finally:
-            await admin.close()
 
 
-async def ensure_topics(admin: AIOKafkaAdminClient, wanted: dict[str, int]) -> list[str]:
+async def ensure_topics(bootstrap_servers: str, wanted: dict[str, int]) -> list[str]:
+    """Create missing topics and grow ones that have fewer partitions, on any broker; returns
+    what changed."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        return await _ensure_topics(admin, wanted)
+    finally:
+        await admin.close()
+
+
+async def _ensure_topics(admin: AIOKafkaAdminClient, wanted: dict[str, int]) -> list[str]:
     present = set(await admin.list_topics())
     described = await admin.describe_topics([n for n in wanted if n in present]) if present else []
     existing = {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}

@@ -5,7 +5,7 @@ import time
 
 from devstack.config import StackConfig
 from devstack.database import DatabaseNode
-from devstack.kafka import KafkaNode
+from devstack.kafka import KafkaNode, ensure_topics
 from devstack.services import ServiceProcess, SinksProcess
 from shared.topics import topic_partitions
 
@@ -35,7 +35,7 @@ class LocalStack:
         if self.kafka.start():
             log(f"kafka: starting on {self.cfg.bootstrap_servers}")
         await asyncio.gather(self.database.wait_ready(), self.kafka.wait_ready())
-        for change in await self.kafka.ensure_topics(topic_partitions()):
+        for change in await ensure_topics(self.cfg.bootstrap_servers, topic_partitions()):
             log(f"kafka: {change}")
         log(f"infrastructure ready in {time.monotonic() - started:.1f}s")
 

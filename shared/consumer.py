@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pydantic
 from aiokafka import ConsumerRecord, TopicPartition
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 PROCESSED = "processed_events"
 
-E = TypeVar("E", bound=Event)
 Handler = Callable[[Any, "EventContext"], Awaitable[None]]
 GiveUp = Callable[[Any, "EventContext", GaveUp], Awaitable[None]]
 
@@ -99,7 +98,7 @@ class _Repeat(Exception):
 class EventConsumer:
     def __init__(
         self,
-        group: str,
+        service: str,
         router: EventRouter,
         transactions: Transactions,
         dead_letters: DeadLetters,
@@ -108,7 +107,7 @@ class EventConsumer:
         handler_timeout: float,
         stopping: asyncio.Event,
     ) -> None:
-        self.group = group
+        self.service = service  # its consumer group per topic: consumer_group(service, topic)
         self.router = router
         self.transactions = transactions
         self.dead_letters = dead_letters
@@ -247,7 +246,7 @@ class EventConsumer:
             self._lag[(record.topic, record.partition)] = max(0, highwater - record.offset - 1)
 
     def _observe_lag(self, options: CallbackOptions) -> list[Observation]:
-        return [Observation(lag, {"topic": t, "partition": p, "group": consumer_group(self.group, t)}) for (t, p), lag in self._lag.items()]
+        return [Observation(lag, {"topic": t, "partition": p, "group": consumer_group(self.service, t)}) for (t, p), lag in self._lag.items()]
 
 
 async def raw_body(message: KafkaMessage, decode: Callable[[KafkaMessage], Awaitable[Any]]) -> bytes:

@@ -3,18 +3,13 @@ recipients with 550, and can be stopped and started again (an outage)."""
 
 import email
 import email.policy
-import socket
 import threading
 from email.message import Message
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from devstack.process import free_port
 
 
 class Mailbox:

@@ -1,6 +1,5 @@
 import asyncio
 import os
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,15 +11,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
 from devstack.config import ROOT
-from devstack.process import ManagedProcess
+from devstack.process import ManagedProcess, free_port
 from devstack.stack import LocalStack
 from tests.integration.otlp_receiver import OtlpReceiver
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +68,7 @@ class OrdersDeployment:
     apps: list[OrdersApp] = field(default_factory=list)
 
     async def start(self, *, role: str = "intake,worker", name: str | None = None, env: dict[str, str] | None = None) -> OrdersApp:
-        port = _free_port()
+        port = free_port()
         tag = name or self.group
         process = ManagedProcess(
             name=f"{tag}-{port}",
