@@ -16,7 +16,8 @@ and the platform does the rest, for every record:
   `ce_id` (a repeat is dropped) and the events the handler published (the outbox);
 - retries failures with exponential backoff and jitter, blocking only the record's partition;
   a `PermanentError` or an exhausted budget dead-letters the record;
-- commits the record's offset, and only that one, once its effect is durable.
+- commits the offsets of handled records once their effects are durable: in batches (see
+  shared/offsets.py), never the position of a record still in flight.
 """
 
 import asyncio
@@ -29,7 +30,6 @@ from typing import Any
 
 import pydantic
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
 from faststream.kafka import KafkaMessage
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
@@ -39,6 +39,7 @@ from shared.deadletters import DeadLetters, Interrupted
 from shared.events import Envelope, Event, EventType, InvalidEnvelope
 from shared.failpoints import failpoint
 from shared.kafka import consumer_group
+from shared.offsets import OffsetCommits
 from shared.failures import GaveUp, PoisonRecord, RetryPolicy, TransientError, describe, is_permanent
 from shared.uow import Transactions, UnitOfWork
 
@@ -106,6 +107,7 @@ class EventConsumer:
         policy: RetryPolicy,
         handler_timeout: float,
         stopping: asyncio.Event,
+        commit_interval: float = 0.0,
     ) -> None:
         self.service = service  # its consumer group per topic: consumer_group(service, topic)
         self.router = router
@@ -114,6 +116,7 @@ class EventConsumer:
         self.policy = policy
         self.handler_timeout = handler_timeout
         self.stopping = stopping
+        self.offsets = OffsetCommits(commit_interval, stopping)
         self._lag: dict[tuple[str, int], int] = {}
         meter = metrics.get_meter("alumni.consumer")
         self._duration = meter.create_histogram("alumni.handler.duration", unit="s", description="Handling of one record, retries included")
@@ -232,15 +235,7 @@ class EventConsumer:
 
     async def _commit(self, consumer: Any, record: ConsumerRecord) -> None:
         partition = TopicPartition(record.topic, record.partition)
-        try:
-            # This record's offset only: never positions of records still in flight.
-            await consumer.commit({partition: record.offset + 1})
-        except (CommitFailedError, IllegalStateError) as exc:
-            log.warning(
-                "offset not committed: the partition moved to another consumer, which will drop the repeat",
-                extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error_class": type(exc).__name__},
-            )
-            return
+        await self.offsets.handled(consumer, partition, record.offset)
         highwater = consumer.highwater(partition)
         if highwater is not None:
             self._lag[(record.topic, record.partition)] = max(0, highwater - record.offset - 1)

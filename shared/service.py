@@ -99,7 +99,7 @@ def _subscribe(runtime: ServiceRuntime, events: EventRouter) -> None:
         runtime.broker.subscriber(
             topic,
             group_id=consumer_group(runtime.name, topic),
-            ack_policy=AckPolicy.MANUAL,  # the consumer commits each record once its effect is durable
+            ack_policy=AckPolicy.MANUAL,  # the consumer commits offsets once the effects are durable
             auto_offset_reset="earliest",
             max_workers=events.concurrency.get(topic, runtime.settings.consumer_workers),
             parser=tolerant_parser,
@@ -131,6 +131,7 @@ async def _start(runtime: ServiceRuntime, events: EventRouter | None) -> None:
             policy=RetryPolicy(settings.retry_attempts, settings.retry_base_delay_seconds, settings.retry_max_delay_seconds),
             handler_timeout=settings.handler_timeout_seconds,
             stopping=runtime.stopping,
+            commit_interval=settings.consumer_commit_interval_seconds,
         )
         await runtime.consumer.ensure_indexes()
     await _retry_until(deadline, "Kafka", runtime.broker.start)
@@ -139,6 +140,8 @@ async def _start(runtime: ServiceRuntime, events: EventRouter | None) -> None:
 
 async def _stop(runtime: ServiceRuntime, on_stop: Sequence[Hook]) -> None:
     runtime.stopping.set()
+    if runtime.consumer is not None:
+        await runtime.consumer.offsets.flush()  # from now on, each handled record commits at once
     # Stop consuming; handlers in flight finish (within the broker's graceful timeout).
     await asyncio.gather(*(subscriber.stop() for subscriber in runtime.broker.subscribers))
     for hook in reversed(on_stop):

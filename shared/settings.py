@@ -32,6 +32,9 @@ class ServiceSettings(BaseSettings):
     retry_attempts: int = Field(default=5, ge=1)
     retry_base_delay_seconds: float = 0.2
     retry_max_delay_seconds: float = 30.0
+    # Handled records' offsets are committed together at this interval (0: one by one). A crash
+    # redelivers at most this much, and repeats are dropped.
+    consumer_commit_interval_seconds: float = Field(default=0.5, ge=0)
     # Outbox: how often unsent events of crashed processes are looked for, and how long an
     # event belongs to the process that wrote it before another may publish it.
     outbox_sweep_interval_seconds: float = 1.0
