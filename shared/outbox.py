@@ -3,9 +3,11 @@ same MongoDB transaction, then published by a relay.
 
 The relay publishes this process's events as soon as their transaction commits (they are handed
 over in memory), in the order they were written. A background sweep publishes events that another process
-(or this one, before a crash) committed and never marked sent, once their lease has passed.
-Publishing is at least once: a crash between publishing and marking sent republishes, and
-consumers drop the repeat by the event's `ce_source` + `ce_id`.
+(or this one, before a crash) committed and never published, once their lease has passed.
+An event acknowledged by the broker is removed from the outbox (Kafka holds it from then on);
+removals are gathered and made together every `removal_interval`. Publishing is at least once:
+a crash between publishing and removing republishes, and consumers drop the repeat by the
+event's `ce_source` + `ce_id`.
 """
 
 import asyncio
@@ -26,7 +28,6 @@ from shared.failpoints import failpoint
 log = logging.getLogger(__name__)
 
 COLLECTION = "outbox"
-SENT_RETENTION = timedelta(days=3)
 
 
 class Outbox:
@@ -46,7 +47,6 @@ class Outbox:
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("status", ASCENDING), ("seq", ASCENDING)])
-        await self.collection.create_index("sent_at", expireAfterSeconds=int(SENT_RETENTION.total_seconds()))
 
     def document(self, event: Event, envelope: Envelope) -> dict:
         carrier: dict[str, str] = {}
@@ -70,17 +70,16 @@ class Outbox:
 
     async def pending(self, lease: timedelta, limit: int) -> list[dict]:
         """Unsent events of this process, and of any process whose lease has passed, in order.
-        The query is `status` alone, answered by the (status, seq) index whatever the size of
-        the sent history; the owner and lease rule applies to the few pending ones."""
+        The query is `status` alone, answered by the (status, seq) index; the owner and lease
+        rule applies to the few pending ones."""
         cutoff = datetime.now(UTC) - lease
         cursor = self.collection.find({"status": "pending"}, sort=[("status", ASCENDING), ("seq", ASCENDING)], limit=4 * limit)
         mine_or_abandoned = [d async for d in cursor if d["owner"] == self.instance or d["created_at"] < cutoff]
         return mine_or_abandoned[:limit]
 
-    async def mark_sent(self, ids: list[str]) -> None:
-        await self.collection.update_many(
-            {"_id": {"$in": ids}}, {"$set": {"status": "sent", "sent_at": datetime.now(UTC)}}
-        )
+    async def remove(self, ids: list[str]) -> None:
+        """Events the broker acknowledged: Kafka keeps them from now on."""
+        await self.collection.delete_many({"_id": {"$in": ids}})
 
 
 class OutboxRelay:
@@ -92,18 +91,23 @@ class OutboxRelay:
         sweep_interval: float = 1.0,
         lease: timedelta = timedelta(seconds=5),
         batch_size: int = 500,
+        removal_interval: float = 0.2,
     ) -> None:
         self.outbox = outbox
         self.broker = broker
         self.sweep_interval = sweep_interval
         self.lease = lease
         self.batch_size = batch_size
+        self.removal_interval = removal_interval
         self._wake = asyncio.Event()
         self._handed: list[dict] = []
+        # Published, still in the outbox until the next removal: the sweep must not send them again.
+        self._published: dict[str, None] = {}
         self._task: asyncio.Task | None = None
+        self._removal_task: asyncio.Task | None = None
         self._stopping = False
         meter = metrics.get_meter("alumni.outbox")
-        self._published = meter.create_counter("alumni.outbox.published", unit="{event}", description="Events published from the outbox")
+        self._published_count = meter.create_counter("alumni.outbox.published", unit="{event}", description="Events published from the outbox")
         self._delay = meter.create_histogram(
             "alumni.outbox.publish_delay", unit="s", description="From the outbox write to the broker's acknowledgement"
         )
@@ -116,13 +120,21 @@ class OutboxRelay:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._removal_task = asyncio.create_task(self._remove_published(), name="outbox-removal")
 
     async def stop(self) -> None:
-        """Publish what this process still holds, then stop."""
+        """Publish what this process still holds, remove what is published, then stop."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
             await self._task
+        if self._removal_task is not None:
+            self._removal_task.cancel()
+            await asyncio.gather(self._removal_task, return_exceptions=True)
+        try:
+            await self._remove()
+        except Exception as exc:  # left in the outbox: published again after the lease, dropped as repeats
+            log.warning("outbox: published events not removed", extra={"error": f"{type(exc).__name__}: {exc}"})
 
     async def _run(self) -> None:
         backoff = 0.5
@@ -138,7 +150,6 @@ class OutboxRelay:
                 if self._handed:
                     batch, self._handed = self._handed[: self.batch_size], self._handed[self.batch_size :]
                     await self._publish(batch)
-                    await self.outbox.mark_sent([doc["_id"] for doc in batch])
                 if (sweep or self._stopping) and not self._handed:
                     await self.drain()  # after the queue: it would find the queued events too
                     sweep = False
@@ -163,12 +174,27 @@ class OutboxRelay:
             found = await self.outbox.pending(self.lease, self.batch_size)
             # Events committed while the query ran were handed over too: the queue sends them.
             queued = {doc["_id"] for doc in self._handed}
-            batch = [doc for doc in found if doc["_id"] not in queued]
+            batch = [doc for doc in found if doc["_id"] not in queued and doc["_id"] not in self._published]
             if not batch:
                 return total
             await self._publish(batch)
-            await self.outbox.mark_sent([doc["_id"] for doc in batch])
             total += len(batch)
+
+    async def _remove_published(self) -> None:
+        while True:
+            await asyncio.sleep(self.removal_interval)
+            try:
+                await self._remove()
+            except Exception as exc:  # kept: the next round removes them
+                log.warning("outbox: published events not removed yet", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+    async def _remove(self) -> None:
+        ids = list(self._published)
+        for start in range(0, len(ids), self.batch_size):
+            chunk = ids[start : start + self.batch_size]
+            await self.outbox.remove(chunk)
+            for event_id in chunk:  # only now: until removed, the sweep would find them pending
+                self._published.pop(event_id, None)
 
     async def _publish(self, batch: list[dict]) -> None:
         failpoint("outbox.before-publish")
@@ -191,5 +217,6 @@ class OutboxRelay:
         await asyncio.gather(*sends)
         now = datetime.now(UTC)
         for doc in batch:
-            self._published.add(1, {"topic": doc["topic"]})
+            self._published[doc["_id"]] = None
+            self._published_count.add(1, {"topic": doc["topic"]})
             self._delay.record((now - doc["created_at"]).total_seconds())
