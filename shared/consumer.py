@@ -66,6 +66,7 @@ class EventRouter:
         self.handlers: dict[str, tuple[EventType, Handler]] = {}
         self.give_ups: dict[str, GiveUp] = {}
         self.concurrency: dict[str, int] = {}  # topic -> consumers, where it is not the default
+        self.skipped: set[str] = set()
 
     def on(
         self, *models: type[Event], on_give_up: GiveUp | None = None, concurrency: int | None = None
@@ -87,6 +88,17 @@ class EventRouter:
             return handler
 
         return register
+
+    def skip(self, *models: type[Event]) -> None:
+        """Read these events and let them pass: no transaction, no marker, the offset committed.
+        For a type the service reads only in some configurations: its consumer group keeps up
+        with the topic, so that turning the feature on does not replay the topic's history."""
+
+        async def nothing(event: Event, ctx: EventContext) -> None:
+            raise AssertionError("a skipped event reached a handler")
+
+        self.on(*models)(nothing)
+        self.skipped.update(model.event_type.type for model in models)
 
     def topics(self) -> list[str]:
         return sorted({event_type.topic for event_type, _ in self.handlers.values()})
@@ -145,6 +157,8 @@ class EventConsumer:
             envelope, event_type, event = self._decode(record)
         except PoisonRecord as poison:
             return await self._dead_letter(record, poison.error_class, str(poison), 0), "unreadable"
+        if event_type.type in self.router.skipped:
+            return "skipped", event_type.type
         _, handler = self.router.handlers[event_type.type]
         attempt = 0
         while True:

@@ -59,8 +59,7 @@ def _contact(profile: Any) -> dict[str, Any]:
     }
 
 
-async def update_projections(event: Event, ctx: EventContext) -> None:
-    reachable = ReachableAlumni(ctx)
+async def update_projections(event: Event, ctx: EventContext, reachable: ReachableAlumni) -> None:
     if isinstance(event, AlumnusRegistered):
         await reachable.register(event.alumnus_id, event.version, _contact(event.profile), {p.value: g for p, g in event.consents.items()})
     elif isinstance(event, AlumnusUpdated):
@@ -78,14 +77,19 @@ class Planner:
     def __init__(self, table: RoutingTable, channels: dict[str, ChatChannel]) -> None:
         self.table = table
         self.channels = channels
+        # A route to a chat channel that is not configured sends nothing: left out, said once.
+        self.routes = tuple(r for r in table.routes if r.team is None or r.team in channels)
+        for route in table.routes:
+            if route not in self.routes:
+                log.warning("no chat channel configured for a route: it sends nothing",
+                            extra={"team": route.team, "template": route.template, "event_type": route.event})
 
-    async def recipients(self, route: Route, payload: dict[str, Any], ctx: EventContext) -> list[Recipient]:
-        reachable = ReachableAlumni(ctx)
+    def routes_for(self, ce_type: str) -> list[Route]:
+        return [r for r in self.routes if r.event == ce_type]
+
+    async def recipients(self, route: Route, payload: dict[str, Any], reachable: ReachableAlumni) -> list[Recipient]:
         if route.team is not None:
-            channel = self.channels.get(route.team)
-            if channel is None:
-                log.warning("no chat channel configured for a route", extra={"team": route.team, "template": route.template})
-                return []
+            channel = self.channels[route.team]
             return [Recipient(channel.recipient_kind, route.team, route.team, channel.locale, channel=channel.format)]
         if route.audience == "leaver":
             return [Recipient("leaver", payload["employee_id"], payload["email"], payload["locale"], payload["first_name"])]
@@ -106,14 +110,15 @@ class Planner:
         return people
 
     async def plan(self, event: Event, ctx: EventContext) -> None:
-        await update_projections(event, ctx)
+        reachable = ReachableAlumni(ctx)
+        await update_projections(event, ctx, reachable)
         envelope = ctx.envelope
         payload = event.model_dump(mode="json")
         documents = []
-        for route in self.table.for_event(envelope.type):
+        for route in self.routes_for(envelope.type):
             if not route.applies_to(payload):
                 continue
-            for recipient in await self.recipients(route, payload, ctx):
+            for recipient in await self.recipients(route, payload, reachable):
                 request_type = ChatPostRequested if route.channel == "chat" else (BulkEmailRequested if route.purpose else EmailRequested)
                 request = request_type(
                     delivery_id=delivery_id(envelope.source, envelope.id, recipient, route.channel),
@@ -149,7 +154,10 @@ PROJECTED = {AlumnusRegistered, AlumnusUpdated, ConsentChanged, AlumnusErased, R
 
 def planner_handlers(events: EventRouter, planner: Planner) -> None:
     """The planner reads the events that have a route, or that feed its projections; the silent
-    ones it leaves unread (each read costs a transaction)."""
+    ones it leaves unread (each read costs a transaction). Those whose routes all go to chat
+    channels that are not configured it reads and skips."""
+    active = {route.event for route in planner.routes}
     routed = {route.event for route in planner.table.routes}
-    models = [t.model for t in registry if t.model not in OWN and (t.type in routed or t.model in PROJECTED)]
+    models = [t.model for t in registry if t.model not in OWN and (t.type in active or t.model in PROJECTED)]
     events.on(*models)(planner.plan)
+    events.skip(*(t.model for t in registry if t.type in routed - active and t.model not in PROJECTED))

@@ -52,9 +52,13 @@ def _reachable(doc: dict[str, Any]) -> Reachable:
 
 
 class ReachableAlumni:
+    """One per unit of work: it remembers what it wrote, so that planning a message about an
+    alumnus just registered does not read the projection back."""
+
     def __init__(self, uow: UnitOfWork) -> None:
         self.db = uow.db
         self.session = uow.session
+        self._written: dict[str, dict[str, Any] | None] = {}
 
     async def _erased(self, alumnus_id: str) -> bool:
         return await self.db[ERASED].find_one({"_id": alumnus_id}, session=self.session) is not None
@@ -70,6 +74,7 @@ class ReachableAlumni:
 
     async def _store(self, doc: dict[str, Any]) -> None:
         await self.db[REACHABLE].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=self.session)
+        self._written[doc["_id"]] = doc
 
     async def register(self, alumnus_id: str, version: int, contact: dict[str, Any], consents: dict[str, bool]) -> None:
         """A registration brings the contact details and every consent at `version`: one read,
@@ -106,9 +111,13 @@ class ReachableAlumni:
         await self.db[REACHABLE].delete_one({"_id": alumnus_id}, session=self.session)
         await self.db[RSVPS].delete_many({"alumnus_id": alumnus_id}, session=self.session)
         await self.db[ERASED].update_one({"_id": alumnus_id}, {"$set": {"erased_at": at}}, upsert=True, session=self.session)
+        self._written[alumnus_id] = None
 
     async def get(self, alumnus_id: str) -> Reachable | None:
-        doc = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
+        if alumnus_id in self._written:
+            doc = self._written[alumnus_id]
+        else:
+            doc = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
         return _reachable(doc) if doc else None
 
     async def consenting(self, purpose: Purpose, countries: list[str]) -> list[Reachable]:

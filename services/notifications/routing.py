@@ -34,9 +34,6 @@ class RoutingTable:
     routes: tuple[Route, ...]
     silent: frozenset[str]
 
-    def for_event(self, ce_type: str) -> list[Route]:
-        return [r for r in self.routes if r.event == ce_type]
-
 
 class RoutingError(Exception):
     pass

@@ -36,6 +36,22 @@ def test_the_planner_reads_routed_and_projected_events_only() -> None:
     assert "com.alumni.notification.delivered.v1" not in read and "com.alumni.employee.departed.v1" not in read
 
 
+def test_events_routed_only_to_unconfigured_chat_channels_are_read_and_skipped() -> None:
+    from services.notifications.planner import Planner, planner_handlers
+    from shared.consumer import EventRouter
+
+    table = load_routes()
+    chat_only = {r.event for r in table.routes} - {r.event for r in table.routes if r.team is None}
+    assert "com.alumni.offboarding.completed.v1" in chat_only
+    unconfigured = EventRouter()
+    planner_handlers(unconfigured, Planner(table, {}))
+    assert unconfigured.skipped == chat_only
+    assert "com.alumni.alumnus.registered.v1" not in unconfigured.skipped  # its welcome email still goes
+    configured = EventRouter()
+    planner_handlers(configured, Planner(table, {"hr": ChatChannel(url="http://127.0.0.1:9/hook", format="slack")}))
+    assert configured.skipped == set()
+
+
 def test_every_route_renders_in_every_locale() -> None:
     check_templates(load_routes(), Templates())
 

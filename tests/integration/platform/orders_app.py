@@ -5,7 +5,8 @@ as a shipment and announced by an event. It runs as a real process, like every s
     ORDERS_TOPIC=... SHIPMENTS_TOPIC=... python -m tests.integration.platform.orders_app
 
 Test events ask for failures in their payload (`fail_times`, `always_fail`, `reject`,
-`work_ms`), so each test chooses what happens to its own records.
+`work_ms`), so each test chooses what happens to its own records. `ORDERS_APP_V2=1` handles
+version 2 of the order event, `ORDERS_APP_V2=skip` reads it and lets it pass.
 """
 
 import asyncio
@@ -26,6 +27,7 @@ ORDERS = os.environ.get("ORDERS_TOPIC", "test.orders")
 SHIPMENTS = os.environ.get("SHIPMENTS_TOPIC", "test.shipments")
 ROLE = os.environ.get("ORDERS_APP_ROLE", "intake,worker")
 ENABLE_V2 = os.environ.get("ORDERS_APP_V2") == "1"
+SKIP_V2 = os.environ.get("ORDERS_APP_V2") == "skip"
 
 catalog = Registry(topics={ORDERS, SHIPMENTS})
 
@@ -85,6 +87,9 @@ if ENABLE_V2:
     @events.on(OrderPlacedV2)
     async def ship_v2(event: OrderPlacedV2, ctx: EventContext) -> None:
         await _ship(event.order_id, ctx)
+
+elif SKIP_V2:
+    events.skip(OrderPlacedV2)
 
 
 class PlaceOrder(BaseModel):

@@ -110,3 +110,32 @@ def _dlq(*args: str, bootstrap: str) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+async def test_a_skipped_type_is_read_and_let_pass_without_a_dead_letter_or_a_marker(orders: OrdersDeployment) -> None:
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    bootstrap = orders.stack.cfg.bootstrap_servers
+    await orders.start(role="worker", env={"ORDERS_APP_V2": "skip"})
+    skipped = cloudevent_headers(V2, ce_id="skipped-1")
+    sent = await produce(bootstrap, orders.orders, [
+        (b"v2-3", json.dumps({"order_id": "v2-3", "channel": "web"}).encode(), skipped),
+        (b"after", json.dumps({"order_id": "after"}).encode(), cloudevent_headers(V1)),
+    ], partition=0)
+
+    shipped = await read_all(bootstrap, orders.shipments, expect=1)
+    assert [r.json() for r in shipped] == [{"order_id": "after"}]
+    assert await read_all(bootstrap, f"{orders.orders}.dlq", timeout=2) == []
+    client, db = await orders.db()
+    assert await db.processed_events.count_documents({"type": V2}) == 0
+    assert await db.processed_events.count_documents({"type": V1}) == 1
+    await client.close()
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(f"{orders.group}.{orders.orders}")
+    finally:
+        await admin.close()
+    assert committed[TopicPartition(orders.orders, 0)].offset == sent[-1].offset + 1
