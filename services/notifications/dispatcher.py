@@ -1,6 +1,7 @@
-"""Delivery: one message per delivery request. A delivery recorded sent (or skipped) is never
-sent again. Consent and erasure are checked again at send time: a withdrawal or an erasure
-between planning and sending is honoured. Failures are retried by the platform; when it gives
+"""Delivery: one message per delivery request. A request is handled once (the platform's
+processed-event marker commits with the delivery's status), and a message this process sent is
+not sent again when only its recording failed and is retried. Consent and erasure are checked
+again at send time: a withdrawal or an erasure between planning and sending is honoured. Failures are retried by the platform; when it gives
 up, the delivery is recorded failed and `alumni.notification.failed` says why."""
 
 import logging
@@ -24,7 +25,6 @@ from shared.events.notifications import (
 from shared.failures import GaveUp, PermanentError
 
 log = logging.getLogger(__name__)
-SETTLED = {"sent", "skipped"}
 
 
 @dataclass
@@ -60,8 +60,6 @@ class Dispatcher:
 
     async def deliver(self, request: DeliveryRequest, ctx: EventContext) -> None:
         deliveries = Deliveries(ctx)
-        if await deliveries.status(request.delivery_id) in SETTLED:
-            return
         if reason := await self._skip_reason(request, ctx):
             await deliveries.settle(request.delivery_id, "skipped", ctx.now(), reason=reason)
             return

@@ -1,8 +1,8 @@
 """The notifications service's collections:
 
 - `reachable_alumni`: its projection of identity's alumni (address, locale, consents), applied
-  in `version` order; an erased alumnus is deleted and remembered in `erased_alumni`, so that a
-  late event never brings them back;
+  in `version` order; an erased alumnus's document is replaced by a tombstone (`_id` and
+  `erased_at`, nothing personal), so that a late event never brings them back;
 - `rsvps`: who answered which hosted event;
 - `deliveries`: one per (event, recipient, channel), with its status.
 """
@@ -18,7 +18,6 @@ from shared.events.types import Purpose
 from shared.uow import UnitOfWork
 
 REACHABLE = "reachable_alumni"
-ERASED = "erased_alumni"
 RSVPS = "rsvps"
 DELIVERIES = "deliveries"
 
@@ -44,6 +43,10 @@ class Reachable:
         return self.consents.get(purpose.value, False)
 
 
+def _is_tombstone(doc: dict[str, Any]) -> bool:
+    return "erased_at" in doc
+
+
 def _reachable(doc: dict[str, Any]) -> Reachable:
     return Reachable(
         doc["_id"], doc.get("email"), doc.get("first_name", ""), doc.get("last_name", ""), doc.get("locale", "en"),
@@ -60,17 +63,12 @@ class ReachableAlumni:
         self.session = uow.session
         self._written: dict[str, dict[str, Any] | None] = {}
 
-    async def _erased(self, alumnus_id: str) -> bool:
-        return await self.db[ERASED].find_one({"_id": alumnus_id}, session=self.session) is not None
-
     async def _load(self, alumnus_id: str) -> dict[str, Any] | None:
         """The document to change (a new one if none), or None for an erased alumnus."""
         doc = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
-        if doc is not None:
-            return doc  # an erased alumnus has no document: no need to ask
-        if await self._erased(alumnus_id):
-            return None
-        return {"_id": alumnus_id, "contact_version": 0, "consents": {}, "consent_versions": {}}
+        if doc is None:
+            return {"_id": alumnus_id, "contact_version": 0, "consents": {}, "consent_versions": {}}
+        return None if _is_tombstone(doc) else doc
 
     async def _store(self, doc: dict[str, Any]) -> None:
         await self.db[REACHABLE].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=self.session)
@@ -108,9 +106,8 @@ class ReachableAlumni:
         await self._store(doc)
 
     async def erase(self, alumnus_id: str, at: datetime) -> None:
-        await self.db[REACHABLE].delete_one({"_id": alumnus_id}, session=self.session)
+        await self.db[REACHABLE].replace_one({"_id": alumnus_id}, {"_id": alumnus_id, "erased_at": at}, upsert=True, session=self.session)
         await self.db[RSVPS].delete_many({"alumnus_id": alumnus_id}, session=self.session)
-        await self.db[ERASED].update_one({"_id": alumnus_id}, {"$set": {"erased_at": at}}, upsert=True, session=self.session)
         self._written[alumnus_id] = None
 
     async def get(self, alumnus_id: str) -> Reachable | None:
@@ -118,7 +115,7 @@ class ReachableAlumni:
             doc = self._written[alumnus_id]
         else:
             doc = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
-        return _reachable(doc) if doc else None
+        return _reachable(doc) if doc and not _is_tombstone(doc) else None
 
     async def consenting(self, purpose: Purpose, countries: list[str]) -> list[Reachable]:
         selector: dict[str, Any] = {f"consents.{purpose.value}": True, "email": {"$ne": None}}
@@ -146,10 +143,6 @@ class Deliveries:
     async def plan(self, documents: list[dict[str, Any]]) -> None:
         if documents:
             await self.collection.insert_many(documents, ordered=True, session=self.session)
-
-    async def status(self, delivery_id: str) -> str | None:
-        doc = await self.collection.find_one({"_id": delivery_id}, {"status": 1}, session=self.session)
-        return doc["status"] if doc else None
 
     async def settle(self, delivery_id: str, status: str, at: datetime, **fields: Any) -> None:
         await self.collection.update_one(
