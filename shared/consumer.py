@@ -13,7 +13,8 @@ and the platform does the rest, for every record:
 - decodes the CloudEvents envelope and the payload; a record that cannot be read (bytes,
   envelope, schema, an event type this service does not handle) is dead-lettered at once;
 - runs the handler in a MongoDB transaction that also records the event's `ce_source` +
-  `ce_id` (a repeat is dropped) and the events the handler published (the outbox);
+  `ce_id` (a repeat is dropped) and the events the handler published (the outbox); a handler
+  registered `idempotent=True` recognises repeats itself, from the state it changes;
 - retries failures with exponential backoff and jitter, blocking only the record's partition;
   a `PermanentError` or an exhausted budget dead-letters the record;
 - commits the offsets of handled records once their effects are durable: in batches (see
@@ -67,14 +68,17 @@ class EventRouter:
         self.give_ups: dict[str, GiveUp] = {}
         self.concurrency: dict[str, int] = {}  # topic -> consumers, where it is not the default
         self.skipped: set[str] = set()
+        self.idempotent: set[str] = set()
 
     def on(
-        self, *models: type[Event], on_give_up: GiveUp | None = None, concurrency: int | None = None
+        self, *models: type[Event], on_give_up: GiveUp | None = None, concurrency: int | None = None, idempotent: bool = False
     ) -> Callable[[Handler], Handler]:
         """`on_give_up(event, ctx, gave_up)` runs, in a transaction of its own, when the event is
         dead-lettered after the handler failed (a permanent error, or retries exhausted).
         `concurrency`: consumers for these events' topics (each handles its partitions in
-        order), where it should differ from CONSUMER_WORKERS."""
+        order), where it should differ from CONSUMER_WORKERS.
+        `idempotent`: the handler recognises a repeat from its own state, in its transaction,
+        and then changes nothing; the platform writes no processed-event marker for it."""
 
         def register(handler: Handler) -> Handler:
             for model in models:
@@ -85,6 +89,8 @@ class EventRouter:
                     self.give_ups[model.event_type.type] = on_give_up
                 if concurrency is not None:
                     self.concurrency[model.event_type.topic] = concurrency
+                if idempotent:
+                    self.idempotent.add(model.event_type.type)
             return handler
 
         return register
@@ -209,7 +215,11 @@ class EventConsumer:
         return envelope, event_type, event
 
     async def _apply(self, envelope: Envelope, event: Event, handler: Handler) -> bool:
+        marked = envelope.type not in self.router.idempotent
+
         async def work(ctx: EventContext) -> None:
+            if not marked:
+                return await handler(event, ctx)
             marker = {"_id": envelope.identity, "type": envelope.type, "processed_at": ctx.now()}
             try:
                 await ctx.db[PROCESSED].insert_one(marker, session=ctx.session)

@@ -1,6 +1,7 @@
-"""Delivery: one message per delivery request. A request is handled once (the platform's
-processed-event marker commits with the delivery's status), and a message this process sent is
-not sent again when only its recording failed and is retried. Consent and erasure are checked
+"""Delivery: one message per delivery request. The delivery is claimed (its status set to sent or
+skipped) in the transaction that sends it, only if it is not settled yet: a repeated request
+finds it settled and does nothing; a failed send aborts the claim. A message this process sent
+is not sent again when only its recording failed and is retried. Consent and erasure are checked
 again at send time: a withdrawal or an erasure between planning and sending is honoured. Failures are retried by the platform; when it gives
 up, the delivery is recorded failed and `alumni.notification.failed` says why."""
 
@@ -59,17 +60,19 @@ class Dispatcher:
         return None
 
     async def deliver(self, request: DeliveryRequest, ctx: EventContext) -> None:
-        deliveries = Deliveries(ctx)
-        if reason := await self._skip_reason(request, ctx):
-            await deliveries.settle(request.delivery_id, "skipped", ctx.now(), reason=reason)
+        reason = await self._skip_reason(request, ctx)
+        now = ctx.now()
+        fields = {"reason": reason} if reason else {}
+        if not await Deliveries(ctx).claim(request.delivery_id, "skipped" if reason else "sent", now, **fields):
+            log.info("delivery already settled: repeat dropped", extra={"delivery_id": request.delivery_id})
+            return
+        if reason:
             return
         if request.delivery_id not in self._sent:
             await self._send(request)
             self._sent[request.delivery_id] = None
             if len(self._sent) > self.SENT_MEMORY:
                 self._sent.popitem(last=False)
-        now = ctx.now()
-        await deliveries.settle(request.delivery_id, "sent", now)
         ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
 
     async def _send(self, request: DeliveryRequest) -> None:
@@ -101,5 +104,7 @@ class Dispatcher:
 
     def register(self, events: EventRouter) -> None:
         # Several consumers per delivery topic: a slow recipient server holds back one partition.
-        events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=self.failed, concurrency=3)(self.deliver)
+        events.on(
+            EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=self.failed, concurrency=3, idempotent=True
+        )(self.deliver)
 

@@ -20,6 +20,7 @@ from shared.uow import UnitOfWork
 REACHABLE = "reachable_alumni"
 RSVPS = "rsvps"
 DELIVERIES = "deliveries"
+SETTLED = ("sent", "skipped")  # final: never sent again
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -143,6 +144,15 @@ class Deliveries:
     async def plan(self, documents: list[dict[str, Any]]) -> None:
         if documents:
             await self.collection.insert_many(documents, ordered=True, session=self.session)
+
+    async def claim(self, delivery_id: str, status: str, at: datetime, **fields: Any) -> bool:
+        """Settle a delivery that is not settled yet (planned, or failed before); False if it is."""
+        result = await self.collection.update_one(
+            {"_id": delivery_id, "status": {"$nin": list(SETTLED)}},
+            {"$set": {"status": status, "settled_at": at} | fields},
+            session=self.session,
+        )
+        return result.matched_count == 1
 
     async def settle(self, delivery_id: str, status: str, at: datetime, **fields: Any) -> None:
         await self.collection.update_one(

@@ -158,6 +158,22 @@ async def test_a_repeated_event_sends_no_second_message(messaging: Messaging) ->
     assert len(await messaging.mail_to(str(event.profile.personal_email), count=2, timeout=5)) == 1
 
 
+async def test_a_delivery_requested_again_under_another_event_id_is_not_sent_again(messaging: Messaging) -> None:
+    """Deliveries recognise repeats by their own status, not by the request's event id."""
+    from tests.integration.kafka_io import produce
+
+    alumnus_id, address = await messaging.register()
+    assert len(await messaging.mail_to(address)) == 1
+    [request] = await messaging.records("alumni.notification.email", lambda r: r.json()["recipient_id"] == alumnus_id)
+    headers = dict(request.headers) | {"ce_id": f"again-{time.time_ns()}"}
+    await produce(messaging.bootstrap, request.topic, [(request.key, request.value, [(k, v.encode()) for k, v in headers.items()])])
+
+    [delivered] = await messaging.records("alumni.notification.delivered", lambda r: r.json()["recipient_id"] == alumnus_id, settle=3)
+    assert delivered.json()["template"] == "welcome"
+    assert len(await messaging.mail_to(address, count=2, timeout=4)) == 1
+    assert [d["status"] for d in await messaging.deliveries(alumnus_id=alumnus_id) if d["channel"] == "email"] == ["sent"]
+
+
 async def test_a_permanent_refusal_fails_once_without_retries(messaging: Messaging) -> None:
     alumnus_id, address = await messaging.register(email=f"refuse-{time.time_ns()}@home.example")
 
