@@ -13,7 +13,7 @@ and the platform does the rest, for every record:
 - decodes the CloudEvents envelope and the payload; a record that cannot be read (bytes,
   envelope, schema, an event type this service does not handle) is dead-lettered at once;
 - runs the handler in a MongoDB transaction that also records the event's `ce_source` +
-  `ce_id` (a repeat is dropped) and the events the handler published (the outbox); a handler
+  `ce_id` (written last: a repeat aborts there and is dropped) and the events the handler published (the outbox); a handler
   registered `idempotent=True` recognises repeats itself, from the state it changes;
 - retries failures with exponential backoff and jitter, blocking only the record's partition;
   a `PermanentError` or an exhausted budget dead-letters the record;
@@ -34,7 +34,6 @@ from aiokafka import ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaMessage
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
-from pymongo.errors import DuplicateKeyError
 
 from shared.deadletters import DeadLetters, Interrupted
 from shared.events import Envelope, Event, EventType, InvalidEnvelope
@@ -55,8 +54,8 @@ GiveUp = Callable[[Any, "EventContext", GaveUp], Awaitable[None]]
 class EventContext(UnitOfWork):
     """The unit of work of one incoming event, with its envelope."""
 
-    def __init__(self, *args: Any, envelope: Envelope) -> None:
-        super().__init__(*args)
+    def __init__(self, *args: Any, envelope: Envelope, **options: Any) -> None:
+        super().__init__(*args, **options)
         self.envelope = envelope
 
 
@@ -108,10 +107,6 @@ class EventRouter:
 
     def topics(self) -> list[str]:
         return sorted({event_type.topic for event_type, _ in self.handlers.values()})
-
-
-class _Repeat(Exception):
-    """The event was handled before: abort the transaction, change nothing."""
 
 
 class EventConsumer:
@@ -218,21 +213,27 @@ class EventConsumer:
         marked = envelope.type not in self.router.idempotent
 
         async def work(ctx: EventContext) -> None:
-            if not marked:
-                return await handler(event, ctx)
-            marker = {"_id": envelope.identity, "type": envelope.type, "processed_at": ctx.now()}
-            try:
-                await ctx.db[PROCESSED].insert_one(marker, session=ctx.session)
-            except DuplicateKeyError:
-                raise _Repeat from None
+            if marked:
+                # Written last, in the command that writes the outbox: a repeat fails there, on
+                # the marker's key, and the whole transaction aborts.
+                ctx.insert_last(PROCESSED, {"_id": envelope.identity, "type": envelope.type, "processed_at": ctx.now()})
             await handler(event, ctx)
 
         try:
             await self.transactions.run(work, uow_class=EventContext, envelope=envelope)
-        except _Repeat:
-            log.info("repeated event dropped", extra={"event_id": envelope.id, "event_type": envelope.type})
-            return False
+        except Exception:
+            # A repeat fails on the marker, or earlier, in a handler that finds its work done.
+            if marked and await self._processed_before(envelope):
+                log.info("repeated event dropped", extra={"event_id": envelope.id, "event_type": envelope.type})
+                return False
+            raise
         return True
+
+    async def _processed_before(self, envelope: Envelope) -> bool:
+        try:
+            return await self.transactions.db[PROCESSED].find_one({"_id": envelope.identity}, {"_id": 1}) is not None
+        except Exception:
+            return False  # the database is unreachable: the original error stands, and is retried
 
     async def _give_up(self, envelope: Envelope, event: Event, gave_up: GaveUp) -> None:
         callback = self.router.give_ups.get(envelope.type)

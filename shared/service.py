@@ -39,7 +39,7 @@ from shared.logs import configure_logging
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
 from shared.telemetry import MongoCommandSpans, Telemetry, configure_telemetry
-from shared.uow import Transactions
+from shared.uow import Transactions, supports_bulk_write
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,9 @@ async def _start(runtime: ServiceRuntime, events: EventRouter | None) -> None:
         sweep_interval=settings.outbox_sweep_interval_seconds,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
-    runtime.transactions = Transactions(runtime.mongo, runtime.db, runtime.outbox, runtime.relay, runtime.clock)
+    runtime.transactions = Transactions(
+        runtime.mongo, runtime.db, runtime.outbox, runtime.relay, runtime.clock, bulk_write=await supports_bulk_write(runtime.mongo)
+    )
     await runtime.outbox.ensure_indexes()
     if events is not None:
         runtime.consumer = EventConsumer(

@@ -1,0 +1,63 @@
+"""The unit of work against the real database: state, marker and outbox commit together, in one
+bulkWrite where the server has it (MongoDB 8.0+, SecantusDB) or one insert per collection
+where it does not; a repeated marker aborts everything the transaction wrote."""
+
+import uuid
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from devstack.stack import LocalStack
+from shared.clock import system_clock
+from shared.outbox import Outbox
+from shared.uow import Transactions, UnitOfWork, supports_bulk_write
+from tests.integration.platform.orders_app import OrderShipped
+
+
+class RelayInbox:
+    """Where committed events are handed: the relay's `wake`, recorded."""
+
+    def __init__(self) -> None:
+        self.handed: list[dict] = []
+
+    def wake(self, committed: list[dict] = ()) -> None:
+        self.handed.extend(committed)
+
+
+async def test_the_server_writes_several_collections_in_one_command(stack: LocalStack) -> None:
+    client = AsyncMongoClient(stack.cfg.mongodb_uri)
+    assert await supports_bulk_write(client)
+    await client.close()
+
+
+@pytest.mark.parametrize("bulk_write", [True, False], ids=["bulkWrite", "one insert per collection"])
+async def test_state_marker_and_outbox_commit_together_and_a_repeat_aborts_all(stack: LocalStack, bulk_write: bool) -> None:
+    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
+    db = client[f"uow_{uuid.uuid4().hex[:8]}"]
+    for name in ("shipments", "processed_events", "outbox"):
+        await db.create_collection(name)
+    relay = RelayInbox()
+    transactions = Transactions(client, db, Outbox(db, source="/tests"), relay, system_clock, bulk_write=bulk_write)
+
+    def ship(order_id: str):
+        async def work(uow: UnitOfWork) -> None:
+            await uow.db.shipments.insert_one({"_id": order_id}, session=uow.session)
+            uow.insert_last("processed_events", {"_id": "the-event"})
+            uow.publish(OrderShipped(order_id=order_id), subject=order_id)
+
+        return work
+
+    await transactions.run(ship("o-1"))
+    assert await db.shipments.count_documents({}) == 1
+    assert await db.processed_events.count_documents({"_id": "the-event"}) == 1
+    [event] = await db.outbox.find().to_list()
+    assert event["key"] == "o-1" and [doc["_id"] for doc in relay.handed] == [event["_id"]]
+
+    with pytest.raises(Exception) as repeat:
+        await transactions.run(ship("o-2"))
+    assert "duplicate key" in str(repeat.value).lower() or "E11000" in str(repeat.value)
+    assert await db.shipments.count_documents({}) == 1  # o-2 rolled back with the marker
+    assert await db.outbox.count_documents({}) == 1
+    assert len(relay.handed) == 1
+    await client.drop_database(db.name)
+    await client.close()
