@@ -105,6 +105,7 @@ def _subscribe(runtime: ServiceRuntime, events: EventRouter) -> None:
             parser=tolerant_parser,
             decoder=raw_body,
             title=f"{runtime.name}:{topic}",
+            fetch_max_wait_ms=runtime.settings.kafka_fetch_max_wait_ms,
         )(handle)
 
 
