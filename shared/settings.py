@@ -32,10 +32,10 @@ class ServiceSettings(BaseSettings):
     retry_attempts: int = Field(default=5, ge=1)
     retry_base_delay_seconds: float = 0.2
     retry_max_delay_seconds: float = 30.0
-    # How long the broker holds a fetch that finds no new record. A new record answers it at once,
-    # so this costs no latency; a longer wait means fewer idle fetches from the many consumers, and
-    # a consumer given new partitions by a rebalance starts reading them within this time.
-    kafka_fetch_max_wait_ms: int = Field(default=5000, ge=100, le=30000)
+    # How long the broker holds a fetch that finds no new record. Longer means fewer idle fetches
+    # from the many consumers, but a consumer sends its next fetch only when the one in flight
+    # returns: a partition whose buffered records were just handled can wait this long.
+    kafka_fetch_max_wait_ms: int = Field(default=500, ge=10, le=30000)
     # Handled records' offsets are committed together at this interval (0: one by one). A crash
     # redelivers at most this much, and repeats are dropped.
     consumer_commit_interval_seconds: float = Field(default=0.5, ge=0)
