@@ -45,8 +45,8 @@ async def publish_event(bootstrap: str, event, *, source: str = "/tests", ce_id:
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]], *, partition: int | None = None) -> list:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
     try:
+        await producer.start()
         sent = [await producer.send(topic, value, key=key, headers=headers, partition=partition) for key, value, headers in records]
         return [await s for s in sent]
     finally:
