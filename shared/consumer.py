@@ -269,10 +269,10 @@ class EventConsumer:
         return [Observation(lag, {"topic": t, "partition": p, "group": consumer_group(self.service, t)}) for (t, p), lag in self._lag.items()]
 
 
-async def raw_body(message: KafkaMessage, decode: Callable[[KafkaMessage], Awaitable[Any]]) -> bytes:
-    """FastStream decodes JSON bodies before calling a handler, and a body that is not JSON would
-    fail there, silently; the consumer reads the raw record itself, so keep the bytes."""
-    return message.body
+async def whole_message(message: KafkaMessage, decode: Callable[[KafkaMessage], Awaitable[Any]]) -> KafkaMessage:
+    """The handler reads the raw record itself (a body that is not JSON would fail FastStream's
+    decoding, silently), and needs its headers and offset: it is given the whole message."""
+    return message
 
 
 async def tolerant_parser(record: ConsumerRecord, parse: Callable[[ConsumerRecord], Awaitable[KafkaMessage]]) -> KafkaMessage:

@@ -22,6 +22,9 @@ def build_broker(service: str, settings: ServiceSettings, middlewares: Sequence[
         allow_auto_create_topics=False,
         graceful_timeout=settings.shutdown_timeout_seconds,
         middlewares=middlewares,
+        # Handlers take the message as it comes (see shared.consumer.whole_message): no dependency
+        # injection, whose per-message context lookup runs in a worker thread.
+        apply_types=False,
         logger=None,  # handlers log what matters, in JSON; FastStream's per-message lines are noise
     )
 

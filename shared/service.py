@@ -30,7 +30,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared import mongo
 from shared.auth import TokenVerifier
 from shared.clock import Clock, clock_for
-from shared.consumer import EventConsumer, EventRouter, raw_body, tolerant_parser
+from shared.consumer import EventConsumer, EventRouter, tolerant_parser, whole_message
 from shared.deadletters import DeadLetters
 from shared.failures import RetryPolicy
 from shared.health import health_router
@@ -103,7 +103,7 @@ def _subscribe(runtime: ServiceRuntime, events: EventRouter) -> None:
             auto_offset_reset="earliest",
             max_workers=events.concurrency.get(topic, runtime.settings.consumer_workers),
             parser=tolerant_parser,
-            decoder=raw_body,
+            decoder=whole_message,
             title=f"{runtime.name}:{topic}",
             fetch_max_wait_ms=runtime.settings.kafka_fetch_max_wait_ms,
         )(handle)

@@ -4,6 +4,7 @@ is a TransientError (retried with backoff, 429 after its Retry-After); a refused
 (5xx SMTP reply) or a 4xx from a webhook is a PermanentError (never retried)."""
 
 import asyncio
+import socket
 import time
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -26,6 +27,8 @@ class SmtpSender:
         self.starttls = starttls
         self.username, self.password = username or None, password or None
         self.timeout = timeout
+        # Named once: aiosmtplib would otherwise look it up in a worker thread for every message.
+        self.local_hostname = socket.getfqdn()
 
     def message(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None) -> EmailMessage:
         message = EmailMessage()
@@ -57,6 +60,7 @@ class SmtpSender:
             errors, _ = await aiosmtplib.send(
                 message, hostname=self.host, port=self.port, start_tls=self.starttls,
                 username=self.username, password=self.password, timeout=self.timeout,
+                local_hostname=self.local_hostname,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
