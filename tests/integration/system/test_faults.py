@@ -56,7 +56,7 @@ async def _kill(service, log: list[str]) -> None:
 
 @pytest.mark.faults
 @pytest.mark.timeout(3600)
-async def test_nothing_lost_nothing_duplicated_under_faults(system: System) -> None:
+async def test_nothing_lost_nothing_duplicated_under_faults(system: System, figures) -> None:
     run = uuid.uuid4().hex[:6]
     rng = random.Random(run)
     departures = _departures(run)
@@ -126,12 +126,12 @@ async def test_nothing_lost_nothing_duplicated_under_faults(system: System) -> N
     elapsed = time.monotonic() - started
     await client.close()
 
-    print(f"\n{len(departures)} departures ({len(eligible)} eligible) in {elapsed:.0f}s with faults:")
+    figures(f"faults: {len(departures)} departures ({len(eligible)} eligible) in {elapsed:.0f}s with faults:")
     for fault in faults:
-        print(f"  {fault}")
+        figures(f"  {fault}")
     for line in resent:
-        print(f"  feed: {line}")
-    print(f"alumni: {sum(per_person.values())} for {len(eligible)} eligible; "
+        figures(f"  feed: {line}")
+    figures(f"  alumni: {sum(per_person.values())} for {len(eligible)} eligible; "
           f"welcome emails: {sum(distinct.values())} distinct, {raw_duplicates} resent with the same Message-ID")
     assert {d["employee_id"] for d in eligible} == set(per_person), "an eligible departure has no alumnus, or an excluded one has"
     assert set(per_person.values()) == {1}, "a departure has two alumni"

@@ -58,7 +58,7 @@ async def _eventually(check, timeout: float = 90):
         await asyncio.sleep(0.5)
 
 
-async def test_a_mixed_batch_through_the_whole_system(system: System) -> None:
+async def test_a_mixed_batch_through_the_whole_system(system: System, figures) -> None:
     run = uuid.uuid4().hex[:6]
     eligible = [_departure(n, run) for n in range(12)]
     excluded = [_departure(20, run, departure_reason="termination_for_cause"), _departure(21, run, litigation_pending=True)]
@@ -136,4 +136,6 @@ async def test_a_mixed_batch_through_the_whole_system(system: System) -> None:
     assert await _eventually(traced, timeout=30), "a departure's trace does not reach the SMTP send"
     spans = [s for s in system.traces.snapshot() if s.trace_id == traces[eligible[1]["employee_id"]]]
     assert any(s.service == "alumni-offboarding" and s.kind == 2 for s in spans)  # the webhook request (SERVER)
-    print(f"trace of one departure: {len(spans)} spans across {sorted({s.service for s in spans})}")
+    figures(f"whole system: {len(eligible)} alumni for {len(eligible)} eligible (one boomerang, two stints), "
+            f"{sum(counts.values())} welcome emails, 0 for {len(excluded)} excluded and 1 cancelled, "
+            f"{len(letters)} dead letters; a departure's trace: {len(spans)} spans across {sorted({s.service for s in spans})}")
