@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 @dataclass
@@ -92,3 +93,33 @@ async def wait_for(
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     await consumer._client.force_metadata_update()
     return consumer.partitions_for_topic(topic) or set()
+
+
+async def unconsumed(bootstrap: str, services: tuple[str, ...]) -> int:
+    """Records the services' consumer groups have not committed yet, over all their topics."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        groups = [g[0] for g in await admin.list_consumer_groups() if g[0].split(".", 1)[0] in services]
+        behind = 0
+        for group in groups:
+            topic = group.split(".", 1)[1]  # a group per service and topic: "<service>.<topic>"
+            partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            ends = await consumer.end_offsets(partitions)
+            behind += sum(ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0) for tp in partitions)
+        return behind
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_until_consumed(bootstrap: str, services: tuple[str, ...], timeout: float) -> int:
+    """Waits until the services have consumed every record of their topics; what is left."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (left := await unconsumed(bootstrap, services)) and loop.time() < deadline:
+        await asyncio.sleep(1)
+    return left
