@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.kafka import consumer_group
+from shared.topics import topic_partitions
+
 
 @dataclass
 class Record:
@@ -102,10 +105,10 @@ async def unconsumed(bootstrap: str, services: tuple[str, ...]) -> int:
     await admin.start()
     await consumer.start()
     try:
-        groups = [g[0] for g in await admin.list_consumer_groups() if g[0].split(".", 1)[0] in services]
+        theirs = {consumer_group(service, topic): topic for service in services for topic in topic_partitions()}
         behind = 0
-        for group in groups:
-            topic = group.split(".", 1)[1]  # a group per service and topic: "<service>.<topic>"
+        for group in {g[0] for g in await admin.list_consumer_groups()} & theirs.keys():
+            topic = theirs[group]
             partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
             committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
             ends = await consumer.end_offsets(partitions)
