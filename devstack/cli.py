@@ -55,13 +55,13 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from shared import dlq
+    from shared.tools import dlq
 
     return dlq.main(["--bootstrap-servers", StackConfig.from_env().bootstrap_servers, *args.dlq_args])
 
 
 def cmd_asyncapi(args: argparse.Namespace) -> int:
-    from shared import asyncapi
+    from shared.tools import asyncapi
 
     return asyncapi.main(args.asyncapi_args)
 
@@ -84,7 +84,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     """A bearer token for the local services, as the identity provider would issue it."""
-    from shared.auth import TokenVerifier
+    from shared.web.auth import TokenVerifier
     from shared.settings import DEVELOPMENT_JWT_SECRET
 
     secret = os.environ.get("AUTH_JWT_SECRET", DEVELOPMENT_JWT_SECRET)

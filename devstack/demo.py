@@ -160,7 +160,7 @@ async def summary(cfg: StackConfig, expected_cases: int, timeout: float = 180) -
 
 
 async def dead_letters(cfg: StackConfig) -> int:
-    from shared.dlq import read_dead_letters
+    from shared.tools.dlq import read_dead_letters
 
     letters = await read_dead_letters(cfg.bootstrap_servers, "hris.employee.departed.dlq")
     return sum(1 for d in letters if (d.record.key or b"").startswith(b"DEMO-"))

@@ -49,8 +49,10 @@ class ServiceSettings(BaseSettings):
     auth_jwt_secret: str = DEVELOPMENT_JWT_SECRET
     auth_jwt_issuer: str = ""
     auth_jwt_audience: str = ""
-    # Tests and demos only: read "now" from this file (see shared/clock.py).
+    # Tests and demos only: read "now" from this file (shared/testing/clock.py), and crash at
+    # named places (`ALUMNI_FAILPOINTS`, shared/testing/failpoints.py). Never set in production.
     clock_file: str = ""
+    alumni_failpoints: str = ""
 
     def database_name(self, service: str) -> str:
         return self.mongodb_database or f"alumni_{service}"

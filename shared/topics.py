@@ -1,4 +1,5 @@
-"""The topic catalog: every topic the platform uses, with its partition count, in one place.
+"""The topic catalog: every topic the platform uses, with its partition count, in one place,
+and the names derived from a topic's: its dead-letter twin and the consumer group reading it.
 
 Each topic has a dead-letter twin `<name>.dlq`. Dead-letter topics have a single partition:
 they are read rarely, in order, and replayed by an operator.
@@ -10,6 +11,17 @@ DEAD_LETTER_SUFFIX = ".dlq"
 DEAD_LETTER_PARTITIONS = 1
 
 
+def dead_letter_topic(topic: str) -> str:
+    """The dead-letter twin of `topic` (a dead-letter topic is its own twin)."""
+    return topic if topic.endswith(DEAD_LETTER_SUFFIX) else topic + DEAD_LETTER_SUFFIX
+
+
+def consumer_group(service: str, topic: str) -> str:
+    """One consumer group per service and topic: a rebalance on one topic (a replica joining, a
+    consumer restarting) never pauses the service's other topics."""
+    return f"{service}.{topic}"
+
+
 @dataclass(frozen=True)
 class Topic:
     name: str
@@ -18,7 +30,7 @@ class Topic:
 
     @property
     def dead_letter(self) -> str:
-        return self.name + DEAD_LETTER_SUFFIX
+        return dead_letter_topic(self.name)
 
 
 CATALOG: tuple[Topic, ...] = (

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr
 
 from services.identity.domain import Alumnus
 from services.identity.repository import Alumni, DirectoryQuery
-from shared.auth import SELF, Principal, requires, requires_for_alumnus
+from shared.web.auth import SELF, Principal, requires, requires_for_alumnus
 from shared.events.types import CountryCode, E164Phone, Locale, NonEmpty, Purpose, Url, Willingness
-from shared.uow import UnitOfWork
+from shared.messaging.uow import UnitOfWork
 
 READ, WRITE, ADMIN = "alumni:read", "alumni:write", "alumni:admin"
 

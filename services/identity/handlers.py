@@ -5,10 +5,11 @@ import uuid
 
 from services.identity.domain import Alumnus
 from services.identity.repository import Alumni
-from shared.consumer import EventContext, EventRouter
+from shared.messaging.router import EventRouter
+from shared.messaging.uow import EventContext
 from shared.events.notifications import UnsubscribeRequested
 from shared.events.offboarding import ExitFormSubmitted, OffboardingCompleted
-from shared.failures import TransientError
+from shared.messaging.failures import TransientError
 
 log = logging.getLogger(__name__)
 

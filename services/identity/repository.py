@@ -14,11 +14,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.identity.domain import Alumnus, Consent, ConsentRecord
 from shared.events.alumni import AlumnusProfile, Stint
 from shared.events.types import Purpose
-from shared.uow import UnitOfWork
+from shared.messaging.uow import UnitOfWork
 
 ALUMNI = "alumni"
 LEDGER = "consent_ledger"
 ERASED = "erased_alumni"
+COLLECTIONS = (ALUMNI, LEDGER, ERASED)
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:

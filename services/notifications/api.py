@@ -10,9 +10,9 @@ from services.notifications.routing import RoutingTable
 from services.notifications.samples import SAMPLES, sample_context
 from services.notifications.templating import Templates, TemplateError
 from services.notifications.unsubscribe import InvalidToken, read_token
-from shared.auth import Principal, requires
+from shared.web.auth import Principal, requires
 from shared.events.notifications import UnsubscribeRequested
-from shared.uow import UnitOfWork
+from shared.messaging.uow import UnitOfWork
 
 READ = "alumni:read"
 

@@ -14,7 +14,7 @@ from services.notifications.routing import RoutingTable, load_routes
 from services.notifications.samples import SAMPLES, sample_context
 from services.notifications.senders import SmtpSender, WebhookSender
 from services.notifications.templating import LOCALES, Templates, TemplateError
-from shared.consumer import EventRouter
+from shared.messaging.router import EventRouter
 from shared.service import ServiceRuntime, create_service
 from shared.settings import ServiceSettings
 

@@ -14,7 +14,8 @@ from services.notifications.repository import Deliveries, ReachableAlumni
 from services.notifications.senders import SmtpSender, WebhookSender
 from services.notifications.templating import Templates, TemplateError
 from services.notifications.unsubscribe import make_token
-from shared.consumer import EventContext, EventRouter
+from shared.messaging.router import EventRouter
+from shared.messaging.uow import EventContext
 from shared.events.notifications import (
     BulkEmailRequested,
     ChatPostRequested,
@@ -23,7 +24,7 @@ from shared.events.notifications import (
     NotificationDelivered,
     NotificationFailed,
 )
-from shared.failures import GaveUp, PermanentError
+from shared.messaging.failures import GaveUp, PermanentError
 
 log = logging.getLogger(__name__)
 

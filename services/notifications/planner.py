@@ -15,7 +15,8 @@ from typing import Any
 from services.notifications.channels import ChatChannel
 from services.notifications.repository import Deliveries, ReachableAlumni
 from services.notifications.routing import Route, RoutingTable
-from shared.consumer import EventContext, EventRouter
+from shared.messaging.router import EventRouter
+from shared.messaging.uow import EventContext
 from shared.events import registry
 from shared.events.alumni import AlumnusErased, AlumnusRegistered, AlumnusUpdated, ConsentChanged
 from shared.events.base import Event

@@ -15,11 +15,12 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events.types import Purpose
-from shared.uow import UnitOfWork
+from shared.messaging.uow import UnitOfWork
 
 REACHABLE = "reachable_alumni"
 RSVPS = "rsvps"
 DELIVERIES = "deliveries"
+COLLECTIONS = (REACHABLE, RSVPS, DELIVERIES)
 SETTLED = ("sent", "skipped")  # final: never sent again
 
 

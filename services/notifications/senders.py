@@ -16,7 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.notifications.channels import ChatChannel, payload
 from services.notifications.templating import Email
-from shared.failures import PermanentError, TransientError
+from shared.messaging.failures import PermanentError, TransientError
 
 
 class SmtpSender:

@@ -23,7 +23,7 @@ from shared.events.offboarding import (
     OffboardingCompleted,
 )
 from shared.events.types import DepartureReason
-from shared.failures import PermanentError
+from shared.messaging.failures import PermanentError
 
 
 @dataclass(frozen=True)

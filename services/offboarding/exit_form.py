@@ -14,8 +14,8 @@ from services.offboarding.domain import CaseClosed, ExitCase, ExitInvitation, Li
 from services.offboarding.repository import ExitCases, Invitations
 from shared.events.offboarding import ExitProfile
 from shared.events.types import Purpose, Willingness
-from shared.failures import describe
-from shared.uow import UnitOfWork
+from shared.messaging.failures import describe
+from shared.messaging.uow import UnitOfWork
 
 TEXT = {
     "en": {

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, time, timedelta
 
 from services.offboarding.domain import EligibilityPolicy, ExitCase, ExitInvitation, case_id_for
 from services.offboarding.repository import ExitCases, Invitations
-from shared.consumer import EventContext, EventRouter
+from shared.messaging.router import EventRouter
+from shared.messaging.uow import EventContext
 from shared.events.alumni import AlumnusErased
 from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
 from shared.events.offboarding import ExitFormIssued
-from shared.failures import TransientError
-from shared.uow import UnitOfWork
+from shared.messaging.failures import TransientError
+from shared.messaging.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

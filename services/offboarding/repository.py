@@ -12,10 +12,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.offboarding.domain import CaseStatus, Decision, ExitCase, ExitInvitation
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitProfile
-from shared.uow import UnitOfWork
+from shared.messaging.uow import UnitOfWork
 
 CASES = "exit_cases"
 INVITATIONS = "exit_invitations"
+WEBHOOK_REQUESTS = "webhook_requests"  # see intake/api.py
+COLLECTIONS = (CASES, INVITATIONS, WEBHOOK_REQUESTS)
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:

@@ -5,7 +5,7 @@ import logging
 
 from services.offboarding.repository import ExitCases, due_case_ids
 from shared.service import ServiceRuntime
-from shared.uow import UnitOfWork
+from shared.messaging.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.kafka import consumer_group
+from shared.topics import consumer_group
 from shared.topics import topic_partitions
 
 

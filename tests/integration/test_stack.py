@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from devstack.stack import LocalStack
-from shared import kafka as _platform_kafka  # noqa: F401  (applies shared.kafka_fixes, as every service does)
+from shared.messaging import aiokafka_fix
 from shared.topics import topic_partitions
 
 
@@ -74,6 +74,7 @@ async def test_record_is_consumed_by_a_group_and_its_offset_committed(stack: Loc
 
 
 async def test_records_and_committed_offsets_survive_a_broker_restart(stack: LocalStack, scratch_topic: str) -> None:
+    aiokafka_fix.apply()  # as every service does at start-up
     first = await _produce(stack, scratch_topic, b"k", b"first")
     second = await _produce(stack, scratch_topic, b"k", b"second")
     group = f"test-{uuid.uuid4().hex[:8]}"
@@ -90,7 +91,7 @@ async def test_records_and_committed_offsets_survive_a_broker_restart(stack: Loc
     assert stack.kafka.process.pid() != broker_pid
     partition = TopicPartition(scratch_topic, first.partition)
     # Read at once, all together: a read that lands while the broker still loads the groups must
-    # wait for the real offsets, not take "loading" for "nothing committed" (shared/kafka_fixes.py).
+    # wait for the real offsets, not take "loading" for "nothing committed" (shared/messaging/aiokafka_fix.py).
     committed = await asyncio.gather(*(_committed(stack, g, partition) for g in [group, *others]))
     assert list(committed) == [first.offset + 1] * (1 + len(others))
     # The same group resumes after its commit; a new group still finds both records.

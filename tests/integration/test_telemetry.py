@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from shared.telemetry import instrument_http_clients
+from shared.observability.telemetry import instrument_http_clients
 
 
 def test_an_outgoing_request_gets_a_client_span_and_sends_traceparent() -> None:

@@ -1,6 +1,6 @@
 import json
 
-from shared import asyncapi
+from shared.tools import asyncapi
 from shared.events import registry
 from shared.topics import CATALOG
 

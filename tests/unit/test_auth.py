@@ -4,7 +4,7 @@ import jwt
 import pytest
 from fastapi import HTTPException
 
-from shared.auth import TokenVerifier
+from shared.web.auth import TokenVerifier
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import BaseModel, EmailStr, ValidationError
 
-from shared.failures import PermanentError, RetryPolicy, TransientError, describe, is_permanent
+from shared.messaging.failures import PermanentError, RetryPolicy, TransientError, describe, is_permanent
 
 
 def test_backoff_grows_with_jitter_and_stays_under_its_cap() -> None:

@@ -3,7 +3,7 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
-from shared.health import health_router
+from shared.web.health import health_router
 
 
 async def _ok() -> bool:

@@ -3,7 +3,7 @@ import logging
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.logs import JsonFormatter
+from shared.observability.logs import JsonFormatter
 
 
 def _record(message: str, **extra) -> logging.LogRecord:

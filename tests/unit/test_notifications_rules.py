@@ -25,7 +25,7 @@ def test_every_event_type_of_the_catalog_is_routed_or_silent() -> None:
 
 def test_the_planner_reads_routed_and_projected_events_only() -> None:
     from services.notifications.planner import PROJECTED, Planner, planner_handlers
-    from shared.consumer import EventRouter
+    from shared.messaging.router import EventRouter
 
     table = load_routes()
     events = EventRouter()
@@ -38,7 +38,7 @@ def test_the_planner_reads_routed_and_projected_events_only() -> None:
 
 def test_events_routed_only_to_unconfigured_chat_channels_are_read_and_skipped() -> None:
     from services.notifications.planner import Planner, planner_handlers
-    from shared.consumer import EventRouter
+    from shared.messaging.router import EventRouter
 
     table = load_routes()
     chat_only = {r.event for r in table.routes} - {r.event for r in table.routes if r.team is None}

@@ -6,7 +6,7 @@ import asyncio
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaConnectionError
 
-from shared.offsets import OffsetCommits
+from shared.messaging.offsets import OffsetCommits
 
 A, B = TopicPartition("t", 0), TopicPartition("t", 1)
 

@@ -23,9 +23,9 @@ from services.offboarding.intake.sources import HrisSource
 from services.offboarding.intake.vendors import PayloadRefused, VendorUnavailable
 from shared.events.base import Event
 from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
-from shared.uow import UnitOfWork
+from shared.messaging.uow import UnitOfWork
 
-REQUESTS = "webhook_requests"
+from services.offboarding.repository import WEBHOOK_REQUESTS as REQUESTS
 REPLAYED = "this request was received before: a replay is refused"
 
 Verify = Callable[..., str]

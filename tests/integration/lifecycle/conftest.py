@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 
 from devstack.stack import LocalStack
 from services.offboarding.intake.signatures import sign_bamboohr, sign_generic, sign_hibob
-from shared.auth import TokenVerifier
+from shared.web.auth import TokenVerifier
 from tests.integration.kafka_io import Record, cloudevent_headers, produce, wait_for
 from tests.integration.vendor_apis import BAMBOO_KEY, BOB_TOKEN, BOB_USER, VendorApis
 

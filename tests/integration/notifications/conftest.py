@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from devstack.stack import LocalStack
-from shared.auth import TokenVerifier
+from shared.web.auth import TokenVerifier
 from shared.events.alumni import AlumnusProfile, AlumnusRegistered, Stint
 from tests.integration.chat_receiver import ChatReceiver
 from tests.integration.kafka_io import Record, publish_event, wait_for

@@ -15,12 +15,13 @@ import os
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from shared.consumer import EventContext, EventRouter
+from shared.messaging.router import EventRouter
+from shared.messaging.uow import EventContext
 from shared.events.base import Event, Registry, event_type
-from shared.failures import PermanentError, TransientError
+from shared.messaging.failures import PermanentError, TransientError
 from shared.service import create_service, serve
 from shared.settings import ServiceSettings
-from shared.uow import UnitOfWork
+from shared.messaging.uow import UnitOfWork
 
 NAME = os.environ.get("ORDERS_APP_NAME", "orders")
 ORDERS = os.environ.get("ORDERS_TOPIC", "test.orders")

@@ -106,7 +106,7 @@ def sample(exposition: str, name: str, **labels: str) -> float | None:
 
 def _dlq(*args: str, bootstrap: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "shared.dlq", "--bootstrap-servers", bootstrap, *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "shared.tools.dlq", "--bootstrap-servers", bootstrap, *args], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
     return result.stdout

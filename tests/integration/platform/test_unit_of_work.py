@@ -9,8 +9,9 @@ from pymongo import AsyncMongoClient
 
 from devstack.stack import LocalStack
 from shared.clock import system_clock
-from shared.outbox import Outbox
-from shared.uow import Transactions, UnitOfWork, supports_bulk_write
+from shared.events import Envelope
+from shared.messaging.outbox import Outbox
+from shared.messaging.uow import Transactions, UnitOfWork, supports_bulk_write
 from tests.integration.platform.orders_app import OrderShipped
 
 
@@ -42,14 +43,14 @@ async def test_state_marker_and_outbox_commit_together_and_a_repeat_aborts_all(s
     def ship(order_id: str):
         async def work(uow: UnitOfWork) -> None:
             await uow.db.shipments.insert_one({"_id": order_id}, session=uow.session)
-            uow.insert_last("processed_events", {"_id": "the-event"})
+            uow.mark_processed(Envelope(type="com.alumni.test.v1", source="/tests", id="the-event"))
             uow.publish(OrderShipped(order_id=order_id), subject=order_id)
 
         return work
 
     await transactions.run(ship("o-1"))
     assert await db.shipments.count_documents({}) == 1
-    assert await db.processed_events.count_documents({"_id": "the-event"}) == 1
+    assert await db.processed_events.count_documents({"_id": "/tests the-event"}) == 1
     [event] = await db.outbox.find().to_list()
     assert event["key"] == "o-1" and [doc["_id"] for doc in relay.handed] == [event["_id"]]
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import httpx
 
 from services.offboarding.intake.signatures import sign_generic
-from shared.auth import TokenVerifier
+from shared.web.auth import TokenVerifier
 from shared.settings import DEVELOPMENT_JWT_SECRET
 from tests.integration.kafka_io import cloudevent_headers, produce, wait_for
 from tests.integration.system.conftest import HR, WEBHOOK_SECRET, System

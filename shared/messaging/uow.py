@@ -1,7 +1,8 @@
-"""A unit of work: one MongoDB transaction holding a state change and the events announcing it."""
+"""A unit of work: one MongoDB transaction holding a state change, the events announcing it and,
+for an incoming event, the marker that says it was handled."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pymongo import AsyncMongoClient, InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -9,26 +10,38 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.clock import Clock
 from shared.events import Envelope, Event
-from shared.outbox import COLLECTION as OUTBOX, Outbox, OutboxRelay
+from shared.messaging.outbox import COLLECTION as OUTBOX, Outbox
 
 T = TypeVar("T")
 
+PROCESSED = "processed_events"
+# Kept well beyond Kafka's retention (7 days), so that any redelivery is still recognised.
+PROCESSED_RETENTION_SECONDS = 30 * 86400
 # MongoDB 8.0 (wire version 25) writes to several collections in one command (bulkWrite).
 BULK_WRITE_WIRE_VERSION = 25
 
 
-class UnitOfWork:
-    """What a handler gets: the database and session of the open transaction, the clock, and
-    `publish`, which records an event to be sent once (and only if) the transaction commits."""
+class Relay(Protocol):
+    def wake(self, committed: list[dict] = ...) -> None: ...
 
-    def __init__(self, db: AsyncDatabase, session: AsyncClientSession, outbox: Outbox, clock: Clock, *, bulk_write: bool = False) -> None:
+
+class UnitOfWork:
+    """What a handler gets: the database and session of the open transaction, the clock,
+    `publish`, which records an event to be sent once (and only if) the transaction commits,
+    and, for an incoming event, its `envelope` (None for an HTTP request)."""
+
+    def __init__(
+        self, db: AsyncDatabase, session: AsyncClientSession, outbox: Outbox, clock: Clock,
+        *, envelope: Envelope | None = None, bulk_write: bool = False,
+    ) -> None:
         self.db = db
         self.session = session
         self.now = clock
+        self.envelope = envelope
         self._outbox = outbox
         self._bulk_write = bulk_write
         self._events: list[dict] = []
-        self._last_inserts: list[tuple[str, dict[str, Any]]] = []
+        self._marker: dict[str, Any] | None = None
 
     def publish(self, event: Event, *, subject: str | None = None, source: str | None = None) -> Envelope:
         """`source` overrides the service's own `ce_source`, for an event received on behalf of
@@ -37,18 +50,17 @@ class UnitOfWork:
         self._events.append(self._outbox.document(event, envelope))
         return envelope
 
-    def insert_last(self, collection: str, document: dict[str, Any]) -> None:
-        """Insert `document` at the end of the transaction, before the outbox: the platform's own
-        bookkeeping (the processed-event marker), written in the same command as the outbox
-        where the server allows it."""
-        self._last_inserts.append((collection, document))
+    def mark_processed(self, envelope: Envelope) -> None:
+        """Record, last, that this incoming event is handled: a repeat fails on the marker's key,
+        in the command that writes the outbox, and the whole transaction aborts."""
+        self._marker = {"_id": envelope.identity, "type": envelope.type, "processed_at": self.now()}
 
     @property
     def published(self) -> int:
         return len(self._events)
 
     async def _write_last(self) -> None:
-        inserts = self._last_inserts + [(OUTBOX, doc) for doc in self._events]
+        inserts = ([(PROCESSED, self._marker)] if self._marker else []) + [(OUTBOX, doc) for doc in self._events]
         if not inserts:
             return
         if self._bulk_write and len({collection for collection, _ in inserts}) > 1:
@@ -57,9 +69,13 @@ class UnitOfWork:
                 [InsertOne(doc, namespace=f"{name}.{collection}") for collection, doc in inserts], session=self.session, ordered=True
             )
             return
-        for collection, doc in self._last_inserts:
-            await self.db[collection].insert_one(doc, session=self.session)
+        if self._marker:
+            await self.db[PROCESSED].insert_one(self._marker, session=self.session)
         await self._outbox.add(self._events, self.session)
+
+
+# An alias for handlers' signatures: the unit of work of one incoming event.
+EventContext = UnitOfWork
 
 
 class Transactions:
@@ -68,7 +84,7 @@ class Transactions:
     are retried by the driver; the relay is woken once the transaction commits."""
 
     def __init__(
-        self, client: AsyncMongoClient, db: AsyncDatabase, outbox: Outbox, relay: OutboxRelay, clock: Clock, *, bulk_write: bool = False
+        self, client: AsyncMongoClient, db: AsyncDatabase, outbox: Outbox, relay: Relay, clock: Clock, *, bulk_write: bool = False
     ) -> None:
         self.client = client
         self.db = db
@@ -77,11 +93,11 @@ class Transactions:
         self.clock = clock
         self.bulk_write = bulk_write
 
-    async def run(self, work: Callable[[UnitOfWork], Awaitable[T]], *, uow_class: type[UnitOfWork] = UnitOfWork, **extra) -> T:
+    async def run(self, work: Callable[[UnitOfWork], Awaitable[T]], *, envelope: Envelope | None = None) -> T:
         holder: list[UnitOfWork] = []
 
         async def attempt(session: AsyncClientSession) -> T:
-            holder[:] = [uow_class(self.db, session, self.outbox, self.clock, bulk_write=self.bulk_write, **extra)]
+            holder[:] = [UnitOfWork(self.db, session, self.outbox, self.clock, envelope=envelope, bulk_write=self.bulk_write)]
             result = await work(holder[0])
             await holder[0]._write_last()
             return result
@@ -91,6 +107,13 @@ class Transactions:
         if holder and holder[0].published:
             self.relay.wake(holder[0]._events)
         return result
+
+    async def processed_before(self, envelope: Envelope) -> bool:
+        """Whether this event's marker is recorded (outside any transaction)."""
+        return await self.db[PROCESSED].find_one({"_id": envelope.identity}, {"_id": 1}) is not None
+
+    async def ensure_indexes(self) -> None:
+        await self.db[PROCESSED].create_index("processed_at", expireAfterSeconds=PROCESSED_RETENTION_SECONDS)
 
 
 async def supports_bulk_write(client: AsyncMongoClient) -> bool:

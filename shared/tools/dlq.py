@@ -1,9 +1,9 @@
 """List and replay dead letters.
 
-    python -m shared.dlq list hris.employee.departed
-    python -m shared.dlq replay hris.employee.departed --offset 3 --offset 7
-    python -m shared.dlq replay hris.employee.departed --error SchemaViolation
-    python -m shared.dlq replay hris.employee.departed --all [--dry-run]
+    python -m shared.tools.dlq list hris.employee.departed
+    python -m shared.tools.dlq replay hris.employee.departed --offset 3 --offset 7
+    python -m shared.tools.dlq replay hris.employee.departed --error SchemaViolation
+    python -m shared.tools.dlq replay hris.employee.departed --all [--dry-run]
 
 (`./alumni dlq ...` runs the same against the local stack.) The topic is the original one or
 its `.dlq` twin. Replay sends each selected record back to its original topic with its own
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from shared import deadletters as dl
-from shared.topics import DEAD_LETTER_SUFFIX
+from shared.messaging import deadletters as dl
+from shared.topics import dead_letter_topic
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,6 @@ class DeadLetter:
     @property
     def original_topic(self) -> str:
         return self.header(dl.ORIGINAL_TOPIC)
-
-
-def dead_letter_topic(topic: str) -> str:
-    return topic if topic.endswith(DEAD_LETTER_SUFFIX) else dl.dead_letter_topic(topic)
 
 
 async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:

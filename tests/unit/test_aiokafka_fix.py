@@ -3,8 +3,7 @@ from aiokafka import errors
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.protocol.commit import OffsetCommitResponse_v2, OffsetFetchResponse_v3
 
-from shared import kafka  # noqa: F401  (applies the fix, as every service does)
-from shared.kafka_fixes import raise_request_level_error
+from shared.messaging.aiokafka_fix import apply, raise_request_level_error
 
 
 class Coordinator:
@@ -32,4 +31,11 @@ def test_a_moved_coordinator_is_rediscovered() -> None:
 def test_good_answers_and_other_requests_pass_through() -> None:
     raise_request_level_error(Coordinator(), OffsetFetchResponse_v3(0, [("t", [(0, 5, "", 0)])], 0))
     raise_request_level_error(Coordinator(), OffsetCommitResponse_v2([]))
+
+
+def test_apply_patches_the_coordinator_once() -> None:
+    apply()
+    patched = GroupCoordinator._send_req
+    apply()
+    assert GroupCoordinator._send_req is patched
     assert getattr(GroupCoordinator._send_req, "_alumni_fix", False)

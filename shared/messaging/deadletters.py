@@ -1,17 +1,16 @@
 """Dead-letter topics: a record that cannot be handled goes to `<topic>.dlq`, unchanged (key,
-value, headers), with headers saying why and where it came from. `python -m shared.dlq` lists
-and replays them."""
+value, headers), with headers saying why and where it came from. `python -m shared.tools.dlq`
+lists and replays them."""
 
 import asyncio
 import logging
 from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
-from faststream.kafka import KafkaBroker
 from opentelemetry import metrics
 
-from shared.kafka import consumer_group
-from shared.topics import DEAD_LETTER_SUFFIX
+from shared.messaging.kafka import Publisher
+from shared.topics import consumer_group, dead_letter_topic
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +30,14 @@ class Interrupted(Exception):
     """The service is stopping before the dead letter could be written: do not commit."""
 
 
-def dead_letter_topic(topic: str) -> str:
-    return topic + DEAD_LETTER_SUFFIX
-
-
 def original_headers(record: ConsumerRecord) -> dict[str, str]:
     """The record's own headers, without the dead-letter bookkeeping of an earlier round."""
     return {k: v.decode(errors="replace") for k, v in record.headers if not k.startswith(PREFIX)}
 
 
 class DeadLetters:
-    def __init__(self, broker: KafkaBroker, service: str, stopping: asyncio.Event) -> None:
-        self.broker = broker
+    def __init__(self, kafka: Publisher, service: str, stopping: asyncio.Event) -> None:
+        self.kafka = kafka
         self.service = service
         self.stopping = stopping
         self._count = metrics.get_meter("alumni.consumer").create_counter(
@@ -63,7 +58,7 @@ class DeadLetters:
         delay = 0.5
         while True:  # a dead letter is never dropped: without it the record must not be committed
             try:
-                await self.broker.publish(record.value or b"", dead_letter_topic(record.topic), key=record.key, headers=headers)
+                await self.kafka.publish(record.value or b"", dead_letter_topic(record.topic), key=record.key, headers=headers)
                 break
             except Exception as exc:
                 if self.stopping.is_set():

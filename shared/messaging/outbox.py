@@ -16,14 +16,14 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from faststream.kafka import KafkaBroker
 from opentelemetry import context, metrics, propagate
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events import Envelope, Event
-from shared.failpoints import failpoint
+from shared.messaging.kafka import Publisher
+from shared.testing.failpoints import failpoint
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class OutboxRelay:
     def __init__(
         self,
         outbox: Outbox,
-        broker: KafkaBroker,
+        kafka: Publisher,
         *,
         sweep_interval: float = 1.0,
         lease: timedelta = timedelta(seconds=5),
@@ -94,7 +94,7 @@ class OutboxRelay:
         removal_interval: float = 0.2,
     ) -> None:
         self.outbox = outbox
-        self.broker = broker
+        self.kafka = kafka
         self.sweep_interval = sweep_interval
         self.lease = lease
         self.batch_size = batch_size
@@ -204,12 +204,12 @@ class OutboxRelay:
             token = context.attach(propagate.extract(doc.get("trace") or {}))
             try:
                 sends.append(
-                    await self.broker.publish(
+                    await self.kafka.publish(
                         doc["value"],
                         doc["topic"],
                         key=doc["key"].encode(),
                         headers=doc["headers"],
-                        no_confirm=True,  # send the whole batch, then wait for every acknowledgement
+                        confirm=False,  # send the whole batch, then wait for every acknowledgement
                     )
                 )
             finally:

@@ -38,14 +38,9 @@ class Telemetry:
         self.meter_provider.shutdown()
 
 
-_configured: Telemetry | None = None
-
-
 def configure_telemetry(service: str) -> Telemetry:
-    """Set the process-wide providers once (a process runs one service)."""
-    global _configured
-    if _configured is not None:
-        return _configured
+    """Set the process-wide providers: called once, by the service factory (a process runs one
+    service)."""
     # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES take precedence over this default.
     resource = Resource.create({"service.name": f"alumni-{service}"} | _env_resource())
     tracer_provider = TracerProvider(resource=resource)
@@ -62,8 +57,7 @@ def configure_telemetry(service: str) -> Telemetry:
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     instrument_http_clients(tracer_provider, meter_provider)
-    _configured = Telemetry(tracer_provider, meter_provider)
-    return _configured
+    return Telemetry(tracer_provider, meter_provider)
 
 
 def instrument_http_clients(tracer_provider: TracerProvider, meter_provider: MeterProvider | None = None) -> None:

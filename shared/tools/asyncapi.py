@@ -1,8 +1,8 @@
 """The event catalog as an AsyncAPI 3.0 document, generated from the code (`shared.topics` and
 the event registry), for the teams that consume or produce the platform's events.
 
-    python -m shared.asyncapi            # writes docs/asyncapi.json
-    python -m shared.asyncapi --check    # exits 1 when the committed copy is stale
+    python -m shared.tools.asyncapi            # writes docs/asyncapi.json
+    python -m shared.tools.asyncapi --check    # exits 1 when the committed copy is stale
 """
 
 import argparse
@@ -12,12 +12,12 @@ from pathlib import Path
 
 from pydantic.json_schema import models_json_schema
 
-from shared import deadletters as dl
+from shared.messaging import deadletters as dl
 from shared.events import registry
 from shared.events.envelope import CONTENT_TYPE
 from shared.topics import CATALOG, DEAD_LETTER_PARTITIONS
 
-DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.json"
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
 SCHEMAS = "#/components/schemas/{model}"
 
 
@@ -65,7 +65,7 @@ def build_document() -> dict:
         "DeadLetter": {
             "name": "DeadLetter",
             "title": "A record that could not be handled",
-            "summary": "The original key and value, unchanged; headers say why and where from. Replay with `python -m shared.dlq`.",
+            "summary": "The original key and value, unchanged; headers say why and where from. Replay with `python -m shared.tools.dlq`.",
             "headers": _dead_letter_headers(),
             "payload": {"description": "The original record's value, byte for byte."},
         }
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render()
     if args.check:
         if not DOCUMENT.exists() or DOCUMENT.read_text() != text:
-            print(f"{DOCUMENT} is stale: run `python -m shared.asyncapi` and commit it.", file=sys.stderr)
+            print(f"{DOCUMENT} is stale: run `python -m shared.tools.asyncapi` and commit it.", file=sys.stderr)
             return 1
         print(f"{DOCUMENT} matches the code.")
         return 0

@@ -1,0 +1,3 @@
+"""The engagement service's collections: none yet (the service is being built)."""
+
+COLLECTIONS: tuple[str, ...] = ()

@@ -1,0 +1,79 @@
+"""The events a service handles, declared on an `EventRouter` by its `handlers.py`:
+
+    def event_handlers(deps: Dependencies) -> EventRouter:
+        events = EventRouter(permanent=(CaseClosed,))
+
+        @events.on(EmployeeDeparted)
+        async def departed(event: EmployeeDeparted, ctx: EventContext) -> None:
+            ...                       # domain logic, through deps' repositories
+            ctx.publish(OffboardingCompleted(...))
+
+        return events
+
+`permanent`: the service's domain errors that mean an event breaks a rule (retrying cannot help):
+such an event is dead-lettered at once. Any other error is retried with backoff.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from shared.events import Event, EventType
+from shared.messaging.failures import GaveUp
+from shared.messaging.uow import EventContext
+
+Handler = Callable[[Any, EventContext], Awaitable[None]]
+GiveUp = Callable[[Any, EventContext, GaveUp], Awaitable[None]]
+
+
+class EventRouter:
+    """The events a service handles, by CloudEvents type."""
+
+    def __init__(self, *, permanent: tuple[type[Exception], ...] = ()) -> None:
+        self.handlers: dict[str, tuple[EventType, Handler]] = {}
+        self.give_ups: dict[str, GiveUp] = {}
+        self.concurrency: dict[str, int] = {}  # topic -> consumers, where it is not the default
+        self.skipped: set[str] = set()
+        self.idempotent: set[str] = set()
+        self.permanent = permanent
+
+    def on(
+        self, *models: type[Event], on_give_up: GiveUp | None = None, concurrency: int | None = None, idempotent: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """`on_give_up(event, ctx, gave_up)` runs, in a transaction of its own, when the event is
+        dead-lettered after the handler failed (a permanent error, or retries exhausted).
+        `concurrency`: consumers for these events' topics (each handles its partitions in
+        order), where it should differ from CONSUMER_WORKERS.
+        `idempotent`: the handler recognises a repeat from its own state, in its transaction,
+        and then changes nothing; the platform writes no processed-event marker for it."""
+
+        def register(handler: Handler) -> Handler:
+            for model in models:
+                if model.event_type.type in self.handlers:
+                    raise ValueError(f"{model.event_type.type} has two handlers")
+                self.handlers[model.event_type.type] = (model.event_type, handler)
+                if on_give_up is not None:
+                    self.give_ups[model.event_type.type] = on_give_up
+                if concurrency is not None:
+                    self.concurrency[model.event_type.topic] = concurrency
+                if idempotent:
+                    self.idempotent.add(model.event_type.type)
+            return handler
+
+        return register
+
+    def skip(self, *models: type[Event]) -> None:
+        """Read these events and let them pass: no transaction, no marker, the offset committed.
+        For a type the service reads only in some configurations: its consumer group keeps up
+        with the topic, so that turning the feature on does not replay the topic's history."""
+
+        async def nothing(event: Event, ctx: EventContext) -> None:
+            raise AssertionError("a skipped event reached a handler")
+
+        self.on(*models)(nothing)
+        self.skipped.update(model.event_type.type for model in models)
+
+    def topics(self) -> list[str]:
+        return sorted({event_type.topic for event_type, _ in self.handlers.values()})
+
+    def is_permanent(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.permanent)

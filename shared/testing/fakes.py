@@ -1,0 +1,96 @@
+"""In-memory stand-ins for the unit of work, for fast tests of a service's rules (the handlers
+and the consumer's decisions) with no server. Never the proof that the system works: that is
+the integration suite's job, on the real broker and database.
+
+    store = InMemoryAlumni()                       # a service's in-memory repository
+    transactions = FakeTransactions(state=store)   # its data rolls back with a failed unit of work
+    await transactions.run(lambda uow: handler(event, uow), envelope=envelope)
+    assert [type(e) for e in transactions.events] == [AlumnusRegistered]
+"""
+
+import copy
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from shared.clock import Clock
+from shared.events import Envelope, Event
+
+T = TypeVar("T")
+
+FAKE_SOURCE = "/alumni/tests"
+
+
+class DuplicateMarker(Exception):
+    """The processed-event marker exists: the fake's duplicate-key error."""
+
+
+class FakeUnitOfWork:
+    """The unit of work's surface (`now`, `publish`, `envelope`, `mark_processed`) over memory.
+    `db` and `session` are None: code that reaches for them is not behind a repository yet."""
+
+    db = None
+    session = None
+
+    def __init__(self, clock: Clock, envelope: Envelope | None = None) -> None:
+        self.now = clock
+        self.envelope = envelope
+        self.outbox: list[tuple[Event, Envelope]] = []
+        self.marker: str | None = None
+
+    def publish(self, event: Event, *, subject: str | None = None, source: str | None = None) -> Envelope:
+        envelope = Envelope(type=event.event_type.type, source=source or FAKE_SOURCE, subject=subject)
+        self.outbox.append((event, envelope))
+        return envelope
+
+    def mark_processed(self, envelope: Envelope) -> None:
+        self.marker = envelope.identity
+
+    @property
+    def published(self) -> int:
+        return len(self.outbox)
+
+
+class FakeTransactions:
+    """Runs units of work in memory, all or nothing: when `work` raises (or its marker is a
+    repeat), what it published is dropped and `state` (the in-memory repositories' data, any
+    object) is put back as it was."""
+
+    def __init__(self, *, state: Any = None, clock: Clock | None = None) -> None:
+        self.state = state
+        self.clock = clock or (lambda: datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
+        self.committed: list[tuple[Event, Envelope]] = []
+        self.markers: set[str] = set()
+        self.runs = 0
+
+    @property
+    def events(self) -> list[Event]:
+        """The events published by committed units of work, in order."""
+        return [event for event, _ in self.committed]
+
+    async def run(self, work: Callable[[FakeUnitOfWork], Awaitable[T]], *, envelope: Envelope | None = None) -> T:
+        self.runs += 1
+        saved = copy.deepcopy(vars(self.state)) if self.state is not None else None
+        uow = FakeUnitOfWork(self.clock, envelope)
+        try:
+            result = await work(uow)  # type: ignore[arg-type]
+            if uow.marker is not None and uow.marker in self.markers:
+                raise DuplicateMarker(uow.marker)
+        except BaseException:
+            if saved is not None:
+                vars(self.state).clear()
+                vars(self.state).update(saved)
+            raise
+        if uow.marker is not None:
+            self.markers.add(uow.marker)
+        self.committed.extend(uow.outbox)
+        return result
+
+    async def processed_before(self, envelope: Envelope) -> bool:
+        return envelope.identity in self.markers
+
+
+def envelope_for(event: Event, *, source: str = "/tests", event_id: str | None = None) -> Envelope:
+    """An envelope as a producer would have written it for `event`."""
+    envelope = Envelope(type=event.event_type.type, source=source, subject=event.key)
+    return Envelope(type=envelope.type, source=source, id=event_id or envelope.id, time=envelope.time, subject=envelope.subject)
