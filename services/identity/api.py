@@ -8,35 +8,17 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import BaseModel, ConfigDict
 
 from services.identity.domain import Alumnus
-from services.identity.repository import Alumni, DirectoryQuery
+from services.identity.dependencies import Dependencies
+from services.identity.repository import AlumniRepository, DirectoryQuery
 from shared.web.auth import SELF, Principal, requires, requires_for_alumnus
-from shared.events.types import CountryCode, E164Phone, Locale, NonEmpty, Purpose, Url, Willingness
+from shared.events.alumni import ProfileChanges
+from shared.events.types import Purpose, Willingness
 from shared.messaging.uow import UnitOfWork
 
 READ, WRITE, ADMIN = "alumni:read", "alumni:write", "alumni:admin"
-
-
-class ProfileChanges(BaseModel):
-    """Fields to change; those left out stay as they are, `null` clears an optional one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    first_name: NonEmpty | None = None
-    last_name: NonEmpty | None = None
-    personal_email: EmailStr | None = None
-    phone: E164Phone | None = None
-    linkedin_url: Url | None = None
-    profile_urls: list[Url] | None = None
-    department: NonEmpty | None = None
-    job_title: NonEmpty | None = None
-    country: CountryCode | None = None
-    city: NonEmpty | None = None
-    locale: Locale | None = None
-    skills: list[NonEmpty] | None = None
-    willing_to: list[Willingness] | None = None
 
 
 class ConsentChange(BaseModel):
@@ -79,8 +61,7 @@ def _source(principal: Principal) -> str:
     return "alumnus" if principal.alumnus_id else f"staff:{principal.subject}"
 
 
-async def _existing(uow: UnitOfWork, alumnus_id: str) -> tuple[Alumni, Alumnus]:
-    alumni = Alumni(uow)
+async def _existing(alumni: AlumniRepository, alumnus_id: str) -> tuple[AlumniRepository, Alumnus]:
     alumnus = await alumni.get(alumnus_id)
     if alumnus is None:
         erased = await alumni.was_erased(alumnus_id)
@@ -88,124 +69,127 @@ async def _existing(uow: UnitOfWork, alumnus_id: str) -> tuple[Alumni, Alumnus]:
     return alumni, alumnus
 
 
-router = APIRouter(tags=["alumni"])
+def http_router(deps: Dependencies) -> APIRouter:
+    router = APIRouter(tags=["alumni"])
 
 
-@router.get("/alumni/{alumnus_id}", summary="An alumnus's record")
-async def read_alumnus(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(READ, ADMIN))) -> dict:
-    async def read(uow: UnitOfWork) -> dict:
-        _, alumnus = await _existing(uow, alumnus_id)
-        return _view(alumnus)
+    @router.get("/alumni/{alumnus_id}", summary="An alumnus's record")
+    async def read_alumnus(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(READ, ADMIN))) -> dict:
+        async def read(uow: UnitOfWork) -> dict:
+            _, alumnus = await _existing(deps.alumni(uow), alumnus_id)
+            return _view(alumnus)
 
-    return await request.app.state.runtime.transactions.run(read)
-
-
-@router.get("/alumni", summary="Find an alumnus by employee id")
-async def find_alumnus(request: Request, employee_id: str = Query(min_length=1), _: Principal = Depends(requires(READ, ADMIN))) -> dict:
-    async def find(uow: UnitOfWork) -> dict:
-        alumnus = await Alumni(uow).by_employee_id(employee_id)
-        if alumnus is None:
-            raise HTTPException(404, f"no alumnus with employee id {employee_id}")
-        return _view(alumnus)
-
-    return await request.app.state.runtime.transactions.run(find)
+        return await request.app.state.runtime.transactions.run(read)
 
 
-@router.patch("/alumni/{alumnus_id}", summary="Change an alumnus's profile")
-async def update_profile(
-    alumnus_id: str, changes: ProfileChanges, request: Request, _: Principal = Depends(requires_for_alumnus(WRITE, ADMIN))
-) -> dict:
-    requested = changes.model_dump(exclude_unset=True)
-    if any(requested.get(k) is None for k in ("first_name", "last_name") if k in requested):
-        raise HTTPException(422, "first_name and last_name cannot be cleared")
+    @router.get("/alumni", summary="Find an alumnus by employee id")
+    async def find_alumnus(request: Request, employee_id: str = Query(min_length=1), _: Principal = Depends(requires(READ, ADMIN))) -> dict:
+        async def find(uow: UnitOfWork) -> dict:
+            alumnus = await deps.alumni(uow).by_employee_id(employee_id)
+            if alumnus is None:
+                raise HTTPException(404, f"no alumnus with employee id {employee_id}")
+            return _view(alumnus)
 
-    async def update(uow: UnitOfWork) -> dict:
-        alumni, alumnus = await _existing(uow, alumnus_id)
-        if updated := alumnus.update_profile(requested, uow.now()):
-            uow.publish(updated, subject=alumnus_id)
-            await alumni.save(alumnus)
-        return _view(alumnus)
-
-    return await request.app.state.runtime.transactions.run(update)
+        return await request.app.state.runtime.transactions.run(find)
 
 
-@router.put("/alumni/{alumnus_id}/consents/{purpose}", summary="Grant or withdraw consent for one purpose")
-async def set_consent(
-    alumnus_id: str, purpose: Purpose, change: ConsentChange, request: Request,
-    principal: Principal = Depends(requires_for_alumnus(WRITE, ADMIN)),
-) -> dict:
-    async def consent(uow: UnitOfWork) -> dict:
-        alumni, alumnus = await _existing(uow, alumnus_id)
-        if changed := alumnus.set_consent(purpose, change.granted, _source(principal), uow.now()):
-            uow.publish(changed, subject=alumnus_id)
-            await alumni.save(alumnus)
-        return {"alumnus_id": alumnus_id, "consents": {p.value: c.granted for p, c in alumnus.consents.items()}}
+    @router.patch("/alumni/{alumnus_id}", summary="Change an alumnus's profile")
+    async def update_profile(
+        alumnus_id: str, changes: ProfileChanges, request: Request, _: Principal = Depends(requires_for_alumnus(WRITE, ADMIN))
+    ) -> dict:
+        requested = changes.model_dump(exclude_unset=True)
+        if any(requested.get(k) is None for k in ("first_name", "last_name") if k in requested):
+            raise HTTPException(422, "first_name and last_name cannot be cleared")
 
-    return await request.app.state.runtime.transactions.run(consent)
+        async def update(uow: UnitOfWork) -> dict:
+            alumni, alumnus = await _existing(deps.alumni(uow), alumnus_id)
+            if updated := alumnus.update_profile(requested, uow.now()):
+                uow.publish(updated, subject=alumnus_id)
+                await alumni.save(alumnus)
+            return _view(alumnus)
 
-
-@router.get("/alumni/{alumnus_id}/consents", summary="Current consents and their full history")
-async def consents(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(READ, ADMIN))) -> dict:
-    async def read(uow: UnitOfWork) -> dict:
-        alumni, alumnus = await _existing(uow, alumnus_id)
-        history = await alumni.consent_history(alumnus_id)
-        return {
-            "alumnus_id": alumnus_id,
-            "consents": {p.value: {"granted": c.granted, "changed_at": c.changed_at.isoformat(), "source": c.source} for p, c in alumnus.consents.items()},
-            "history": [{"purpose": r.purpose.value, "granted": r.granted, "changed_at": r.changed_at.isoformat(), "source": r.source} for r in history],
-        }
-
-    return await request.app.state.runtime.transactions.run(read)
+        return await request.app.state.runtime.transactions.run(update)
 
 
-@router.get("/directory", summary="Alumni who agreed to be listed, filtered and paginated")
-async def directory(
-    request: Request,
-    skill: str | None = None,
-    department: str | None = None,
-    country: str | None = Query(default=None, min_length=2, max_length=2),
-    city: str | None = None,
-    departure_year: int | None = Query(default=None, ge=1900, le=2200),
-    willing_to: Willingness | None = None,
-    page: int = Query(default=1, ge=1),
-    page_size: int = Query(default=20, ge=1, le=100),
-    _: Principal = Depends(requires(READ, ADMIN, SELF)),
-) -> dict:
-    query = DirectoryQuery(skill, department, country, city, departure_year, willing_to.value if willing_to else None, page, page_size)
+    @router.put("/alumni/{alumnus_id}/consents/{purpose}", summary="Grant or withdraw consent for one purpose")
+    async def set_consent(
+        alumnus_id: str, purpose: Purpose, change: ConsentChange, request: Request,
+        principal: Principal = Depends(requires_for_alumnus(WRITE, ADMIN)),
+    ) -> dict:
+        async def consent(uow: UnitOfWork) -> dict:
+            alumni, alumnus = await _existing(deps.alumni(uow), alumnus_id)
+            if changed := alumnus.set_consent(purpose, change.granted, _source(principal), uow.now()):
+                uow.publish(changed, subject=alumnus_id)
+                await alumni.save(alumnus)
+            return {"alumnus_id": alumnus_id, "consents": {p.value: c.granted for p, c in alumnus.consents.items()}}
 
-    async def search(uow: UnitOfWork) -> dict:
-        total, found = await Alumni(uow).directory(query)
-        return {"total": total, "page": page, "page_size": page_size, "items": [_directory_entry(a) for a in found]}
-
-    return await request.app.state.runtime.transactions.run(search)
+        return await request.app.state.runtime.transactions.run(consent)
 
 
-@router.get("/alumni/{alumnus_id}/export", summary="Everything held about an alumnus (GDPR access)")
-async def export(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(ADMIN))) -> dict:
-    async def gather(uow: UnitOfWork) -> dict:
-        alumni, alumnus = await _existing(uow, alumnus_id)
-        history = await alumni.consent_history(alumnus_id)
-        return {
-            "exported_at": uow.now().isoformat(),
-            "alumnus": _view(alumnus) | {"registered_at": _iso(alumnus.registered_at), "updated_at": _iso(alumnus.updated_at)},
-            "consent_history": [
-                {"purpose": r.purpose.value, "granted": r.granted, "changed_at": r.changed_at.isoformat(), "source": r.source} for r in history
-            ],
-        }
+    @router.get("/alumni/{alumnus_id}/consents", summary="Current consents and their full history")
+    async def consents(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(READ, ADMIN))) -> dict:
+        async def read(uow: UnitOfWork) -> dict:
+            alumni, alumnus = await _existing(deps.alumni(uow), alumnus_id)
+            history = await alumni.consent_history(alumnus_id)
+            return {
+                "alumnus_id": alumnus_id,
+                "consents": {p.value: {"granted": c.granted, "changed_at": c.changed_at.isoformat(), "source": c.source} for p, c in alumnus.consents.items()},
+                "history": [{"purpose": r.purpose.value, "granted": r.granted, "changed_at": r.changed_at.isoformat(), "source": r.source} for r in history],
+            }
 
-    return await request.app.state.runtime.transactions.run(gather)
+        return await request.app.state.runtime.transactions.run(read)
 
 
-@router.delete("/alumni/{alumnus_id}", summary="Erase an alumnus (GDPR): every service deletes its copy")
-async def erase(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(ADMIN))) -> dict:
-    async def forget(uow: UnitOfWork) -> dict:
-        alumni, alumnus = await _existing(uow, alumnus_id)
-        erased = alumnus.erase(uow.now())
-        uow.publish(erased, subject=alumnus_id)
-        await alumni.erase(alumnus_id, uow.now())
-        return {"alumnus_id": alumnus_id, "erased_at": erased.erased_at.isoformat()}
+    @router.get("/directory", summary="Alumni who agreed to be listed, filtered and paginated")
+    async def directory(
+        request: Request,
+        skill: str | None = None,
+        department: str | None = None,
+        country: str | None = Query(default=None, min_length=2, max_length=2),
+        city: str | None = None,
+        departure_year: int | None = Query(default=None, ge=1900, le=2200),
+        willing_to: Willingness | None = None,
+        page: int = Query(default=1, ge=1),
+        page_size: int = Query(default=20, ge=1, le=100),
+        _: Principal = Depends(requires(READ, ADMIN, SELF)),
+    ) -> dict:
+        query = DirectoryQuery(skill, department, country, city, departure_year, willing_to.value if willing_to else None, page, page_size)
 
-    return await request.app.state.runtime.transactions.run(forget)
+        async def search(uow: UnitOfWork) -> dict:
+            total, found = await deps.alumni(uow).directory(query)
+            return {"total": total, "page": page, "page_size": page_size, "items": [_directory_entry(a) for a in found]}
+
+        return await request.app.state.runtime.transactions.run(search)
+
+
+    @router.get("/alumni/{alumnus_id}/export", summary="Everything held about an alumnus (GDPR access)")
+    async def export(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(ADMIN))) -> dict:
+        async def gather(uow: UnitOfWork) -> dict:
+            alumni, alumnus = await _existing(deps.alumni(uow), alumnus_id)
+            history = await alumni.consent_history(alumnus_id)
+            return {
+                "exported_at": uow.now().isoformat(),
+                "alumnus": _view(alumnus) | {"registered_at": _iso(alumnus.registered_at), "updated_at": _iso(alumnus.updated_at)},
+                "consent_history": [
+                    {"purpose": r.purpose.value, "granted": r.granted, "changed_at": r.changed_at.isoformat(), "source": r.source} for r in history
+                ],
+            }
+
+        return await request.app.state.runtime.transactions.run(gather)
+
+
+    @router.delete("/alumni/{alumnus_id}", summary="Erase an alumnus (GDPR): every service deletes its copy")
+    async def erase(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(ADMIN))) -> dict:
+        async def forget(uow: UnitOfWork) -> dict:
+            alumni, alumnus = await _existing(deps.alumni(uow), alumnus_id)
+            erased = alumnus.erase(uow.now())
+            uow.publish(erased, subject=alumnus_id)
+            await alumni.erase(alumnus_id, uow.now())
+            return {"alumnus_id": alumnus_id, "erased_at": erased.erased_at.isoformat()}
+
+        return await request.app.state.runtime.transactions.run(forget)
+
+    return router
 
 
 def _iso(value: datetime | date | None) -> str | None:

@@ -2,6 +2,8 @@
 
 Each change of an alumnus increments its `version` and yields the event announcing it. Consent
 is given or withdrawn one purpose at a time, each change timestamped with its source and kept.
+A completion for a person already known (same employee id, or same verified personal email)
+adds a stint to their record: a boomerang.
 """
 
 from dataclasses import dataclass, field
@@ -20,6 +22,23 @@ from shared.events.offboarding import ExitProfile, OffboardingCompleted
 from shared.events.types import Purpose
 
 EXIT_FORM = "exit-form"
+UNSUBSCRIBE_LINK = "unsubscribe-link"
+
+
+class NotRegistrable(Exception):
+    """A completion that cannot make an alumnus (an eligible one without the leaver's data)."""
+
+
+class AlumnusNotYetRegistered(Exception):
+    """Exit-form answers for an employee whose completion has not been handled yet."""
+
+
+def email_to_match(completed: OffboardingCompleted) -> str | None:
+    """The personal email that identifies a returning person under a new employee id: the one
+    the leaver confirmed in the exit form, else the one the HRIS has."""
+    email = completed.profile.personal_email if completed.profile else None
+    email = email or (completed.leaver.personal_email if completed.leaver else None)
+    return str(email) if email else None
 
 
 @dataclass(frozen=True)
@@ -165,10 +184,6 @@ class Alumnus:
             erased_at=now,
         )
 
-    @property
-    def employee_ids(self) -> list[str]:
-        return [s.employee_id for s in self.stints]
-
 
 def _comparable(changes: dict[str, Any]) -> dict[str, Any]:
     """Values as the profile holds them once dumped (URLs and enums as strings)."""
@@ -179,7 +194,7 @@ def _profile(completed: OffboardingCompleted) -> AlumnusProfile:
     leaver = completed.leaver
     answers = completed.profile or ExitProfile()
     if leaver is None:
-        raise ValueError("an eligible completion carries the leaver")
+        raise NotRegistrable(f"the eligible completion {completed.case_id} carries no leaver")
     return AlumnusProfile(
         first_name=leaver.first_name,
         last_name=leaver.last_name,

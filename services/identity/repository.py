@@ -1,4 +1,5 @@
-"""The identity service's collections: alumni, the consent ledger, and erasure tombstones.
+"""The identity service's collections: alumni, the consent ledger, and erasure tombstones,
+behind `AlumniRepository`.
 
 An alumnus document keeps a `search` part, derived on save, that the directory queries:
 lower-cased skills and city, departure years, whether the alumnus consented to be listed.
@@ -6,7 +7,7 @@ lower-cased skills and city, departure years, whether the alumnus consented to b
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -91,7 +92,20 @@ class DirectoryQuery:
         return query
 
 
-class Alumni:
+class AlumniRepository(Protocol):
+    async def get(self, alumnus_id: str) -> Alumnus | None: ...
+    async def by_employee_id(self, employee_id: str) -> Alumnus | None: ...
+    async def by_verified_email(self, email: str) -> Alumnus | None: ...
+    async def save(self, alumnus: Alumnus) -> None: ...
+    async def consent_history(self, alumnus_id: str) -> list[ConsentRecord]: ...
+    async def was_erased(self, alumnus_id: str) -> bool: ...
+    async def erase(self, alumnus_id: str, at: datetime) -> None: ...
+    async def directory(self, query: "DirectoryQuery") -> tuple[int, list[Alumnus]]: ...
+
+
+class MongoAlumni:
+    """`AlumniRepository` in MongoDB, within a unit of work's transaction."""
+
     def __init__(self, uow: UnitOfWork) -> None:
         self.db = uow.db
         self.session = uow.session

@@ -3,10 +3,11 @@ alumnus, so a projection can ignore a stale or repeated change."""
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import BaseModel, ConfigDict
 
-from shared.events.base import Event, event_type, personal
-from shared.events.types import CountryCode, E164Phone, Identifier, Locale, NonEmpty, Purpose, Url, Willingness
+from shared.events.base import Event, event_type
+from shared.events.people import Expertise, Language, Name, PersonalContact, Position, PublicProfiles, all_optional
+from shared.events.types import Identifier, NonEmpty, Purpose
 
 
 class Stint(BaseModel):
@@ -17,22 +18,13 @@ class Stint(BaseModel):
     departure_date: date
 
 
-class AlumnusProfile(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class AlumnusProfile(Expertise, Language, Position, PublicProfiles, PersonalContact, Name):
+    """An alumnus as identity keeps them; every change is announced with the whole profile."""
 
-    first_name: NonEmpty = personal()
-    last_name: NonEmpty = personal()
-    personal_email: EmailStr | None = personal(default=None)
-    phone: E164Phone | None = personal(default=None)
-    linkedin_url: Url | None = personal(default=None)
-    profile_urls: list[Url] = personal(default_factory=list)
-    department: NonEmpty | None = None
-    job_title: NonEmpty | None = None
-    country: CountryCode | None = None
-    city: NonEmpty | None = None
-    locale: Locale = Locale.EN
-    skills: list[NonEmpty] = []
-    willing_to: list[Willingness] = []
+
+ProfileChanges = all_optional(
+    AlumnusProfile, "ProfileChanges", "Fields of the profile to change; those left out stay as they are, `null` clears an optional one."
+)
 
 
 @event_type("com.alumni.alumnus.registered.v1", topic="alumni.alumnus.registered", key="alumnus_id")

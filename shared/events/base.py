@@ -77,9 +77,6 @@ class Registry:
         except KeyError:
             raise UnknownEventType(ce_type) from None
 
-    def on_topic(self, topic: str) -> list[EventType]:
-        return [t for t in self._by_type.values() if t.topic == topic]
-
     def __iter__(self):
         return iter(self._by_type.values())
 

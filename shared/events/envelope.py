@@ -53,7 +53,7 @@ class Envelope:
         time = datetime.now(UTC)
         if raw_time := headers.get("ce_time"):
             try:
-                time = datetime.fromisoformat(raw_time.replace("Z", "+00:00"))
+                time = datetime.fromisoformat(raw_time)
             except ValueError:
                 raise InvalidEnvelope(f"ce_time {raw_time!r} is not an RFC 3339 timestamp") from None
         return cls(

@@ -2,32 +2,23 @@
 
 from datetime import date
 
-from pydantic import EmailStr, model_validator
+from pydantic import model_validator
 
-from shared.events.base import Event, event_type, personal
-from shared.events.types import CountryCode, DepartureReason, E164Phone, Identifier, Locale, NonEmpty
+from shared.events.base import Event, event_type
+from shared.events.people import Language, Name, PersonalContact, Position, WorkContact
+from shared.events.types import DepartureReason, Identifier, NonEmpty
 
 
 @event_type("com.alumni.employee.departed.v1", topic="hris.employee.departed", key="employee_id")
-class EmployeeDeparted(Event):
+class EmployeeDeparted(Event, Language, Position, PersonalContact, WorkContact, Name):
     """An employee leaves, or has left, the company. Departures may be future-dated."""
 
     employee_id: Identifier
-    first_name: NonEmpty = personal()
-    last_name: NonEmpty = personal()
-    work_email: EmailStr = personal()
-    personal_email: EmailStr | None = personal(default=None)
-    phone: E164Phone | None = personal(default=None)
-    department: NonEmpty | None = None
-    job_title: NonEmpty | None = None
-    country: CountryCode | None = None
-    city: NonEmpty | None = None
     hire_date: date
     departure_date: date
     departure_reason: DepartureReason
     rehire_eligible: bool | None = None
     litigation_pending: bool = False
-    locale: Locale = Locale.EN
 
     @model_validator(mode="after")
     def _departure_not_before_hire(self) -> "EmployeeDeparted":

@@ -1,51 +1,21 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import EmailStr
 
 from shared.events.base import Event, event_type, personal
-from shared.events.types import (
-    CountryCode,
-    DepartureReason,
-    E164Phone,
-    Identifier,
-    Locale,
-    NonEmpty,
-    Purpose,
-    Url,
-    Willingness,
-)
+from shared.events.people import Expertise, Language, Name, PersonalContact, Position, PublicProfiles, WorkContact
+from shared.events.types import DepartureReason, Identifier, Locale, NonEmpty, Purpose, Url
 
 
-class Leaver(BaseModel):
+class Leaver(Language, Position, PersonalContact, WorkContact, Name):
     """Who left: carried only by eligible outcomes, which identity needs to create the alumnus."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
-    first_name: NonEmpty = personal()
-    last_name: NonEmpty = personal()
-    work_email: EmailStr = personal()
-    personal_email: EmailStr | None = personal(default=None)
-    phone: E164Phone | None = personal(default=None)
-    department: NonEmpty | None = None
-    job_title: NonEmpty | None = None
-    country: CountryCode | None = None
-    city: NonEmpty | None = None
-    locale: Locale = Locale.EN
-
-
-class ExitProfile(BaseModel):
+class ExitProfile(Expertise, PublicProfiles, PersonalContact):
     """What the leaver told the exit form (empty when they did not answer it in time). The
     personal email and phone given there are confirmed by the leaver: verified."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    personal_email: EmailStr | None = personal(default=None)
-    phone: E164Phone | None = personal(default=None)
-    linkedin_url: Url | None = personal(default=None)
-    profile_urls: list[Url] = personal(default_factory=list)
-    skills: list[NonEmpty] = []
-    willing_to: list[Willingness] = []
     consents: dict[Purpose, bool] = {}
 
 

@@ -33,7 +33,7 @@ def _instant(value: str) -> datetime:
     except ValueError:
         pass
     try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        instant = datetime.fromisoformat(value)
     except ValueError:
         raise SignatureRefused(f"unreadable timestamp {value[:40]!r}") from None
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
