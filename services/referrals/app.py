@@ -1,8 +1,11 @@
-"""Wiring of the referrals service."""
+"""The referrals service's composition root: the only place that builds and wires its parts."""
 
 from fastapi import FastAPI
 
 from services import DEFAULT_HTTP_PORTS
+from services.referrals.api import http_router
+from services.referrals.dependencies import Dependencies
+from services.referrals.handlers import event_handlers
 from shared.service import create_service
 from shared.settings import ServiceSettings
 
@@ -14,4 +17,5 @@ class Settings(ServiceSettings):
 
 
 def build(settings: Settings | None = None) -> FastAPI:
-    return create_service(NAME, settings or Settings())
+    deps = Dependencies()
+    return create_service(NAME, settings or Settings(), events=event_handlers(deps), http_routers=[http_router(deps)])

@@ -1,0 +1,8 @@
+"""What the referrals service's handlers and HTTP API need from outside, built by app.py."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    pass
