@@ -5,11 +5,11 @@ from html import escape
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from services.notifications.repository import Deliveries, ReachableAlumni
-from services.notifications.routing import RoutingTable
+from services.notifications.dependencies import Dependencies
+from services.notifications.domain import Delivery, ReachableAlumnus
 from services.notifications.samples import SAMPLES, sample_context
-from services.notifications.templating import Templates, TemplateError
-from services.notifications.unsubscribe import InvalidToken, read_token
+from services.notifications.templating import TemplateError
+from services.notifications.unsubscribe import InvalidToken
 from shared.web.auth import Principal, requires
 from shared.events.notifications import UnsubscribeRequested
 from shared.messaging.uow import UnitOfWork
@@ -17,8 +17,9 @@ from shared.messaging.uow import UnitOfWork
 READ = "alumni:read"
 
 
-def api_router(table: RoutingTable, templates: Templates, unsubscribe_secret: str) -> APIRouter:
+def http_router(deps: Dependencies) -> APIRouter:
     router = APIRouter()
+    templates = deps.templates
 
     @router.get("/deliveries", tags=["audit"], summary="Deliveries to one alumnus, or of one event, with their status")
     async def deliveries(
@@ -30,17 +31,19 @@ def api_router(table: RoutingTable, templates: Templates, unsubscribe_secret: st
     ) -> dict:
         if (alumnus_id is None) == (event_id is None):
             raise HTTPException(422, "give exactly one of alumnus_id and event_id")
-        selector = {"recipient_id": alumnus_id} if alumnus_id else {"source_event_id": event_id}
 
-        async def find(uow: UnitOfWork) -> list[dict]:
-            return await Deliveries(uow).find(selector, limit)
+        async def find(uow: UnitOfWork) -> list[Delivery]:
+            deliveries = deps.deliveries(uow)
+            if alumnus_id is not None:
+                return await deliveries.to_recipient(alumnus_id, limit)
+            return await deliveries.of_event(event_id, limit)
 
         found = await request.app.state.runtime.transactions.run(find)
         return {"items": [_delivery(d) for d in found]}
 
     @router.get("/templates/{template}/preview", tags=["templates"], summary="A template rendered for a sample event")
     async def preview(template: str, locale: str = Query(default="en", pattern="^(en|fr)$"), _: Principal = Depends(requires(READ))) -> dict:
-        route = next((r for r in table.routes if r.template == template), None)
+        route = next((r for r in deps.planning.table.routes if r.template == template), None)
         if route is None or route.event not in SAMPLES:
             raise HTTPException(404, f"no template {template!r} in the routing table")
         context = sample_context(route.event, locale, consent_gated=route.purpose is not None)
@@ -56,7 +59,7 @@ def api_router(table: RoutingTable, templates: Templates, unsubscribe_secret: st
     async def confirm(token: str) -> HTMLResponse:
         # Reading the link changes nothing (mail scanners open links); the button posts.
         try:
-            _, purpose = read_token(unsubscribe_secret, token)
+            _, purpose = deps.unsubscribe.read(token)
         except InvalidToken as exc:
             return HTMLResponse(f"<p>{escape(str(exc))}</p>", status_code=404)
         return HTMLResponse(
@@ -67,13 +70,16 @@ def api_router(table: RoutingTable, templates: Templates, unsubscribe_secret: st
     @router.post("/unsubscribe/{token}", tags=["unsubscribe"], summary="One-click unsubscribe (RFC 8058)")
     async def unsubscribe(token: str, request: Request) -> dict:
         try:
-            alumnus_id, purpose = read_token(unsubscribe_secret, token)
+            alumnus_id, purpose = deps.unsubscribe.read(token)
         except InvalidToken as exc:
             raise HTTPException(404, str(exc)) from None
 
         async def withdraw(uow: UnitOfWork) -> None:
             # Honoured here at once; identity records it in the consent ledger.
-            await ReachableAlumni(uow).set_consent(alumnus_id, purpose, False)
+            reachable = deps.reachable(uow)
+            alumnus = await reachable.get(alumnus_id) or ReachableAlumnus(alumnus_id)
+            if alumnus.set_consent(purpose, False):
+                await reachable.save(alumnus)
             uow.publish(UnsubscribeRequested(alumnus_id=alumnus_id, purpose=purpose, requested_at=uow.now()), subject=alumnus_id)
 
         await request.app.state.runtime.transactions.run(withdraw)
@@ -82,17 +88,17 @@ def api_router(table: RoutingTable, templates: Templates, unsubscribe_secret: st
     return router
 
 
-def _delivery(d: dict) -> dict:
+def _delivery(d: Delivery) -> dict:
     return {
-        "delivery_id": d["_id"],
-        "source_event_id": d["source_event_id"],
-        "source_event_type": d["source_event_type"],
-        "recipient_kind": d["recipient_kind"],
-        "recipient_id": d["recipient_id"],
-        "channel": d["channel"],
-        "template": d["template"],
-        "status": d["status"],
-        "reason": d.get("reason"),
-        "created_at": d["created_at"].isoformat(),
-        "settled_at": d["settled_at"].isoformat() if d.get("settled_at") else None,
+        "delivery_id": d.delivery_id,
+        "source_event_id": d.source_event_id,
+        "source_event_type": d.source_event_type,
+        "recipient_kind": d.recipient_kind,
+        "recipient_id": d.recipient_id,
+        "channel": d.channel,
+        "template": d.template,
+        "status": d.status,
+        "reason": d.reason,
+        "created_at": d.created_at.isoformat(),
+        "settled_at": d.settled_at.isoformat() if d.settled_at else None,
     }

@@ -1,4 +1,4 @@
-"""Wiring of the notifications service."""
+"""The notifications service's composition root: the only place that builds and wires its parts."""
 
 import httpx
 from fastapi import FastAPI
@@ -6,15 +6,15 @@ from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
 from services.notifications import repository
-from services.notifications.api import api_router
+from services.notifications.api import http_router
 from services.notifications.channels import ChatChannel
-from services.notifications.dispatcher import Dispatcher
-from services.notifications.planner import Planner, planner_handlers
-from services.notifications.routing import RoutingTable, load_routes
-from services.notifications.samples import SAMPLES, sample_context
+from services.notifications.dependencies import Dependencies
+from services.notifications.domain import Planning
+from services.notifications.handlers import event_handlers
+from services.notifications.routing import load_routes
 from services.notifications.senders import SmtpSender, WebhookSender
-from services.notifications.templating import LOCALES, Templates, TemplateError
-from shared.messaging.router import EventRouter
+from services.notifications.templating import Templates, check_templates
+from services.notifications.unsubscribe import UnsubscribeLinks
 from shared.service import ServiceRuntime, create_service
 from shared.settings import ServiceSettings
 
@@ -38,48 +38,26 @@ class Settings(ServiceSettings):
     unsubscribe_secret: str = "local-development-unsubscribe-secret"
 
 
-def check_templates(table: RoutingTable, templates: Templates) -> None:
-    """Every route renders, in every locale, for its sample event: a missing template or
-    variable stops the service at start-up instead of breaking a message."""
-    problems = []
-    for route in table.routes:
-        if route.event not in SAMPLES:
-            problems.append(f"{route.event}: no sample event in samples.py")
-            continue
-        for locale in LOCALES:
-            context = sample_context(route.event, locale, consent_gated=route.purpose is not None)
-            try:
-                templates.chat(route.template, locale, context) if route.channel == "chat" else templates.email(route.template, locale, context)
-            except TemplateError as exc:
-                problems.append(str(exc))
-            if not templates.has(route.template, locale, "chat" if route.channel == "chat" else "txt"):
-                problems.append(f"{route.template}: no {locale} version")
-    if problems:
-        raise TemplateError("templates are broken:\n" + "\n".join(problems))
-
-
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     table = load_routes()
     templates = Templates()
     check_templates(table, templates)
     http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
-    dispatcher = Dispatcher(
+    deps = Dependencies(
+        reachable=repository.MongoReachableAlumni,
+        deliveries=repository.MongoDeliveries,
+        planning=Planning(table, settings.chat_channels),
         templates=templates,
-        smtp=SmtpSender(
+        mailer=SmtpSender(
             settings.smtp_host, settings.smtp_port, sender=settings.mail_from, message_id_domain=settings.message_id_domain,
             starttls=settings.smtp_starttls, username=settings.smtp_username, password=settings.smtp_password,
             timeout=settings.smtp_timeout_seconds,
         ),
-        webhooks=WebhookSender(http),
-        channels=settings.chat_channels,
-        public_base_url=settings.public_base_url,
+        chat=WebhookSender(http),
+        unsubscribe=UnsubscribeLinks(settings.unsubscribe_secret, settings.public_base_url),
         portal_url=settings.portal_url,
-        unsubscribe_secret=settings.unsubscribe_secret,
     )
-    events = EventRouter()
-    planner_handlers(events, Planner(table, settings.chat_channels))
-    dispatcher.register(events)
 
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db)
@@ -88,6 +66,5 @@ def build(settings: Settings | None = None) -> FastAPI:
         await http.aclose()
 
     return create_service(
-        NAME, settings, events=events, http_routers=[api_router(table, templates, settings.unsubscribe_secret)],
-        on_start=[prepare], on_stop=[close],
+        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)], on_start=[prepare], on_stop=[close]
     )

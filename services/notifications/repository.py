@@ -1,19 +1,22 @@
-"""The notifications service's collections:
+"""The notifications service's collections, behind `ReachableAlumni` and `Deliveries`:
 
-- `reachable_alumni`: its projection of identity's alumni (address, locale, consents), applied
-  in `version` order; an erased alumnus's document is replaced by a tombstone (`_id` and
-  `erased_at`, nothing personal), so that a late event never brings them back;
+- `reachable_alumni`: its projection of identity's alumni (address, locale, consents, and the
+  versions they were set at); an erased alumnus's document is a tombstone (`_id` and
+  `erased_at`, nothing personal);
 - `rsvps`: who answered which hosted event;
 - `deliveries`: one per (event, recipient, channel), with its status.
 """
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.notifications.domain import ATTENDING, FAILED, PLANNED, SETTLED, Contact, Delivery, ReachableAlumnus
+from shared.events.notifications import DeliveryRequest
 from shared.events.types import Purpose
 from shared.messaging.uow import UnitOfWork
 
@@ -21,7 +24,6 @@ REACHABLE = "reachable_alumni"
 RSVPS = "rsvps"
 DELIVERIES = "deliveries"
 COLLECTIONS = (REACHABLE, RSVPS, DELIVERIES)
-SETTLED = ("sent", "skipped")  # final: never sent again
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -31,139 +33,154 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[DELIVERIES].create_index("source_event_id")
 
 
-@dataclass(frozen=True)
-class Reachable:
-    alumnus_id: str
-    email: str | None
-    first_name: str
-    last_name: str
-    locale: str
-    country: str | None
-    consents: dict[str, bool]
+class ReachableAlumni(Protocol):
+    async def get(self, alumnus_id: str) -> ReachableAlumnus | None:
+        """The alumnus as projected (a tombstone if erased); None if unknown."""
 
-    def consents_to(self, purpose: Purpose) -> bool:
-        return self.consents.get(purpose.value, False)
+    async def save(self, alumnus: ReachableAlumnus) -> None: ...
+
+    async def erase(self, alumnus_id: str, at: datetime) -> None:
+        """Replace the alumnus by a tombstone and forget their RSVPs."""
+
+    async def consenting(self, purpose: Purpose, countries: Sequence[str]) -> list[ReachableAlumnus]:
+        """Alumni with an address who consented to `purpose`, in `countries` (empty: anywhere)."""
+
+    async def record_rsvp(self, hosted_event_id: str, alumnus_id: str, response: str) -> None: ...
+
+    async def attendees(self, hosted_event_id: str) -> list[str]:
+        """The alumni who answered yes or maybe."""
 
 
-def _is_tombstone(doc: dict[str, Any]) -> bool:
-    return "erased_at" in doc
+class Deliveries(Protocol):
+    async def plan(self, requests: Sequence[DeliveryRequest], at: datetime) -> None: ...
+
+    async def claim(self, delivery_id: str, status: str, at: datetime, reason: str | None = None) -> bool:
+        """Settle a delivery that is not settled yet (planned, or failed before); False if it is."""
+
+    async def record_failure(self, delivery_id: str, at: datetime, *, reason: str, attempts: int, permanent: bool) -> None: ...
+
+    async def to_recipient(self, recipient_id: str, limit: int) -> list[Delivery]: ...
+
+    async def of_event(self, source_event_id: str, limit: int) -> list[Delivery]: ...
+
+    async def forget_recipient(self, alumnus_id: str) -> None:
+        """Erasure: a delivery keeps no address; the audit keeps that one was sent."""
 
 
-def _reachable(doc: dict[str, Any]) -> Reachable:
-    return Reachable(
-        doc["_id"], doc.get("email"), doc.get("first_name", ""), doc.get("last_name", ""), doc.get("locale", "en"),
-        doc.get("country"), doc.get("consents", {}),
+def _to_document(a: ReachableAlumnus) -> dict[str, Any]:
+    if a.erased:
+        return {"_id": a.alumnus_id, "erased_at": a.erased_at}
+    doc = {
+        "_id": a.alumnus_id,
+        "contact_version": a.contact_version,
+        "consents": {p.value: granted for p, granted in a.consents.items()},
+        "consent_versions": {p.value: version for p, version in a.consent_versions.items()},
+    }
+    return doc | asdict(a.contact) if a.contact else doc
+
+
+def _from_document(doc: dict[str, Any]) -> ReachableAlumnus:
+    if "erased_at" in doc:
+        return ReachableAlumnus.tombstone(doc["_id"], doc["erased_at"])
+    contact = None
+    if doc.get("contact_version", 0) > 0:
+        contact = Contact(doc.get("email"), doc.get("first_name", ""), doc.get("last_name", ""), doc.get("locale", "en"), doc.get("country"))
+    return ReachableAlumnus(
+        doc["_id"],
+        contact,
+        doc.get("contact_version", 0),
+        {Purpose(p): granted for p, granted in doc.get("consents", {}).items()},
+        {Purpose(p): version for p, version in doc.get("consent_versions", {}).items()},
     )
 
 
-class ReachableAlumni:
-    """One per unit of work: it remembers what it wrote, so that planning a message about an
-    alumnus just registered does not read the projection back."""
+class MongoReachableAlumni:
+    """`ReachableAlumni` in MongoDB, within a unit of work's transaction."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.db = uow.db
         self.session = uow.session
-        self._written: dict[str, dict[str, Any] | None] = {}
 
-    async def _load(self, alumnus_id: str) -> dict[str, Any] | None:
-        """The document to change (a new one if none), or None for an erased alumnus."""
+    async def get(self, alumnus_id: str) -> ReachableAlumnus | None:
         doc = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
-        if doc is None:
-            return {"_id": alumnus_id, "contact_version": 0, "consents": {}, "consent_versions": {}}
-        return None if _is_tombstone(doc) else doc
+        return _from_document(doc) if doc else None
 
-    async def _store(self, doc: dict[str, Any]) -> None:
-        await self.db[REACHABLE].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=self.session)
-        self._written[doc["_id"]] = doc
-
-    async def register(self, alumnus_id: str, version: int, contact: dict[str, Any], consents: dict[str, bool]) -> None:
-        """A registration brings the contact details and every consent at `version`: one read,
-        one write."""
-        doc = await self._load(alumnus_id)
-        if doc is None:
-            return
-        if version > doc["contact_version"]:
-            doc |= contact | {"contact_version": version}
-        for purpose, granted in consents.items():
-            if version > doc["consent_versions"].get(purpose, 0):
-                doc["consents"][purpose] = granted
-                doc["consent_versions"][purpose] = version
-        await self._store(doc)
-
-    async def update_contact(self, alumnus_id: str, version: int, contact: dict[str, Any]) -> None:
-        """Profile changes and consent changes travel on different topics and may arrive in
-        any order: each keeps its own version, and only a newer change applies."""
-        doc = await self._load(alumnus_id)
-        if doc is not None and version > doc["contact_version"]:
-            await self._store(doc | contact | {"contact_version": version})
-
-    async def set_consent(self, alumnus_id: str, purpose: Purpose, granted: bool, version: int | None = None) -> None:
-        """`version` None: a local change (an unsubscribe link), honoured at once."""
-        doc = await self._load(alumnus_id)
-        if doc is None or (version is not None and version <= doc["consent_versions"].get(purpose.value, 0)):
-            return
-        doc["consents"][purpose.value] = granted
-        if version is not None:
-            doc["consent_versions"][purpose.value] = version
-        await self._store(doc)
+    async def save(self, alumnus: ReachableAlumnus) -> None:
+        await self.db[REACHABLE].replace_one({"_id": alumnus.alumnus_id}, _to_document(alumnus), upsert=True, session=self.session)
 
     async def erase(self, alumnus_id: str, at: datetime) -> None:
-        await self.db[REACHABLE].replace_one({"_id": alumnus_id}, {"_id": alumnus_id, "erased_at": at}, upsert=True, session=self.session)
+        await self.save(ReachableAlumnus.tombstone(alumnus_id, at))
         await self.db[RSVPS].delete_many({"alumnus_id": alumnus_id}, session=self.session)
-        self._written[alumnus_id] = None
 
-    async def get(self, alumnus_id: str) -> Reachable | None:
-        if alumnus_id in self._written:
-            doc = self._written[alumnus_id]
-        else:
-            doc = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
-        return _reachable(doc) if doc and not _is_tombstone(doc) else None
-
-    async def consenting(self, purpose: Purpose, countries: list[str]) -> list[Reachable]:
+    async def consenting(self, purpose: Purpose, countries: Sequence[str]) -> list[ReachableAlumnus]:
         selector: dict[str, Any] = {f"consents.{purpose.value}": True, "email": {"$ne": None}}
         if countries:
-            selector["country"] = {"$in": countries}
-        return [_reachable(d) async for d in self.db[REACHABLE].find(selector, session=self.session)]
+            selector["country"] = {"$in": list(countries)}
+        return [_from_document(d) async for d in self.db[REACHABLE].find(selector, session=self.session)]
 
-    async def record_rsvp(self, event_id: str, alumnus_id: str, response: str) -> None:
+    async def record_rsvp(self, hosted_event_id: str, alumnus_id: str, response: str) -> None:
         await self.db[RSVPS].update_one(
-            {"_id": f"{event_id}|{alumnus_id}"},
-            {"$set": {"event_id": event_id, "alumnus_id": alumnus_id, "response": response}},
+            {"_id": f"{hosted_event_id}|{alumnus_id}"},
+            {"$set": {"event_id": hosted_event_id, "alumnus_id": alumnus_id, "response": response}},
             upsert=True, session=self.session,
         )
 
-    async def attendees(self, event_id: str) -> list[str]:
-        cursor = self.db[RSVPS].find({"event_id": event_id, "response": {"$in": ["yes", "maybe"]}}, session=self.session)
+    async def attendees(self, hosted_event_id: str) -> list[str]:
+        cursor = self.db[RSVPS].find({"event_id": hosted_event_id, "response": {"$in": list(ATTENDING)}}, session=self.session)
         return [d["alumnus_id"] async for d in cursor]
 
 
-class Deliveries:
+def _planned(request: DeliveryRequest, at: datetime) -> dict[str, Any]:
+    return {"_id": request.delivery_id} | request.facts() | {
+        "purpose": request.purpose.value if request.purpose else None,
+        "status": PLANNED,
+        "attempts": 0,
+        "created_at": at,
+    }
+
+
+def _delivery(d: dict[str, Any]) -> Delivery:
+    return Delivery(
+        d["_id"], d["source_event_id"], d["source_event_type"], d["recipient_kind"], d["recipient_id"], d["channel"],
+        d["template"], d["status"], d["created_at"], d.get("reason"), d.get("settled_at"),
+    )
+
+
+class MongoDeliveries:
+    """`Deliveries` in MongoDB, within a unit of work's transaction."""
+
     def __init__(self, uow: UnitOfWork) -> None:
         self.collection = uow.db[DELIVERIES]
         self.session = uow.session
 
-    async def plan(self, documents: list[dict[str, Any]]) -> None:
-        if documents:
-            await self.collection.insert_many(documents, ordered=True, session=self.session)
+    async def plan(self, requests: Sequence[DeliveryRequest], at: datetime) -> None:
+        if requests:
+            await self.collection.insert_many([_planned(r, at) for r in requests], ordered=True, session=self.session)
 
-    async def claim(self, delivery_id: str, status: str, at: datetime, **fields: Any) -> bool:
-        """Settle a delivery that is not settled yet (planned, or failed before); False if it is."""
+    async def claim(self, delivery_id: str, status: str, at: datetime, reason: str | None = None) -> bool:
         result = await self.collection.update_one(
             {"_id": delivery_id, "status": {"$nin": list(SETTLED)}},
-            {"$set": {"status": status, "settled_at": at} | fields},
+            {"$set": {"status": status, "settled_at": at} | ({"reason": reason} if reason else {})},
             session=self.session,
         )
         return result.matched_count == 1
 
-    async def settle(self, delivery_id: str, status: str, at: datetime, **fields: Any) -> None:
+    async def record_failure(self, delivery_id: str, at: datetime, *, reason: str, attempts: int, permanent: bool) -> None:
         await self.collection.update_one(
-            {"_id": delivery_id}, {"$set": {"status": status, "settled_at": at} | fields}, session=self.session
+            {"_id": delivery_id},
+            {"$set": {"status": FAILED, "settled_at": at, "reason": reason, "attempts": attempts, "permanent": permanent}},
+            session=self.session,
         )
 
-    async def find(self, selector: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    async def to_recipient(self, recipient_id: str, limit: int) -> list[Delivery]:
+        return await self._find({"recipient_id": recipient_id}, limit)
+
+    async def of_event(self, source_event_id: str, limit: int) -> list[Delivery]:
+        return await self._find({"source_event_id": source_event_id}, limit)
+
+    async def _find(self, selector: dict[str, Any], limit: int) -> list[Delivery]:
         cursor = self.collection.find(selector, sort=[("created_at", ASCENDING)], limit=limit, session=self.session)
-        return await cursor.to_list()
+        return [_delivery(d) async for d in cursor]
 
     async def forget_recipient(self, alumnus_id: str) -> None:
-        """Erasure: a delivery keeps no address; the audit keeps that one was sent."""
         await self.collection.update_many({"recipient_id": alumnus_id}, {"$unset": {"address": ""}}, session=self.session)

@@ -8,6 +8,7 @@ import socket
 import time
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Protocol
 
 import aiosmtplib
 import httpx
@@ -19,7 +20,17 @@ from services.notifications.templating import Email
 from shared.messaging.failures import PermanentError, TransientError
 
 
+class Mailer(Protocol):
+    async def send(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None) -> None: ...
+
+
+class ChatPoster(Protocol):
+    async def post(self, name: str, channel: ChatChannel, text: str) -> None: ...
+
+
 class SmtpSender:
+    """`Mailer` over SMTP."""
+
     def __init__(self, host: str, port: int, *, sender: str, message_id_domain: str, starttls: bool, username: str, password: str, timeout: float) -> None:
         self.host, self.port = host, port
         self.sender = sender
@@ -45,7 +56,8 @@ class SmtpSender:
         message.add_alternative(email.html, subtype="html")
         return message
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None) -> None:
+        message = self.message(delivery_id, to, email, unsubscribe_url)
         # A client span for the SMTP exchange, the last hop of a trace; no address in it.
         attributes = {"server.address": self.host, "server.port": self.port, "network.protocol.name": "smtp"}
         with trace.get_tracer("alumni.smtp").start_as_current_span("smtp send", kind=SpanKind.CLIENT, attributes=attributes) as span:
@@ -78,7 +90,7 @@ class SmtpSender:
 
 
 class WebhookSender:
-    """Posts to chat webhooks, one request at a time per channel, no faster than its rate."""
+    """`ChatPoster` to chat webhooks: posts, one request at a time per channel, no faster than its rate."""
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http

@@ -9,6 +9,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
+from services.notifications.routing import RoutingTable
+from services.notifications.samples import SAMPLES, sample_context
+
 TEMPLATES = Path(__file__).with_name("templates")
 LOCALES = ("en", "fr")
 
@@ -67,3 +70,23 @@ class Templates:
         except TemplateNotFound:
             return False
         return True
+
+
+def check_templates(table: RoutingTable, templates: Templates) -> None:
+    """Every route renders, in every locale, for its sample event: a missing template or
+    variable stops the service at start-up instead of breaking a message."""
+    problems = []
+    for route in table.routes:
+        if route.event not in SAMPLES:
+            problems.append(f"{route.event}: no sample event in samples.py")
+            continue
+        for locale in LOCALES:
+            context = sample_context(route.event, locale, consent_gated=route.purpose is not None)
+            try:
+                templates.chat(route.template, locale, context) if route.channel == "chat" else templates.email(route.template, locale, context)
+            except TemplateError as exc:
+                problems.append(str(exc))
+            if not templates.has(route.template, locale, "chat" if route.channel == "chat" else "txt"):
+                problems.append(f"{route.template}: no {locale} version")
+    if problems:
+        raise TemplateError("templates are broken:\n" + "\n".join(problems))

@@ -4,6 +4,7 @@ nobody can unsubscribe someone else."""
 import base64
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from shared.events.types import Purpose
 
@@ -26,11 +27,28 @@ def make_token(secret: str, alumnus_id: str, purpose: Purpose) -> str:
 
 
 def read_token(secret: str, token: str) -> tuple[str, Purpose]:
+    # A token of ours is ASCII; compare_digest refuses to compare other strings (TypeError).
+    if not token.isascii():
+        raise InvalidToken("this unsubscribe link is not valid")
     body, _, signature = token.partition(".")
     if not hmac.compare_digest(_sign(secret, body), signature):
         raise InvalidToken("this unsubscribe link is not valid")
     try:
         alumnus_id, _, purpose = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().rpartition(":")
         return alumnus_id, Purpose(purpose)
-    except ValueError:
+    except ValueError:  # not base64, not UTF-8, or no such purpose
         raise InvalidToken("this unsubscribe link is not valid") from None
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinks:
+    """Links under `public_base_url`, where this service is reached from an email."""
+
+    secret: str
+    public_base_url: str
+
+    def url(self, alumnus_id: str, purpose: Purpose) -> str:
+        return f"{self.public_base_url.rstrip('/')}/unsubscribe/{make_token(self.secret, alumnus_id, purpose)}"
+
+    def read(self, token: str) -> tuple[str, Purpose]:
+        return read_token(self.secret, token)

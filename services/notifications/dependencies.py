@@ -1,0 +1,24 @@
+"""What the notifications handlers and HTTP API need from outside, built by app.py (or by a test
+over in-memory repositories and senders)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.notifications.domain import Planning
+from services.notifications.repository import Deliveries, ReachableAlumni
+from services.notifications.senders import ChatPoster, Mailer
+from services.notifications.templating import Templates
+from services.notifications.unsubscribe import UnsubscribeLinks
+from shared.messaging.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    reachable: Callable[[UnitOfWork], ReachableAlumni]  # the projection and RSVPs, within a unit of work
+    deliveries: Callable[[UnitOfWork], Deliveries]
+    planning: Planning  # the routing table over the configured chat channels
+    templates: Templates
+    mailer: Mailer  # email (SMTP)
+    chat: ChatPoster  # chat webhooks
+    unsubscribe: UnsubscribeLinks
+    portal_url: str  # the alumni portal, which messages link to

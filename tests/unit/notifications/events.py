@@ -1,0 +1,51 @@
+"""Events as identity and engagement send them, for the notifications tests."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from shared.events.alumni import AlumnusErased, AlumnusProfile, AlumnusRegistered, AlumnusUpdated, ConsentChanged, Stint
+from shared.events.engagement import EventCancelled, EventHosted, RsvpRecorded
+from shared.events.types import Purpose
+
+AT = datetime(2026, 11, 22, 9, tzinfo=UTC)
+
+
+def profile(alumnus_id: str, **fields) -> AlumnusProfile:
+    return AlumnusProfile.model_validate(
+        {"first_name": "Inès", "last_name": "Moreau", "personal_email": f"{alumnus_id}@home.example", "locale": "en"} | fields
+    )
+
+
+def registered(alumnus_id: str = "alm_1", *, version: int = 1, consents: dict[str, bool] | None = None, **fields) -> AlumnusRegistered:
+    return AlumnusRegistered(
+        alumnus_id=alumnus_id, version=version, boomerang=False,
+        stint=Stint(employee_id=f"E-{alumnus_id}", hire_date=date(2019, 1, 7), departure_date=date(2026, 11, 20)),
+        profile=profile(alumnus_id, **fields), consents=consents or {},
+    )
+
+
+def updated(alumnus_id: str, version: int, **fields) -> AlumnusUpdated:
+    return AlumnusUpdated(alumnus_id=alumnus_id, version=version, changed=sorted(fields), profile=profile(alumnus_id, **fields))
+
+
+def consent_changed(alumnus_id: str, version: int, purpose: str, granted: bool) -> ConsentChanged:
+    return ConsentChanged(alumnus_id=alumnus_id, version=version, purpose=Purpose(purpose), granted=granted, source="alumnus", changed_at=AT)
+
+
+def erased(alumnus_id: str, version: int = 2) -> AlumnusErased:
+    return AlumnusErased(alumnus_id=alumnus_id, employee_ids=[f"E-{alumnus_id}"], version=version, erased_at=AT)
+
+
+def hosted(hosted_event_id: str = "evt_1", *, countries: list[str] | None = None) -> EventHosted:
+    starts = datetime(2027, 1, 15, 18, 30, tzinfo=UTC)
+    return EventHosted(
+        event_id=hosted_event_id, title="Afterwork des anciens", kind="meetup", starts_at=starts, ends_at=starts + timedelta(hours=2),
+        location="Lyon", countries=countries or [],
+    )
+
+
+def rsvp(hosted_event_id: str, alumnus_id: str, response: str) -> RsvpRecorded:
+    return RsvpRecorded(event_id=hosted_event_id, alumnus_id=alumnus_id, response=response, recorded_at=AT)
+
+
+def cancelled(hosted_event_id: str) -> EventCancelled:
+    return EventCancelled(event_id=hosted_event_id, reason="The venue is closed.", cancelled_at=AT)
