@@ -1,4 +1,4 @@
-"""Wiring of the offboarding service."""
+"""The offboarding service's composition root: the only place that builds and wires its parts."""
 
 from datetime import timedelta
 
@@ -8,11 +8,12 @@ from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
 from services.offboarding import repository
-from services.offboarding.domain import EligibilityPolicy
-from services.offboarding.exit_form import exit_form_router
-from services.offboarding.handlers import OffboardingRules, event_handlers
-from services.offboarding.intake import api as intake
+from services.offboarding.api import http_router
+from services.offboarding.dependencies import Dependencies
+from services.offboarding.domain import EligibilityPolicy, ExitFormLinks
+from services.offboarding.handlers import event_handlers
 from services.offboarding.intake.sources import HrisSource
+from services.offboarding.pages import ExitFormPages
 from services.offboarding.scheduler import DueCaseScheduler
 from shared.events.types import DepartureReason
 from shared.service import ServiceRuntime, create_service
@@ -40,17 +41,22 @@ class Settings(ServiceSettings):
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    rules = OffboardingRules(
-        policy=EligibilityPolicy(frozenset(settings.excluded_departure_reasons), settings.exclude_litigation),
-        exit_form_base_url=settings.exit_form_base_url,
-        exit_form_valid_for=timedelta(days=settings.exit_form_valid_days),
-    )
     vendor_api = httpx.AsyncClient(timeout=settings.vendor_api_timeout_seconds)
-    scheduler = DueCaseScheduler(settings.due_cases_interval_seconds)
+    deps = Dependencies(
+        cases=repository.MongoExitCases,
+        invitations=repository.MongoInvitations,
+        webhook_requests=repository.MongoWebhookRequests,
+        policy=EligibilityPolicy(frozenset(settings.excluded_departure_reasons), settings.exclude_litigation),
+        exit_form=ExitFormLinks(settings.exit_form_base_url, timedelta(days=settings.exit_form_valid_days)),
+        pages=ExitFormPages(),
+        vendor_api=vendor_api,
+        hris_sources=settings.hris_sources,
+        webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
+    )
+    scheduler = DueCaseScheduler(deps, settings.due_cases_interval_seconds)
 
     async def prepare(runtime: ServiceRuntime) -> None:
-        await repository.ensure_indexes(runtime.db)
-        await intake.ensure_indexes(runtime.db, settings.webhook_tolerance_seconds)
+        await repository.ensure_indexes(runtime.db, webhook_tolerance_seconds=settings.webhook_tolerance_seconds)
 
     async def close_vendor_api(runtime: ServiceRuntime) -> None:
         await vendor_api.aclose()
@@ -58,11 +64,8 @@ def build(settings: Settings | None = None) -> FastAPI:
     return create_service(
         NAME,
         settings,
-        events=event_handlers(rules),
-        http_routers=[
-            intake.webhook_router(settings.hris_sources, vendor_api, settings.webhook_tolerance_seconds),
-            exit_form_router(),
-        ],
+        events=event_handlers(deps),
+        http_routers=[http_router(deps)],
         on_start=[prepare, scheduler.start],
         on_stop=[close_vendor_api, scheduler.stop],
         secret_paths=("/exit-form/",),

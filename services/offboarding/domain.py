@@ -5,25 +5,63 @@ of the same departure (it updates the open case), a later `hire_date` is a new s
 boomerang leaving again), hence a new case. A case waits for its departure date, then completes
 as eligible (the leaver may join the alumni network) or excluded, with the reason. A
 cancellation before that date closes the case with no alumnus; one after completion is recorded
-and reported.
+and reported. An eligible leaver gets a one-time link to the exit form.
 """
 
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import (
+    ExitFormIssued,
     ExitFormSubmitted,
     ExitProfile,
     Leaver,
     OffboardingCancelled,
     OffboardingCompleted,
 )
-from shared.events.types import DepartureReason
-from shared.messaging.failures import PermanentError
+from shared.events.types import DepartureReason, Locale
+
+
+class CaseClosed(Exception):
+    """The case is no longer open: it cannot complete (again)."""
+
+
+class DepartureNotYetKnown(Exception):
+    """A cancellation for an employee with no exit case: the departure may still be on its way
+    (another topic), so it is worth trying again."""
+
+
+class ExitFormRefused(Exception):
+    """The exit form behind a link cannot be shown or take answers. `locale` is the leaver's
+    language once their case is known (None before), to tell them in it."""
+
+    def __init__(self, message: str, locale: Locale | None = None) -> None:
+        super().__init__(message)
+        self.locale = locale
+
+
+class UnknownLink(ExitFormRefused):
+    """No such link, or its case was erased."""
+
+
+class LinkAlreadyUsed(ExitFormRefused):
+    """The exit form was submitted through this link."""
+
+
+class LinkExpired(ExitFormRefused):
+    """The link's validity ended."""
+
+
+class DepartureCancelled(ExitFormRefused):
+    """Answers for a departure that was cancelled: there is nothing to fill in."""
+
+
+class InvalidAnswers(Exception):
+    """The exit form's answers break the contract's rules (the message names the fields)."""
 
 
 @dataclass(frozen=True)
@@ -47,14 +85,21 @@ class EligibilityPolicy:
         return Decision(True)
 
 
+@dataclass(frozen=True)
+class ExitFormLinks:
+    """Where the exit form is served, and how long after the departure date a link stays valid."""
+
+    base_url: str
+    valid_for: timedelta
+
+    def url(self, token: str) -> str:
+        return f"{self.base_url.rstrip('/')}/exit-form/{token}"
+
+
 class CaseStatus(StrEnum):
     OPEN = "open"  # waiting for the departure date
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-
-
-class CaseClosed(PermanentError):
-    """The case cannot take this any more (e.g. exit-form answers for a cancelled departure)."""
 
 
 def case_id_for(employee_id: str, hire_date: date) -> str:
@@ -88,6 +133,10 @@ class ExitCase:
     def employee_id(self) -> str:
         return self.departure.employee_id
 
+    @property
+    def locale(self) -> Locale:
+        return self.departure.locale
+
     def resend(self, departure: EmployeeDeparted, policy: EligibilityPolicy) -> None:
         """The HRIS sent the same departure again: an open case takes the new data (a corrected
         date, a reason); a closed one only counts it."""
@@ -95,6 +144,17 @@ class ExitCase:
         if self.status is CaseStatus.OPEN:
             self.departure = departure
             self.decision = policy.decide(departure)
+
+    def invite(self, links: ExitFormLinks, now: datetime) -> tuple["ExitInvitation", ExitFormIssued]:
+        """A one-time link to the exit form, valid from now until some time after the departure
+        date, however far ahead that is."""
+        d = self.departure
+        invitation = ExitInvitation.issue(self.case_id, max(now, datetime.combine(d.departure_date, time(), UTC)), links.valid_for)
+        issued = ExitFormIssued(
+            case_id=self.case_id, employee_id=d.employee_id, first_name=d.first_name, email=d.personal_email or d.work_email,
+            locale=d.locale, form_url=links.url(invitation.token), expires_at=invitation.expires_at,
+        )
+        return invitation, issued
 
     def is_due(self, today: date) -> bool:
         return self.status is CaseStatus.OPEN and self.departure.departure_date <= today
@@ -121,26 +181,15 @@ class ExitCase:
         )
 
     def _leaver(self) -> Leaver:
-        d = self.departure
-        answers = self.answers or ExitProfile()
-        return Leaver(
-            first_name=d.first_name,
-            last_name=d.last_name,
-            work_email=d.work_email,
-            personal_email=answers.personal_email or d.personal_email,
-            phone=answers.phone or d.phone,
-            department=d.department,
-            job_title=d.job_title,
-            country=d.country,
-            city=d.city,
-            locale=d.locale,
-        )
+        d, answers = self.departure, self.answers or ExitProfile()
+        confirmed = {"personal_email": answers.personal_email or d.personal_email, "phone": answers.phone or d.phone}
+        return Leaver.model_validate(d.model_dump(include=set(Leaver.model_fields)) | confirmed)
 
     def record_answers(self, answers: ExitProfile, now: datetime) -> ExitFormSubmitted | None:
         """Before completion the answers ride on the completion; after it they update the
         alumnus (the returned event)."""
         if self.status is CaseStatus.CANCELLED:
-            raise CaseClosed("this departure was cancelled")
+            raise DepartureCancelled("this departure was cancelled", self.locale)
         self.answers = answers
         if self.status is CaseStatus.COMPLETED and self.decision.eligible:
             d = self.departure
@@ -159,23 +208,14 @@ class ExitCase:
         self.cancelled_at = now
         self.cancellation_reason = reason
         self.cancelled_after_completion = after_completion
-        d = self.departure
         return OffboardingCancelled(
             case_id=self.case_id,
-            employee_id=d.employee_id,
-            hire_date=d.hire_date,
+            employee_id=self.employee_id,
+            hire_date=self.departure.hire_date,
             after_completion=after_completion,
             reason=reason,
             cancelled_at=now,
         )
-
-
-class LinkRefused(PermanentError):
-    """A one-time link that cannot be used: unknown, used, expired."""
-
-    def __init__(self, reason: str, status: int) -> None:
-        super().__init__(reason)
-        self.status = status
 
 
 def token_digest(token: str) -> str:
@@ -198,12 +238,13 @@ class ExitInvitation:
         token = secrets.token_urlsafe(32)
         return cls(digest=token_digest(token), case_id=case_id, expires_at=now + valid_for, token=token)
 
-    def check(self, now: datetime) -> None:
+    def check(self, now: datetime, locale: Locale | None = None) -> None:
+        """`locale`: the leaver's, to refuse in their language."""
         if self.used_at is not None:
-            raise LinkRefused("this link was already used: the exit form was submitted", 410)
+            raise LinkAlreadyUsed("this link was already used: the exit form was submitted", locale)
         if now >= self.expires_at:
-            raise LinkRefused("this link has expired", 410)
+            raise LinkExpired("this link has expired", locale)
 
-    def use(self, now: datetime) -> None:
-        self.check(now)
+    def use(self, now: datetime, locale: Locale | None = None) -> None:
+        self.check(now, locale)
         self.used_at = now

@@ -1,29 +1,60 @@
-"""The offboarding service's collections: exit cases and exit-form invitations.
+"""The offboarding service's collections: exit cases, exit-form invitations, and the markers of
+the HRIS webhook requests already received (so that a replay is refused), each behind a
+protocol with its MongoDB implementation over a unit of work.
 
 Dates are stored as ISO strings (`YYYY-MM-DD`), which sort and compare as dates do.
 """
 
-from datetime import date
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.offboarding.domain import CaseStatus, Decision, ExitCase, ExitInvitation
+from services.offboarding.intake.signatures import Replayed
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitProfile
 from shared.messaging.uow import UnitOfWork
 
 CASES = "exit_cases"
 INVITATIONS = "exit_invitations"
-WEBHOOK_REQUESTS = "webhook_requests"  # see intake/api.py
+WEBHOOK_REQUESTS = "webhook_requests"
 COLLECTIONS = (CASES, INVITATIONS, WEBHOOK_REQUESTS)
 
 
-async def ensure_indexes(db: AsyncDatabase) -> None:
+async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -> None:
     await db[CASES].create_index([("status", ASCENDING), ("departure_date", ASCENDING)])
     await db[CASES].create_index([("employee_id", ASCENDING), ("hire_date", DESCENDING)])
     await db[INVITATIONS].create_index("case_id")
+    # A request older than twice the tolerance is refused as stale anyway.
+    await db[WEBHOOK_REQUESTS].create_index("received_at", expireAfterSeconds=2 * webhook_tolerance_seconds)
+
+
+class ExitCaseRepository(Protocol):
+    async def get(self, case_id: str) -> ExitCase | None: ...
+    async def latest_for(self, employee_id: str) -> ExitCase | None:
+        """The case of the employee's most recent stint."""
+    async def save(self, case: ExitCase) -> None: ...
+    async def due(self, today: date, limit: int = 500) -> list[str]:
+        """The ids of open cases whose departure date has come, the earliest first."""
+    async def case_ids(self, employee_ids: list[str]) -> list[str]: ...
+    async def forget(self, employee_ids: list[str]) -> int:
+        """Erasure: delete the cases (and so the personal data) of these employee ids."""
+
+
+class InvitationRepository(Protocol):
+    async def add(self, invitation: ExitInvitation) -> None: ...
+    async def get(self, digest: str) -> ExitInvitation | None: ...
+    async def save(self, invitation: ExitInvitation) -> None: ...
+    async def forget_cases(self, case_ids: list[str]) -> None: ...
+
+
+class WebhookRequestRepository(Protocol):
+    async def seen(self, marker: str) -> bool: ...
+    async def remember(self, marker: str) -> None:
+        """Raises `Replayed` when the marker is known (within the tolerance's window)."""
 
 
 def _to_document(case: ExitCase) -> dict[str, Any]:
@@ -61,7 +92,9 @@ def _from_document(doc: dict[str, Any]) -> ExitCase:
     )
 
 
-class ExitCases:
+class MongoExitCases:
+    """`ExitCaseRepository` in MongoDB, within a unit of work's transaction."""
+
     def __init__(self, uow: UnitOfWork) -> None:
         self.collection = uow.db[CASES]
         self.session = uow.session
@@ -71,34 +104,34 @@ class ExitCases:
         return _from_document(doc) if doc else None
 
     async def latest_for(self, employee_id: str) -> ExitCase | None:
-        """The employee's most recent stint's case."""
         doc = await self.collection.find_one({"employee_id": employee_id}, sort=[("hire_date", DESCENDING)], session=self.session)
         return _from_document(doc) if doc else None
 
     async def save(self, case: ExitCase) -> None:
         await self.collection.replace_one({"_id": case.case_id}, _to_document(case), upsert=True, session=self.session)
 
+    async def due(self, today: date, limit: int = 500) -> list[str]:
+        cursor = self.collection.find(
+            {"status": CaseStatus.OPEN.value, "departure_date": {"$lte": today.isoformat()}},
+            {"_id": 1},
+            sort=[("departure_date", ASCENDING)],
+            limit=limit,
+            session=self.session,
+        )
+        return [doc["_id"] async for doc in cursor]
+
+    async def case_ids(self, employee_ids: list[str]) -> list[str]:
+        cursor = self.collection.find({"employee_id": {"$in": employee_ids}}, {"_id": 1}, session=self.session)
+        return [doc["_id"] async for doc in cursor]
+
     async def forget(self, employee_ids: list[str]) -> int:
-        """Erasure: delete the cases (and so the personal data) of these employee ids."""
         result = await self.collection.delete_many({"employee_id": {"$in": employee_ids}}, session=self.session)
         return result.deleted_count
 
-    async def case_ids(self, employee_ids: list[str]) -> list[str]:
-        return [d["_id"] async for d in self.collection.find({"employee_id": {"$in": employee_ids}}, {"_id": 1}, session=self.session)]
 
+class MongoInvitations:
+    """`InvitationRepository` in MongoDB: the token's digest is the key, the token is not kept."""
 
-async def due_case_ids(db: AsyncDatabase, today: date, limit: int = 500) -> list[str]:
-    """Open cases whose departure date has come (read outside any transaction)."""
-    cursor = db[CASES].find(
-        {"status": CaseStatus.OPEN.value, "departure_date": {"$lte": today.isoformat()}},
-        {"_id": 1},
-        sort=[("departure_date", ASCENDING)],
-        limit=limit,
-    )
-    return [doc["_id"] async for doc in cursor]
-
-
-class Invitations:
     def __init__(self, uow: UnitOfWork) -> None:
         self.collection = uow.db[INVITATIONS]
         self.session = uow.session
@@ -120,3 +153,21 @@ class Invitations:
 
     async def forget_cases(self, case_ids: list[str]) -> None:
         await self.collection.delete_many({"case_id": {"$in": case_ids}}, session=self.session)
+
+
+class MongoWebhookRequests:
+    """`WebhookRequestRepository` in MongoDB: one document per request received, expired by a
+    TTL index on the wall-clock time it was received."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.collection = uow.db[WEBHOOK_REQUESTS]
+        self.session = uow.session
+
+    async def seen(self, marker: str) -> bool:
+        return await self.collection.find_one({"_id": marker}, {"_id": 1}, session=self.session) is not None
+
+    async def remember(self, marker: str) -> None:
+        try:
+            await self.collection.insert_one({"_id": marker, "received_at": datetime.now(UTC)}, session=self.session)
+        except DuplicateKeyError:
+            raise Replayed(marker) from None

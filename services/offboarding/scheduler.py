@@ -2,37 +2,43 @@
 
 import asyncio
 import logging
+from datetime import date
 
-from services.offboarding.repository import ExitCases, due_case_ids
+from services.offboarding.dependencies import Dependencies
+from shared.messaging.uow import Transactions, UnitOfWork
 from shared.service import ServiceRuntime
-from shared.messaging.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-async def complete_due_cases(runtime: ServiceRuntime) -> int:
-    today = runtime.clock().date()
+async def complete_due_cases(transactions: Transactions, deps: Dependencies, today: date) -> int:
+    """Complete the open cases whose departure date is `today` or before; how many were."""
+
+    async def due(uow: UnitOfWork) -> list[str]:
+        return await deps.cases(uow).due(today)
+
     completed = 0
-    for case_id in await due_case_ids(runtime.db, today):
+    for case_id in await transactions.run(due):
 
         async def complete(uow: UnitOfWork, case_id: str = case_id) -> bool:
-            cases = ExitCases(uow)
+            cases = deps.cases(uow)
             case = await cases.get(case_id)
             # Read again inside the transaction: another replica may have completed it.
-            if case is None or not case.is_due(uow.now().date()):
+            if case is None or not case.is_due(today):
                 return False
             uow.publish(case.complete(uow.now()), subject=case.employee_id)
             await cases.save(case)
             return True
 
-        completed += await runtime.transactions.run(complete)
+        completed += await transactions.run(complete)
     if completed:
         log.info("due exit cases completed", extra={"completed": completed})
     return completed
 
 
 class DueCaseScheduler:
-    def __init__(self, interval_seconds: float) -> None:
+    def __init__(self, deps: Dependencies, interval_seconds: float) -> None:
+        self.deps = deps
         self.interval = interval_seconds
         self._task: asyncio.Task | None = None
 
@@ -47,7 +53,7 @@ class DueCaseScheduler:
     async def _run(self, runtime: ServiceRuntime) -> None:
         while not runtime.stopping.is_set():
             try:
-                await complete_due_cases(runtime)
+                await complete_due_cases(runtime.transactions, self.deps, runtime.clock().date())
             except Exception as exc:  # the next round tries again
                 log.warning("completing due cases failed", extra={"error": f"{type(exc).__name__}: {exc}"})
             try:

@@ -9,23 +9,20 @@ answered 202 with the event id; the Kafka consumer takes it from there, as for a
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 import httpx
 import pydantic
 from fastapi import APIRouter, HTTPException, Request
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from services.offboarding.dependencies import Dependencies
 from services.offboarding.intake import bamboohr, hibob
-from services.offboarding.intake.signatures import SignatureRefused, verify_bamboohr, verify_generic, verify_hibob
+from services.offboarding.intake.signatures import Replayed, SignatureRefused, verify_bamboohr, verify_generic, verify_hibob
 from services.offboarding.intake.sources import HrisSource
 from services.offboarding.intake.vendors import PayloadRefused, VendorUnavailable
 from shared.events.base import Event
 from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
 from shared.messaging.uow import UnitOfWork
 
-from services.offboarding.repository import WEBHOOK_REQUESTS as REQUESTS
 REPLAYED = "this request was received before: a replay is refused"
 
 Verify = Callable[..., str]
@@ -40,22 +37,13 @@ async def _read_cancellation(source: HrisSource, payload: dict, http: httpx.Asyn
     return [EmployeeDepartureCancelled.model_validate(payload)]
 
 
-# (kind, path) -> how to check the signature, how to read the payload
-ROUTES: dict[tuple[str, str], tuple[Verify, Read]] = {
+# (source kind, webhook path) -> how to check the signature, how to read the payload
+WEBHOOK_FORMATS: dict[tuple[str, str], tuple[Verify, Read]] = {
     ("generic", "departures"): (verify_generic, _read_departure),
     ("generic", "cancellations"): (verify_generic, _read_cancellation),
     ("bamboohr", "departures"): (verify_bamboohr, bamboohr.read),
     ("hibob", "departures"): (verify_hibob, hibob.read),
 }
-
-
-class Replayed(Exception):
-    pass
-
-
-async def ensure_indexes(db: AsyncDatabase, tolerance_seconds: int) -> None:
-    # A request older than twice the tolerance is refused as stale anyway.
-    await db[REQUESTS].create_index("received_at", expireAfterSeconds=2 * tolerance_seconds)
 
 
 def _invalid(exc: pydantic.ValidationError) -> HTTPException:
@@ -67,24 +55,28 @@ def _invalid(exc: pydantic.ValidationError) -> HTTPException:
     return HTTPException(422, {"message": f"invalid payload: {summary}", "errors": errors})
 
 
-def webhook_router(sources: dict[str, HrisSource], http: httpx.AsyncClient, tolerance_seconds: int) -> APIRouter:
+def webhook_router(deps: Dependencies) -> APIRouter:
     router = APIRouter(prefix="/webhooks/hris", tags=["HRIS webhooks"])
 
     async def receive(source_name: str, path: str, request: Request) -> dict:
-        source = sources.get(source_name)
+        source = deps.hris_sources.get(source_name)
         if source is None:
             raise HTTPException(404, f"unknown HRIS source {source_name!r}")
-        if (source.kind, path) not in ROUTES:
+        if (source.kind, path) not in WEBHOOK_FORMATS:
             raise HTTPException(404, f"a {source.kind} source has no {path} webhook")
-        verify, read = ROUTES[(source.kind, path)]
+        verify, read = WEBHOOK_FORMATS[(source.kind, path)]
         runtime = request.app.state.runtime
         body = await request.body()
         try:
-            replay_key = verify(request.headers, body, source.secret.get_secret_value(), runtime.clock(), tolerance_seconds)
+            replay_key = verify(request.headers, body, source.secret.get_secret_value(), runtime.clock(), deps.webhook_tolerance_seconds)
         except SignatureRefused as exc:
             raise HTTPException(401, str(exc)) from None
         marker = hashlib.sha256(f"{source_name}:{replay_key}".encode()).hexdigest()
-        if await runtime.db[REQUESTS].find_one({"_id": marker}, {"_id": 1}):
+
+        async def seen(uow: UnitOfWork) -> bool:
+            return await deps.webhook_requests(uow).seen(marker)
+
+        if await runtime.transactions.run(seen):
             raise HTTPException(401, REPLAYED)  # before any call to the vendor's API
         try:
             payload = json.loads(body)
@@ -93,7 +85,7 @@ def webhook_router(sources: dict[str, HrisSource], http: httpx.AsyncClient, tole
         if not isinstance(payload, dict):
             raise HTTPException(422, {"message": "the body is not a JSON object", "errors": []})
         try:
-            events = await read(source, payload, http)
+            events = await read(source, payload, deps.vendor_api)
         except pydantic.ValidationError as exc:
             raise _invalid(exc) from None
         except PayloadRefused as exc:
@@ -102,10 +94,7 @@ def webhook_router(sources: dict[str, HrisSource], http: httpx.AsyncClient, tole
             raise HTTPException(503, f"the HR system's API is unavailable, try again: {exc}", headers={"Retry-After": "30"}) from None
 
         async def publish(uow: UnitOfWork) -> list[str]:
-            try:
-                await uow.db[REQUESTS].insert_one({"_id": marker, "received_at": datetime.now(UTC)}, session=uow.session)
-            except DuplicateKeyError:
-                raise Replayed from None
+            await deps.webhook_requests(uow).remember(marker)  # a concurrent replay fails here
             return [uow.publish(e, subject=e.key, source=f"/hris/{source_name}").id for e in events]
 
         try:

@@ -21,6 +21,10 @@ class SignatureRefused(Exception):
     """The request is not authentic, or no longer fresh: answered 401."""
 
 
+class Replayed(Exception):
+    """The request's replay key was received before: answered 401 too."""
+
+
 def _fresh(sent_at: datetime, now: datetime, tolerance_seconds: int) -> None:
     if abs((now - sent_at).total_seconds()) > tolerance_seconds:
         raise SignatureRefused(f"stale request: signed at {sent_at.isoformat()}, more than {tolerance_seconds}s from now")

@@ -7,15 +7,18 @@ import pytest
 from services.offboarding.domain import (
     CaseClosed,
     CaseStatus,
+    DepartureCancelled,
     EligibilityPolicy,
     ExitCase,
+    ExitFormLinks,
     ExitInvitation,
-    LinkRefused,
+    LinkAlreadyUsed,
+    LinkExpired,
     token_digest,
 )
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitProfile
-from shared.events.types import DepartureReason
+from shared.events.types import DepartureReason, Locale
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 
@@ -89,7 +92,7 @@ def test_cancellations_before_and_after_completion() -> None:
     assert before.status is CaseStatus.CANCELLED and cancelled.after_completion is False
     assert before.cancel("again", NOW) is None
     assert not before.is_due(date(2027, 1, 1))
-    with pytest.raises(CaseClosed):
+    with pytest.raises(DepartureCancelled):
         before.record_answers(ExitProfile(), NOW)
 
     after = ExitCase.open(departure(), EligibilityPolicy(), NOW)
@@ -101,9 +104,20 @@ def test_cancellations_before_and_after_completion() -> None:
 def test_an_invitation_is_used_once_and_expires() -> None:
     invitation = ExitInvitation.issue("E-1/2020-01-01", NOW, timedelta(days=30))
     assert invitation.digest == token_digest(invitation.token) and invitation.token not in invitation.digest
-    with pytest.raises(LinkRefused, match="expired"):
+    with pytest.raises(LinkExpired, match="expired"):
         invitation.check(NOW + timedelta(days=30))
     invitation.use(NOW + timedelta(days=1))
-    with pytest.raises(LinkRefused, match="already used") as used:
-        invitation.use(NOW + timedelta(days=2))
-    assert used.value.status == 410
+    with pytest.raises(LinkAlreadyUsed, match="already used") as used:
+        invitation.use(NOW + timedelta(days=2), Locale.FR)
+    assert used.value.locale is Locale.FR  # refused in the leaver's language
+
+
+def test_an_invitation_lasts_from_the_departure_date_when_it_is_ahead() -> None:
+    links = ExitFormLinks("https://alumni.example/", timedelta(days=30))
+    ahead = ExitCase.open(departure(departure_date="2027-01-10"), EligibilityPolicy(), NOW)
+    invitation, issued = ahead.invite(links, NOW)
+    assert issued.expires_at == invitation.expires_at == datetime(2027, 2, 9, tzinfo=UTC)
+    assert str(issued.form_url) == f"https://alumni.example/exit-form/{invitation.token}"
+    past = ExitCase.open(departure(departure_date="2026-11-01", personal_email="lea@home.example"), EligibilityPolicy(), NOW)
+    _, issued = past.invite(links, NOW)
+    assert issued.expires_at == NOW + timedelta(days=30) and issued.email == "lea@home.example"

@@ -1,0 +1,85 @@
+"""Offboarding's HTTP API: the exit form behind a leaver's one-time link, and the HRIS webhooks
+(services/offboarding/intake/).
+
+`GET /exit-form/{token}` shows the form (HTML); `POST /exit-form/{token}` records the answers
+(an HTML form post, or JSON). A page speaks the leaver's language once their case is known, the
+request's Accept-Language before. An unknown link is answered 404, a used or expired one 410,
+answers for a cancelled departure 409, answers that break the contract 422.
+"""
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from services.offboarding.dependencies import Dependencies
+from services.offboarding.domain import (
+    DepartureCancelled,
+    ExitCase,
+    ExitFormRefused,
+    InvalidAnswers,
+    LinkAlreadyUsed,
+    LinkExpired,
+    UnknownLink,
+)
+from services.offboarding.exit_form import answers_from_form, read_answers, record_answers, show_form
+from services.offboarding.intake.api import webhook_router
+from shared.messaging.uow import UnitOfWork
+
+# A refused link: its status, and the page that tells the leaver.
+REFUSALS: dict[type[ExitFormRefused], tuple[int, str]] = {
+    UnknownLink: (404, "link_unknown"),
+    LinkAlreadyUsed: (410, "link_used"),
+    LinkExpired: (410, "link_expired"),
+    DepartureCancelled: (409, "departure_cancelled"),
+}
+
+
+def _language(request: Request) -> str:
+    return "fr" if request.headers.get("accept-language", "").lower().startswith("fr") else "en"
+
+
+def http_router(deps: Dependencies) -> APIRouter:
+    router = APIRouter()
+    router.include_router(webhook_router(deps))
+
+    def refusal(refused: ExitFormRefused, language: str, wants_json: bool) -> Response:
+        status, page = next(answer for kind, answer in REFUSALS.items() if isinstance(refused, kind))
+        if wants_json:
+            return JSONResponse({"detail": str(refused)}, status_code=status)
+        return HTMLResponse(deps.pages.render(page, refused.locale or language), status_code=status)
+
+    @router.get("/exit-form/{token}", response_class=HTMLResponse, tags=["exit form"], summary="The exit form, in the leaver's language")
+    async def show(token: str, request: Request) -> Response:
+        async def load(uow: UnitOfWork) -> ExitCase:
+            return await show_form(uow, deps, token)
+
+        try:
+            case = await request.app.state.runtime.transactions.run(load)
+        except ExitFormRefused as refused:
+            return refusal(refused, _language(request), wants_json=False)
+        return HTMLResponse(deps.pages.form(case))
+
+    @router.post("/exit-form/{token}", tags=["exit form"], summary="Record the leaver's answers (form post or JSON)")
+    async def submit(token: str, request: Request) -> Response:
+        wants_json = request.headers.get("content-type", "").startswith("application/json")
+        try:
+            answers = read_answers(await request.json() if wants_json else answers_from_form(await request.form()))
+        except InvalidAnswers as exc:
+            if wants_json:
+                raise HTTPException(422, f"invalid answers: {exc}") from None
+            return HTMLResponse(deps.pages.render("answers_invalid", _language(request), message=str(exc)), status_code=422)
+        except ValueError as exc:
+            raise HTTPException(422, f"the body is not JSON: {exc}") from None
+
+        async def record(uow: UnitOfWork) -> ExitCase:
+            return await record_answers(uow, deps, token, answers)
+
+        try:
+            case = await request.app.state.runtime.transactions.run(record)
+        except ExitFormRefused as refused:
+            return refusal(refused, _language(request), wants_json)
+        if wants_json:
+            return JSONResponse({"status": "recorded"})
+        return HTMLResponse(deps.pages.render("thanks", case.locale))
+
+    return router
+

@@ -1,0 +1,167 @@
+"""Offboarding's repositories in memory, for fast tests of its handlers, scheduler and exit form.
+
+One `OffboardingStore` holds every collection, so that `FakeTransactions(state=store)` rolls
+them back together; the repositories are views on it. Cases and invitations are copied in and
+out, as a database would: a change that is not saved is not kept, and an invitation's token is
+never stored.
+"""
+
+import copy
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+import httpx
+
+from services.offboarding.dependencies import Dependencies
+from services.offboarding.domain import CaseStatus, EligibilityPolicy, ExitCase, ExitFormLinks, ExitInvitation
+from services.offboarding.handlers import event_handlers
+from services.offboarding.intake.signatures import Replayed
+from services.offboarding.pages import ExitFormPages
+from services.offboarding.scheduler import complete_due_cases
+from shared.events import Event
+from shared.events.hris import EmployeeDeparted
+from shared.events.offboarding import ExitFormIssued
+from shared.testing.fakes import FakeTransactions, envelope_for
+
+E = TypeVar("E", bound=Event)
+
+BASE_URL = "https://alumni.example"
+
+
+class OffboardingStore:
+    def __init__(self) -> None:
+        self.cases: dict[str, ExitCase] = {}
+        self.invitations: dict[str, ExitInvitation] = {}
+        self.webhook_requests: set[str] = set()
+
+    def exit_cases(self, uow: object) -> "InMemoryExitCases":
+        return InMemoryExitCases(self)
+
+    def exit_invitations(self, uow: object) -> "InMemoryInvitations":
+        return InMemoryInvitations(self)
+
+    def webhook_markers(self, uow: object) -> "InMemoryWebhookRequests":
+        return InMemoryWebhookRequests(self)
+
+
+class InMemoryExitCases:
+    def __init__(self, store: OffboardingStore) -> None:
+        self.store = store
+
+    async def get(self, case_id: str) -> ExitCase | None:
+        return copy.deepcopy(self.store.cases.get(case_id))
+
+    async def latest_for(self, employee_id: str) -> ExitCase | None:
+        mine = [c for c in self.store.cases.values() if c.employee_id == employee_id]
+        return copy.deepcopy(max(mine, key=lambda c: c.departure.hire_date)) if mine else None
+
+    async def save(self, case: ExitCase) -> None:
+        self.store.cases[case.case_id] = copy.deepcopy(case)
+
+    async def due(self, today: date, limit: int = 500) -> list[str]:
+        due = [c for c in self.store.cases.values() if c.status is CaseStatus.OPEN and c.departure.departure_date <= today]
+        return [c.case_id for c in sorted(due, key=lambda c: c.departure.departure_date)][:limit]
+
+    async def case_ids(self, employee_ids: list[str]) -> list[str]:
+        return [c.case_id for c in self.store.cases.values() if c.employee_id in employee_ids]
+
+    async def forget(self, employee_ids: list[str]) -> int:
+        forgotten = await self.case_ids(employee_ids)
+        for case_id in forgotten:
+            del self.store.cases[case_id]
+        return len(forgotten)
+
+
+class InMemoryInvitations:
+    def __init__(self, store: OffboardingStore) -> None:
+        self.store = store
+
+    async def add(self, invitation: ExitInvitation) -> None:
+        assert invitation.digest not in self.store.invitations, "a duplicate key"
+        self.store.invitations[invitation.digest] = dataclasses.replace(invitation, token=None)
+
+    async def get(self, digest: str) -> ExitInvitation | None:
+        return copy.deepcopy(self.store.invitations.get(digest))
+
+    async def save(self, invitation: ExitInvitation) -> None:
+        self.store.invitations[invitation.digest].used_at = invitation.used_at
+
+    async def forget_cases(self, case_ids: list[str]) -> None:
+        for digest in [d for d, i in self.store.invitations.items() if i.case_id in case_ids]:
+            del self.store.invitations[digest]
+
+
+class InMemoryWebhookRequests:
+    def __init__(self, store: OffboardingStore) -> None:
+        self.store = store
+
+    async def seen(self, marker: str) -> bool:
+        return marker in self.store.webhook_requests
+
+    async def remember(self, marker: str) -> None:
+        if marker in self.store.webhook_requests:
+            raise Replayed(marker)
+        self.store.webhook_requests.add(marker)
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime = datetime(2026, 11, 22, 9, tzinfo=UTC)) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def move(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def dependencies(store: OffboardingStore, vendor_api: httpx.AsyncClient | None = None, **overrides) -> Dependencies:
+    """Offboarding's dependencies over the in-memory store; no vendor API answers unless given."""
+    unreachable = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(503)))
+    return Dependencies(
+        cases=store.exit_cases,
+        invitations=store.exit_invitations,
+        webhook_requests=store.webhook_markers,
+        policy=EligibilityPolicy(),
+        exit_form=ExitFormLinks(BASE_URL, timedelta(days=30)),
+        pages=ExitFormPages(),
+        vendor_api=vendor_api or unreachable,
+        **overrides,
+    )
+
+
+def departure(**fields) -> EmployeeDeparted:
+    return EmployeeDeparted.model_validate(
+        {"employee_id": "E-1", "first_name": "Léa", "last_name": "Petit", "work_email": "lea@acme.example", "locale": "fr",
+         "hire_date": "2020-01-01", "departure_date": "2026-11-20", "departure_reason": "resignation"} | fields
+    )
+
+
+class Offboarding:
+    """The service's handlers, scheduler and dependencies over one in-memory store and a clock
+    the test moves (2026-11-22 09:00 UTC at first)."""
+
+    def __init__(self, **overrides) -> None:
+        self.store = OffboardingStore()
+        self.clock = Clock()
+        self.deps = dependencies(self.store, **overrides)
+        self.events = event_handlers(self.deps)
+        self.transactions = FakeTransactions(state=self.store, clock=self.clock)
+
+    async def handle(self, event: Event) -> None:
+        _, handler = self.events.handlers[event.event_type.type]
+        await self.transactions.run(lambda ctx: handler(event, ctx), envelope=envelope_for(event))
+
+    async def complete_due_cases(self) -> int:
+        return await complete_due_cases(self.transactions, self.deps, self.clock().date())
+
+    def published(self, kind: type[E]) -> list[E]:
+        return [e for e in self.transactions.events if isinstance(e, kind)]
+
+    def token(self, employee_id: str = "E-1") -> str:
+        """The one-time token of the link the employee was sent."""
+        [issued] = [e for e in self.published(ExitFormIssued) if e.employee_id == employee_id]
+        return str(issued.form_url).rsplit("/", 1)[1]
