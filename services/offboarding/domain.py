@@ -209,12 +209,8 @@ class ExitCase:
         self.cancellation_reason = reason
         self.cancelled_after_completion = after_completion
         return OffboardingCancelled(
-            case_id=self.case_id,
-            employee_id=self.employee_id,
-            hire_date=self.departure.hire_date,
-            after_completion=after_completion,
-            reason=reason,
-            cancelled_at=now,
+            case_id=self.case_id, employee_id=self.employee_id, hire_date=self.departure.hire_date,
+            after_completion=after_completion, reason=reason, cancelled_at=now,
         )
 
 

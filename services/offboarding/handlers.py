@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def event_handlers(deps: Dependencies) -> EventRouter:
-    # A cancellation may arrive before its departure (another topic): DepartureNotYetKnown is
-    # retried, then dead-lettered.
+    # A case completed twice breaks a rule; a cancellation may arrive before its departure
+    # (another topic): DepartureNotYetKnown is retried, then dead-lettered.
     events = EventRouter(permanent=(CaseClosed,))
 
     @events.on(EmployeeDeparted)
