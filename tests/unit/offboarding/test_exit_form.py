@@ -2,8 +2,6 @@
 refused links), its pages in both languages, and hostile answers. The same flows on the real
 broker and database: tests/integration/lifecycle/test_exit_form.py."""
 
-from pathlib import Path
-
 import pytest
 from starlette.datastructures import FormData, UploadFile
 
@@ -136,7 +134,7 @@ def test_every_exit_form_page_renders_in_both_languages(page: str) -> None:
 
 
 def test_every_template_is_a_page_in_both_languages_or_a_part() -> None:
-    names = {path.name.removesuffix(".html.j2") for path in Path(TEMPLATES).glob("*.html.j2")}
+    names = {path.name.removesuffix(".html.j2") for path in TEMPLATES.glob("*.html.j2")}
     pages = {f"{page}.{locale.value}" for page in (*PAGES, "layout") for locale in Locale}
     assert names - pages == {"form_fields"} and pages <= names
 
