@@ -19,6 +19,8 @@ class ServiceSettings(BaseSettings):
     smtp_port: int = 1025
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, ge=0, le=65535)
+    # Request bodies over this are refused (413) before anything reads them.
+    http_max_body_bytes: int = Field(default=65536, ge=1024)
     log_level: str = "INFO"
     # How long Kafka and MongoDB may stay unreachable at start-up before the process gives up.
     startup_timeout_seconds: float = 60.0

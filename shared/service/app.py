@@ -15,13 +15,15 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared.clock import Clock
 from shared.messaging import aiokafka_fix
 from shared.messaging.kafka import KafkaBus
+from shared.messaging.outbox import EventTooLarge
 from shared.messaging.router import EventRouter
 from shared.observability.logs import configure_logging
 from shared.observability.telemetry import configure_telemetry
@@ -31,6 +33,7 @@ from shared.testing import failpoints
 from shared.testing.clock import clock_for
 from shared.web.auth import TokenVerifier
 from shared.web.health import health_router
+from shared.web.limits import BodySizeLimit
 from shared.web.redaction import redact_paths
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,12 @@ def create_service(
 
     app = FastAPI(title=title or f"alumni {name}", lifespan=lifespan)
     app.state.runtime = runtime
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
+
+    @app.exception_handler(EventTooLarge)
+    async def event_too_large(request: Request, exc: EventTooLarge) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
     app.state.token_verifier = TokenVerifier(
         settings.auth_jwt_secret, issuer=settings.auth_jwt_issuer, audience=settings.auth_jwt_audience
     )
