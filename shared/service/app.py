@@ -28,7 +28,7 @@ from shared.messaging.router import EventRouter
 from shared.observability.logs import configure_logging
 from shared.observability.telemetry import configure_telemetry
 from shared.service.runtime import Hook, ServiceRuntime
-from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
+from shared.settings import InsecureConfiguration, ServiceSettings
 from shared.testing import failpoints
 from shared.testing.clock import clock_for
 from shared.web.auth import TokenVerifier
@@ -54,6 +54,11 @@ def create_service(
     """`secret_paths`: path prefixes followed by a secret (a one-time token), which spans must
     not record."""
     configure_logging(name, settings.log_level)
+    try:
+        settings.refuse_weak_secrets()
+    except InsecureConfiguration as refusal:
+        log.critical(str(refusal.code))
+        raise
     telemetry = configure_telemetry(name)
     aiokafka_fix.apply()
     failpoints.arm(settings.alumni_failpoints)
@@ -74,8 +79,8 @@ def create_service(
         await runtime.start(events)
         for hook in on_start:
             await hook(runtime)
-        if settings.auth_jwt_secret == DEVELOPMENT_JWT_SECRET:
-            log.warning("AUTH_JWT_SECRET is the development default: set it outside a development machine")
+        if weak := settings.weak_secrets():
+            log.warning("development mode: development secrets accepted", extra={"secrets": weak})
         # What start-up built (modules, models, clients) lives as long as the process: out of the
         # collector's sight, a full collection takes milliseconds instead of a hundred or more.
         gc.collect()
@@ -97,7 +102,8 @@ def create_service(
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
     app.state.token_verifier = TokenVerifier(
-        settings.auth_jwt_secret, issuer=settings.auth_jwt_issuer, audience=settings.auth_jwt_audience
+        settings.auth_jwt_secret, issuer=settings.auth_jwt_issuer, audience=settings.auth_jwt_audience,
+        max_lifetime_seconds=settings.auth_token_max_lifetime_seconds,
     )
     app.include_router(health_router({"kafka": runtime.kafka_reachable, "mongodb": runtime.mongodb_reachable}))
 
