@@ -44,6 +44,8 @@ class ServiceProcess:
         }
         # A webhook source to try the intake with, and chat channels posting to the local sink.
         env.setdefault("HRIS_SOURCES", LOCAL_HRIS_SOURCES)
+        # One machine, its development secrets: a service accepts them only when told so.
+        env.setdefault("ALUMNI_DEVELOPMENT_MODE", "true")
         env.setdefault("CHAT_CHANNELS", json.dumps(local_chat_channels(cfg.sink_http_port)))
         self.process = ManagedProcess(
             name=f"service-{name}",

@@ -4,6 +4,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "local-development-secret-change-me"
+# Secrets shipped in this repository for one machine: never accepted outside development mode.
+DEVELOPMENT_SECRETS = frozenset({DEVELOPMENT_JWT_SECRET, "local-development-unsubscribe-secret", "local-webhook-secret"})
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureConfiguration(SystemExit):
+    """A service refuses to start with a default or weak secret outside development mode."""
 
 
 class ServiceSettings(BaseSettings):
@@ -19,6 +26,8 @@ class ServiceSettings(BaseSettings):
     smtp_port: int = 1025
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, ge=0, le=65535)
+    # Request bodies over this are refused (413) before anything reads them.
+    http_max_body_bytes: int = Field(default=65536, ge=1024)
     log_level: str = "INFO"
     # How long Kafka and MongoDB may stay unreachable at start-up before the process gives up.
     startup_timeout_seconds: float = 60.0
@@ -44,15 +53,36 @@ class ServiceSettings(BaseSettings):
     outbox_sweep_interval_seconds: float = 1.0
     outbox_lease_seconds: float = 5.0
 
-    # Bearer tokens: JWTs (HS256) from the identity provider. The default secret is for one
-    # machine only; a service started with it says so in its log.
+    # A development machine (`./alumni up`, the tests): the repository's development secrets are
+    # accepted. Off, a service refuses to start with a default or weak secret.
+    alumni_development_mode: bool = False
+    # Bearer tokens: JWTs (HS256) from the identity provider, checked against the issuer and the
+    # audience when they are set; a token may live at most this long.
     auth_jwt_secret: str = DEVELOPMENT_JWT_SECRET
     auth_jwt_issuer: str = ""
     auth_jwt_audience: str = ""
+    auth_token_max_lifetime_seconds: int = Field(default=12 * 3600, ge=60)
     # Tests and demos only: read "now" from this file (shared/testing/clock.py), and crash at
     # named places (`ALUMNI_FAILPOINTS`, shared/testing/failpoints.py). Never set in production.
     clock_file: str = ""
     alumni_failpoints: str = ""
+
+    def secrets(self) -> dict[str, str]:
+        """The secrets this service needs, by variable name: a service adds its own."""
+        return {"AUTH_JWT_SECRET": self.auth_jwt_secret}
+
+    def weak_secrets(self) -> list[str]:
+        """The names of the secrets that are a development default or too short to be one."""
+        return sorted(
+            name for name, value in self.secrets().items() if value in DEVELOPMENT_SECRETS or len(value) < MIN_SECRET_LENGTH
+        )
+
+    def refuse_weak_secrets(self) -> None:
+        if (weak := self.weak_secrets()) and not self.alumni_development_mode:
+            raise InsecureConfiguration(
+                f"refusing to start: {', '.join(weak)} {'is' if len(weak) == 1 else 'are'} a development default or shorter "
+                f"than {MIN_SECRET_LENGTH} characters; set a real secret, or ALUMNI_DEVELOPMENT_MODE=true on a development machine"
+            )
 
     def database_name(self, service: str) -> str:
         return self.mongodb_database or f"alumni_{service}"

@@ -3,7 +3,7 @@ alumnus, so a projection can ignore a stale or repeated change."""
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.base import Event, event_type
 from shared.events.people import Expertise, Language, Name, PersonalContact, Position, PublicProfiles, all_optional
@@ -45,7 +45,7 @@ class AlumnusUpdated(Event):
 
     alumnus_id: Identifier
     version: int
-    changed: list[str]
+    changed: list[Identifier] = Field(max_length=50)
     profile: AlumnusProfile
 
 
@@ -67,6 +67,6 @@ class AlumnusErased(Event):
     the alumnus id or by the employee ids of their stints."""
 
     alumnus_id: Identifier
-    employee_ids: list[Identifier]
+    employee_ids: list[Identifier] = Field(max_length=100)
     version: int
     erased_at: datetime

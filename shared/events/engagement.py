@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from shared.events.base import Event, event_type
 from shared.events.types import CountryCode, Identifier, Locale, NonEmpty, Url
@@ -23,8 +23,8 @@ class EventHosted(Event):
     online_url: Url | None = None
     locale: Locale = Locale.EN
     capacity: int | None = None
-    speaker_alumni_ids: list[Identifier] = []
-    countries: list[CountryCode] = []  # empty: every country
+    speaker_alumni_ids: list[Identifier] = Field(default_factory=list, max_length=20)
+    countries: list[CountryCode] = Field(default_factory=list, max_length=250)  # empty: every country
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "EventHosted":

@@ -11,6 +11,10 @@ from shared.events.base import personal
 from shared.events.types import CountryCode, E164Phone, Locale, NonEmpty, Url, Willingness
 
 
+MAX_SKILLS = 50
+MAX_PROFILE_URLS = 10
+
+
 class Part(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -31,7 +35,7 @@ class PersonalContact(Part):
 
 class PublicProfiles(Part):
     linkedin_url: Url | None = personal(default=None)
-    profile_urls: list[Url] = personal(default_factory=list)
+    profile_urls: list[Url] = personal(default_factory=list, max_length=MAX_PROFILE_URLS)
 
 
 class Position(Part):
@@ -42,8 +46,8 @@ class Position(Part):
 
 
 class Expertise(Part):
-    skills: list[NonEmpty] = []
-    willing_to: list[Willingness] = []
+    skills: list[NonEmpty] = Field(default_factory=list, max_length=MAX_SKILLS)
+    willing_to: list[Willingness] = Field(default_factory=list, max_length=len(Willingness))
 
 
 class Language(Part):

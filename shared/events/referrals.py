@@ -1,11 +1,10 @@
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import EmailStr
 
 from shared.events.base import Event, event_type, personal
-from shared.events.types import CurrencyCode, Identifier, NonEmpty
+from shared.events.types import Amount, CurrencyCode, Identifier, NonEmpty
 
 ReferralKind = Literal["candidate", "client"]
 ReferralStatus = Literal["submitted", "in_review", "interviewing", "offer", "hired", "won", "rejected", "withdrawn"]
@@ -57,6 +56,6 @@ class ReferralBonusEarned(Event):
 
     referral_id: Identifier
     alumnus_id: Identifier
-    amount: Decimal
+    amount: Amount
     currency: CurrencyCode
     earned_at: datetime

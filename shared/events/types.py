@@ -1,9 +1,10 @@
 """Value types shared by the payloads."""
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AnyHttpUrl, StringConstraints
+from pydantic import AfterValidator, AnyHttpUrl, Field, StringConstraints, UrlConstraints
 
 # ISO 3166-1 alpha-2, officially assigned codes.
 _COUNTRIES = frozenset(
@@ -32,7 +33,9 @@ E164Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Url = AnyHttpUrl
+Url = Annotated[AnyHttpUrl, UrlConstraints(max_length=2083)]
+# A sum of money: up to ten digits before the point, two after.
+Amount = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 
 
 class Locale(StrEnum):

@@ -12,18 +12,17 @@
 """
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any, Protocol
 
-import pydantic
 from aiokafka import ConsumerRecord, TopicPartition
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from shared.events import Envelope, Event, EventType, InvalidEnvelope
-from shared.messaging.deadletters import Interrupted
+from shared.events import Envelope, Event
+from shared.messaging.deadletters import DeadLetterImpossible, Interrupted
+from shared.messaging.decoding import decode
 from shared.messaging.failures import GaveUp, PoisonRecord, RetryPolicy, TransientError, describe, is_permanent
 from shared.messaging.offsets import OffsetCommits
 from shared.messaging.router import EventRouter, Handler
@@ -81,7 +80,7 @@ class EventConsumer:
         """Handle one record: (outcome, event type), the outcome one of handled, repeat,
         skipped, dead_letter, or interrupted (stopping: not to be committed)."""
         try:
-            envelope, event_type, event = self._decode(record)
+            envelope, event_type, event = decode(record, self.router)
         except PoisonRecord as poison:
             return await self._dead_letter(record, poison.error_class, str(poison), 0), "unreadable"
         if event_type.type in self.router.skipped:
@@ -113,28 +112,6 @@ class EventConsumer:
                 )
                 if await self._stopping_within(delay):
                     return "interrupted", event_type.type
-
-    def _decode(self, record: ConsumerRecord) -> tuple[Envelope, EventType, Event]:
-        try:
-            headers = {k: v.decode() for k, v in record.headers}
-        except UnicodeDecodeError:
-            raise PoisonRecord("UndecodableHeader", "a header value is not UTF-8") from None
-        try:
-            envelope = Envelope.from_headers(headers)
-        except InvalidEnvelope as exc:
-            raise PoisonRecord("InvalidEnvelope", str(exc)) from None
-        if envelope.type not in self.router.handlers:
-            raise PoisonRecord("UnknownEventType", f"{envelope.type!r} is not an event type this service reads on {record.topic}")
-        event_type, _ = self.router.handlers[envelope.type]
-        try:
-            data = json.loads(record.value or b"")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PoisonRecord("UndecodableValue", f"the value is not JSON: {exc}") from None
-        try:
-            event = event_type.model.model_validate(data)
-        except pydantic.ValidationError as exc:
-            raise PoisonRecord("SchemaViolation", describe(exc)) from None
-        return envelope, event_type, event
 
     async def _apply(self, envelope: Envelope, event: Event, handler: Handler) -> bool:
         marked = envelope.type not in self.router.idempotent
@@ -174,6 +151,8 @@ class EventConsumer:
             await self.dead_letters.send(record, error_class, message, attempts)
         except Interrupted:
             return "interrupted"
+        except DeadLetterImpossible:
+            return "dead_letter_failed"
         return "dead_letter"
 
     async def _stopping_within(self, seconds: float) -> bool:

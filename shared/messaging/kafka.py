@@ -103,14 +103,19 @@ async def _whole_message(message: KafkaMessage, decode: Callable[[KafkaMessage],
 
 
 async def _tolerant_parser(record: ConsumerRecord, parse: Callable[[ConsumerRecord], Awaitable[KafkaMessage]]) -> KafkaMessage:
-    """FastStream's parser decodes headers strictly and would fail before our handler runs; give
-    it a readable copy, keeping the original record so that the handler dead-letters it."""
+    """FastStream's parser decodes headers strictly (a null or non-UTF-8 value raises) and would
+    fail before our handler runs, and the record would be passed over silently: give it a
+    readable copy, keeping the original record, so that the handler dead-letters it."""
     try:
         return await parse(record)
-    except UnicodeDecodeError:
-        readable = dataclasses.replace(record, headers=[(k, v.decode(errors="replace").encode()) for k, v in record.headers])
+    except Exception:
+        readable = dataclasses.replace(record, headers=[(k, _readable(v)) for k, v in record.headers])
         if hasattr(record, "consumer"):
             readable.consumer = record.consumer
         message = await parse(readable)
         message.raw_message = record
         return message
+
+
+def _readable(value: bytes | None) -> bytes:
+    return b"" if value is None else value.decode(errors="replace").encode()

@@ -1,33 +1,35 @@
 """The transactional outbox: events are stored with the state change that they announce, in the
-same MongoDB transaction, then published by a relay.
+same MongoDB transaction, then published by a relay (shared/messaging/relay.py). An event the
+broker acknowledged is removed from the outbox (Kafka holds it from then on). Publishing is at
+least once: a crash between publishing and removing republishes, and consumers drop the repeat
+by the event's `ce_source` + `ce_id`.
 
-The relay publishes this process's events as soon as their transaction commits (they are handed
-over in memory), in the order they were written. A background sweep publishes events that another process
-(or this one, before a crash) committed and never published, once their lease has passed.
-An event acknowledged by the broker is removed from the outbox (Kafka holds it from then on);
-removals are gathered and made together every `removal_interval`. Publishing is at least once:
-a crash between publishing and removing republishes, and consumers drop the repeat by the
-event's `ce_source` + `ce_id`.
+An event is refused when it is written if its value is over `MAX_EVENT_BYTES` (`EventTooLarge`:
+a 422 at the HTTP edge, a dead letter in a consumer): with its headers, and the dead-letter
+headers it may one day carry, it stays under Kafka's default 1 MiB.
 """
 
-import asyncio
 import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from opentelemetry import context, metrics, propagate
+from opentelemetry import propagate
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events import Envelope, Event
-from shared.messaging.kafka import Publisher
-from shared.testing.failpoints import failpoint
+from shared.messaging.failures import PermanentError
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "outbox"
+MAX_EVENT_BYTES = 900_000
+
+
+class EventTooLarge(PermanentError):
+    """An event whose serialised form the broker would refuse: sending it again cannot help."""
 
 
 class Outbox:
@@ -49,6 +51,9 @@ class Outbox:
         await self.collection.create_index([("status", ASCENDING), ("seq", ASCENDING)])
 
     def document(self, event: Event, envelope: Envelope) -> dict:
+        value = event.model_dump_json().encode()
+        if len(value) > MAX_EVENT_BYTES:
+            raise EventTooLarge(f"{envelope.type} is {len(value)} bytes serialised, over the {MAX_EVENT_BYTES} an event may be")
         carrier: dict[str, str] = {}
         propagate.inject(carrier)  # the trace of the request or event that caused this one
         return {
@@ -60,7 +65,7 @@ class Outbox:
             "topic": event.event_type.topic,
             "key": event.key,
             "headers": envelope.headers(),
-            "value": event.model_dump_json().encode(),
+            "value": value,
             "trace": carrier,
         }
 
@@ -81,142 +86,9 @@ class Outbox:
         """Events the broker acknowledged: Kafka keeps them from now on."""
         await self.collection.delete_many({"_id": {"$in": ids}})
 
-
-class OutboxRelay:
-    def __init__(
-        self,
-        outbox: Outbox,
-        kafka: Publisher,
-        *,
-        sweep_interval: float = 1.0,
-        lease: timedelta = timedelta(seconds=5),
-        batch_size: int = 500,
-        removal_interval: float = 0.2,
-    ) -> None:
-        self.outbox = outbox
-        self.kafka = kafka
-        self.sweep_interval = sweep_interval
-        self.lease = lease
-        self.batch_size = batch_size
-        self.removal_interval = removal_interval
-        self._wake = asyncio.Event()
-        self._handed: list[dict] = []
-        # Published, still in the outbox until the next removal: the sweep must not send them again.
-        self._published: dict[str, None] = {}
-        self._task: asyncio.Task | None = None
-        self._removal_task: asyncio.Task | None = None
-        self._stopping = False
-        meter = metrics.get_meter("alumni.outbox")
-        self._published_count = meter.create_counter("alumni.outbox.published", unit="{event}", description="Events published from the outbox")
-        self._delay = meter.create_histogram(
-            "alumni.outbox.publish_delay", unit="s", description="From the outbox write to the broker's acknowledgement"
+    async def set_aside(self, event_id: str, reason: str) -> None:
+        """An event the broker can never take (too large): out of the pending ones, so that it
+        never holds back those behind it; kept, with the reason, for an operator to look at."""
+        await self.collection.update_one(
+            {"_id": event_id}, {"$set": {"status": "unsendable", "reason": reason, "set_aside_at": datetime.now(UTC)}}
         )
-
-    def wake(self, committed: list[dict] = ()) -> None:
-        """Publish now: called right after a transaction that wrote `committed` commits. They are
-        handed over in memory, in commit order, so publishing needs no query."""
-        self._handed.extend(committed)
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-        self._removal_task = asyncio.create_task(self._remove_published(), name="outbox-removal")
-
-    async def stop(self) -> None:
-        """Publish what this process still holds, remove what is published, then stop."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-        if self._removal_task is not None:
-            self._removal_task.cancel()
-            await asyncio.gather(self._removal_task, return_exceptions=True)
-        try:
-            await self._remove()
-        except Exception as exc:  # left in the outbox: published again after the lease, dropped as repeats
-            log.warning("outbox: published events not removed", extra={"error": f"{type(exc).__name__}: {exc}"})
-
-    async def _run(self) -> None:
-        backoff = 0.5
-        sweep = True  # at start: whatever an earlier run of this service left pending
-        while True:
-            if not sweep and not self._handed:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.sweep_interval)
-                except TimeoutError:
-                    sweep = True
-            self._wake.clear()
-            try:
-                if self._handed:
-                    batch, self._handed = self._handed[: self.batch_size], self._handed[self.batch_size :]
-                    await self._publish(batch)
-                if (sweep or self._stopping) and not self._handed:
-                    await self.drain()  # after the queue: it would find the queued events too
-                    sweep = False
-                backoff = 0.5
-            except Exception as exc:
-                log.warning("outbox relay could not publish; will retry", extra={"error": f"{type(exc).__name__}: {exc}"})
-                # What was handed over is pending in the database too: the sweep sends it, in order.
-                self._handed.clear()
-                sweep = True
-                if self._stopping:
-                    return  # what is left stays pending: the next start (or another replica) sends it
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                continue
-            if self._stopping and not self._handed:
-                return
-
-    async def drain(self) -> int:
-        """Publish pending events in order, batch by batch, until none is left."""
-        total = 0
-        while True:
-            found = await self.outbox.pending(self.lease, self.batch_size)
-            # Events committed while the query ran were handed over too: the queue sends them.
-            queued = {doc["_id"] for doc in self._handed}
-            batch = [doc for doc in found if doc["_id"] not in queued and doc["_id"] not in self._published]
-            if not batch:
-                return total
-            await self._publish(batch)
-            total += len(batch)
-
-    async def _remove_published(self) -> None:
-        while True:
-            await asyncio.sleep(self.removal_interval)
-            try:
-                await self._remove()
-            except Exception as exc:  # kept: the next round removes them
-                log.warning("outbox: published events not removed yet", extra={"error": f"{type(exc).__name__}: {exc}"})
-
-    async def _remove(self) -> None:
-        ids = list(self._published)
-        for start in range(0, len(ids), self.batch_size):
-            chunk = ids[start : start + self.batch_size]
-            await self.outbox.remove(chunk)
-            for event_id in chunk:  # only now: until removed, the sweep would find them pending
-                self._published.pop(event_id, None)
-
-    async def _publish(self, batch: list[dict]) -> None:
-        failpoint("outbox.before-publish")
-        sends = []
-        for doc in batch:
-            # The producer span continues the trace of the request or event that wrote the event.
-            token = context.attach(propagate.extract(doc.get("trace") or {}))
-            try:
-                sends.append(
-                    await self.kafka.publish(
-                        doc["value"],
-                        doc["topic"],
-                        key=doc["key"].encode(),
-                        headers=doc["headers"],
-                        confirm=False,  # send the whole batch, then wait for every acknowledgement
-                    )
-                )
-            finally:
-                context.detach(token)
-        await asyncio.gather(*sends)
-        now = datetime.now(UTC)
-        for doc in batch:
-            self._published[doc["_id"]] = None
-            self._published_count.add(1, {"topic": doc["topic"]})
-            self._delay.record((now - doc["created_at"]).total_seconds())

@@ -15,22 +15,25 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared.clock import Clock
 from shared.messaging import aiokafka_fix
 from shared.messaging.kafka import KafkaBus
+from shared.messaging.outbox import EventTooLarge
 from shared.messaging.router import EventRouter
 from shared.observability.logs import configure_logging
 from shared.observability.telemetry import configure_telemetry
 from shared.service.runtime import Hook, ServiceRuntime
-from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
+from shared.settings import InsecureConfiguration, ServiceSettings
 from shared.testing import failpoints
 from shared.testing.clock import clock_for
 from shared.web.auth import TokenVerifier
 from shared.web.health import health_router
+from shared.web.limits import BodySizeLimit
 from shared.web.redaction import redact_paths
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,11 @@ def create_service(
     """`secret_paths`: path prefixes followed by a secret (a one-time token), which spans must
     not record."""
     configure_logging(name, settings.log_level)
+    try:
+        settings.refuse_weak_secrets()
+    except InsecureConfiguration as refusal:
+        log.critical(str(refusal.code))
+        raise
     telemetry = configure_telemetry(name)
     aiokafka_fix.apply()
     failpoints.arm(settings.alumni_failpoints)
@@ -71,8 +79,8 @@ def create_service(
         await runtime.start(events)
         for hook in on_start:
             await hook(runtime)
-        if settings.auth_jwt_secret == DEVELOPMENT_JWT_SECRET:
-            log.warning("AUTH_JWT_SECRET is the development default: set it outside a development machine")
+        if weak := settings.weak_secrets():
+            log.warning("development mode: development secrets accepted", extra={"secrets": weak})
         # What start-up built (modules, models, clients) lives as long as the process: out of the
         # collector's sight, a full collection takes milliseconds instead of a hundred or more.
         gc.collect()
@@ -87,8 +95,15 @@ def create_service(
 
     app = FastAPI(title=title or f"alumni {name}", lifespan=lifespan)
     app.state.runtime = runtime
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
+
+    @app.exception_handler(EventTooLarge)
+    async def event_too_large(request: Request, exc: EventTooLarge) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
     app.state.token_verifier = TokenVerifier(
-        settings.auth_jwt_secret, issuer=settings.auth_jwt_issuer, audience=settings.auth_jwt_audience
+        settings.auth_jwt_secret, issuer=settings.auth_jwt_issuer, audience=settings.auth_jwt_audience,
+        max_lifetime_seconds=settings.auth_token_max_lifetime_seconds,
     )
     app.include_router(health_router({"kafka": runtime.kafka_reachable, "mongodb": runtime.mongodb_reachable}))
 

@@ -15,7 +15,8 @@ from shared.messaging.consumer import EventConsumer
 from shared.messaging.deadletters import DeadLetters
 from shared.messaging.failures import RetryPolicy
 from shared.messaging.kafka import KafkaBus
-from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.messaging.outbox import Outbox
+from shared.messaging.relay import OutboxRelay
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import Transactions, supports_bulk_write
 from shared.observability.telemetry import MongoCommandSpans, Telemetry

@@ -72,16 +72,37 @@ def select(letters: Sequence[DeadLetter], *, offsets: Sequence[int] = (), errors
     return [d for d in letters if d.offset in offsets or d.header(dl.ERROR_CLASS) in errors]
 
 
+async def original_value(bootstrap: str, letter: DeadLetter) -> bytes | None:
+    """The value of a dead letter written without it: read back from the original topic, if the
+    record is still retained there."""
+    partition = TopicPartition(letter.original_topic, int(letter.header(dl.ORIGINAL_PARTITION)))
+    offset = int(letter.header(dl.ORIGINAL_OFFSET))
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([partition])
+        consumer.seek(partition, offset)
+        records = (await consumer.getmany(partition, timeout_ms=5000, max_records=1)).get(partition, [])
+        return records[0].value if records and records[0].offset == offset else None
+    finally:
+        await consumer.stop()
+
+
 async def replay(bootstrap: str, letters: Sequence[DeadLetter]) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=2 * 1024 * 1024)
     await producer.start()
     try:
         sends = []
         for letter in letters:
-            record = letter.record
+            record, value = letter.record, letter.record.value
+            if letter.header(dl.VALUE_OMITTED):
+                value = await original_value(bootstrap, letter)
+                if value is None:
+                    print(f"offset {letter.offset}: its value was omitted and the original is no longer retained: not replayed")
+                    continue
             headers = [(k, v) for k, v in record.headers if not k.startswith(dl.PREFIX)]
             headers.append((dl.REPLAYED_FROM, f"{record.topic}:{letter.offset}".encode()))
-            sends.append(await producer.send(letter.original_topic, record.value, key=record.key, headers=headers))
+            sends.append(await producer.send(letter.original_topic, value, key=record.key, headers=headers))
         await asyncio.gather(*sends)
         return len(sends)
     finally:

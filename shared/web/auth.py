@@ -10,12 +10,15 @@ Scopes (the `scope` claim, space-separated):
 No token, or one that is not valid, is 401; a valid token without the scope is 403.
 """
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
 from fastapi import Depends, HTTPException, Request
+
+log = logging.getLogger(__name__)
 
 ALUMNUS_PREFIX = "alumnus:"
 SELF = "alumni:self"
@@ -40,10 +43,11 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, secret: str, *, issuer: str = "", audience: str = "") -> None:
+    def __init__(self, secret: str, *, issuer: str = "", audience: str = "", max_lifetime_seconds: int = 12 * 3600) -> None:
         self.secret = secret
         self.issuer = issuer
         self.audience = audience
+        self.max_lifetime = max_lifetime_seconds
 
     def verify(self, token: str) -> Principal:
         try:
@@ -58,7 +62,12 @@ class TokenVerifier:
         except jwt.ExpiredSignatureError:
             raise _unauthorized("the token has expired") from None
         except jwt.InvalidTokenError as exc:
-            raise _unauthorized(f"the token is not valid: {exc}") from None
+            # The library's words may describe the token: the caller learns only which check failed.
+            log.info("bearer token refused", extra={"error_class": type(exc).__name__})
+            raise _unauthorized(f"the token is not valid ({type(exc).__name__})") from None
+        issued = claims.get("iat", time.time())
+        if not isinstance(issued, int | float) or claims["exp"] - min(issued, time.time()) > self.max_lifetime:
+            raise _unauthorized(f"the token lives longer than the {self.max_lifetime} seconds this service accepts")
         return Principal(str(claims["sub"]), effective_scopes(set(str(claims.get("scope", "")).split())))
 
     def issue(self, subject: str, scopes: list[str], ttl_seconds: int = 3600) -> str:

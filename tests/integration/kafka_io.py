@@ -47,7 +47,7 @@ async def publish_event(bootstrap: str, event, *, source: str = "/tests", ce_id:
     return envelope.id
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]], *, partition: int | None = None) -> list:
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]], *, partition: int | None = None) -> list:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     try:
         await producer.start()
@@ -80,7 +80,7 @@ async def wait_for(
         while loop.time() < deadline:
             for tp_records in (await consumer.getmany(timeout_ms=200)).values():
                 for r in tp_records:
-                    record = Record(r.topic, r.partition, r.offset, r.key, r.value, {k: v.decode(errors="replace") for k, v in r.headers})
+                    record = Record(r.topic, r.partition, r.offset, r.key, r.value, {k: (v or b"").decode(errors="replace") for k, v in r.headers})
                     if match(record):
                         found.append(record)
                         settled_at = None

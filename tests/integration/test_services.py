@@ -2,7 +2,10 @@
 not ready when a dependency is down, and stops cleanly on SIGTERM."""
 
 import asyncio
+import os
 import signal
+import subprocess
+import sys
 
 import httpx
 
@@ -67,3 +70,20 @@ async def _not_ready(http: httpx.AsyncClient, url: str) -> httpx.Response | None
 
 async def _is_ready(http: httpx.AsyncClient, url: str) -> bool:
     return (await _ready(http, url)).status_code == 200
+
+
+async def test_a_service_refuses_to_start_with_a_development_secret_outside_development_mode(stack: LocalStack) -> None:
+    env = {
+        **os.environ, "ALUMNI_DEVELOPMENT_MODE": "false", "KAFKA_BOOTSTRAP_SERVERS": stack.cfg.bootstrap_servers,
+        "MONGODB_URI": stack.cfg.mongodb_uri, "HTTP_PORT": "0",
+    }
+    env.pop("AUTH_JWT_SECRET", None)
+    refused = subprocess.run([sys.executable, "-m", "services.identity"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    last_line = refused.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("refusing to start: AUTH_JWT_SECRET is a development default")
+    assert "Traceback" not in refused.stderr
+
+    env["AUTH_JWT_SECRET"] = "short"
+    refused = subprocess.run([sys.executable, "-m", "services.identity"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "shorter than 32 characters" in refused.stderr

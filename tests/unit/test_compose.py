@@ -50,8 +50,18 @@ def test_each_service_listens_and_publishes_its_port(name: str) -> None:
     port = DEFAULT_HTTP_PORTS[name]
     assert int(service["environment"]["HTTP_PORT"]) == port
     assert service["environment"]["HTTP_HOST"] == "0.0.0.0"
-    assert f"{port}:{port}" in service["ports"]
+    assert service["ports"] == [f"127.0.0.1:{port}:{port}"]  # published to this host only
     assert "/health/ready" in " ".join(service["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("name", list(DEFAULT_HTTP_PORTS))
+def test_each_service_is_given_its_secrets_and_never_a_default(name: str) -> None:
+    settings = importlib.import_module(f"services.{name}.app").Settings
+    env = SERVICES[name]["environment"]
+    needed = {secret.upper() for secret in ("auth_jwt_secret", "unsubscribe_secret") if secret in settings.model_fields}
+    for variable in needed:
+        assert env.get(variable, "").startswith(f"${{{variable}:?"), f"{name}: {variable} must come from the operator"
+    assert "ALUMNI_DEVELOPMENT_MODE" not in env
 
 
 @pytest.mark.parametrize("name", list(DEFAULT_HTTP_PORTS))

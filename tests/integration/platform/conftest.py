@@ -79,6 +79,7 @@ class OrdersDeployment:
             cwd=ROOT,
             env={
                 **os.environ,
+                "ALUMNI_DEVELOPMENT_MODE": "true",
                 "KAFKA_BOOTSTRAP_SERVERS": self.stack.cfg.bootstrap_servers,
                 "MONGODB_URI": self.stack.cfg.mongodb_uri,
                 "MONGODB_DATABASE": self.database,

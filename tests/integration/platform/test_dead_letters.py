@@ -3,6 +3,7 @@ topic with the reason and its origin, the partition keeps flowing, and a replay 
 delivers it."""
 
 import json
+from collections import Counter
 import subprocess
 import sys
 
@@ -30,6 +31,8 @@ async def test_poison_records_are_dead_lettered_and_the_partition_keeps_flowing(
         (b"v2-1", json.dumps({"order_id": "v2-1", "channel": "web"}).encode(), cloudevent_headers(V2)),
         (b"header", json.dumps({"order_id": "header"}).encode(), bad_source),
         (b"envelope", json.dumps({"order_id": "envelope"}).encode(), _without(cloudevent_headers(V1), "ce_id")),
+        (b"null-header", json.dumps({"order_id": "null-header"}).encode(), cloudevent_headers(V1) + [("traceparent", None)]),
+        (b"deep", b"[" * 50_000 + b"]" * 50_000, cloudevent_headers(V1)),
     ]
     after = [(b"ok-1", json.dumps({"order_id": "ok-1"}).encode(), cloudevent_headers(V1))]
     # All on one partition: the valid record comes after every poison one.
@@ -40,13 +43,15 @@ async def test_poison_records_are_dead_lettered_and_the_partition_keeps_flowing(
 
     assert [r.json() for r in shipped] == [{"order_id": "ok-1"}]
     by_key = {r.key: r for r in dead}
-    assert set(by_key) == {b"undecodable", b"schema", b"v2-1", b"header", b"envelope"}
+    assert set(by_key) == {b"undecodable", b"schema", b"v2-1", b"header", b"envelope", b"null-header", b"deep"}
     expected_class = {
         b"undecodable": "UndecodableValue",
         b"schema": "SchemaViolation",
         b"v2-1": "UnknownEventType",
         b"header": "UndecodableHeader",
         b"envelope": "InvalidEnvelope",
+        b"null-header": "UndecodableHeader",
+        b"deep": "UndecodableValue",
     }
     for (key, value, _), metadata in zip(poison, sent, strict=False):
         letter = by_key[key]
@@ -61,11 +66,13 @@ async def test_poison_records_are_dead_lettered_and_the_partition_keeps_flowing(
     assert by_key[b"schema"].headers["dlq_error_message"] == "order_id: Field required"
     assert "missing CloudEvents headers: ce_id" in by_key[b"envelope"].headers["dlq_error_message"]
     assert V2 in by_key[b"v2-1"].headers["dlq_error_message"]
+    assert by_key[b"null-header"].headers["dlq_error_message"] == "header 'traceparent' has no value"
+    assert "nested too deeply" in by_key[b"deep"].headers["dlq_error_message"]
     # Operators see them in the metrics too.
     async with httpx.AsyncClient() as http:
         metrics = (await http.get(f"{app.url}/metrics")).text
-    for error_class in expected_class.values():
-        assert sample(metrics, "alumni_dead_letters_total", error_class=error_class, topic=orders.orders) == 1.0, error_class
+    for error_class, count in Counter(expected_class.values()).items():
+        assert sample(metrics, "alumni_dead_letters_total", error_class=error_class, topic=orders.orders) == count, error_class
     assert sample(metrics, "alumni_consumer_lag", group=f"{orders.group}.{orders.orders}", partition="0", topic=orders.orders) == 0.0
 
 

@@ -146,8 +146,12 @@ async def test_a_broken_rule_is_dead_lettered_at_the_first_attempt(error: type[E
         (record({"parcel_id": "p-1"}, ce_type="com.alumni.test.unheard-of.v1"), "UnknownEventType"),
         (record({"parcel_id": "p-1"}, headers=[("ce_type", ParcelSent.event_type.type.encode())]), "InvalidEnvelope"),
         (record({"parcel_id": "p-1"}, headers=[("ce_id", b"\xff\xfe")]), "UndecodableHeader"),
+        (record({"parcel_id": "p-1"}, headers=[*record({}).headers, ("traceparent", None)]), "UndecodableHeader"),
+        (record("[" * 100_000 + "]" * 100_000), "UndecodableValue"),
+        (record('{"parcel_id": "p-1", "weight": ' + "[" * 500 + "]" * 500 + "}"), "SchemaViolation"),
     ],
-    ids=["bytes", "truncated JSON", "schema", "unknown type", "missing headers", "header not UTF-8"],
+    ids=["bytes", "truncated JSON", "schema", "unknown type", "missing headers", "header not UTF-8", "null header",
+         "JSON nested too deep", "deep nesting in a field"],
 )
 async def test_a_record_that_cannot_be_read_is_dead_lettered_without_any_attempt(rec: ConsumerRecord, error_class: str) -> None:
     rig = Rig()

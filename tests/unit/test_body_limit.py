@@ -1,0 +1,54 @@
+"""Request bodies are bounded before anything reads them: a declared length over the bound is
+refused at once, a body streamed in chunks is cut off as it passes the bound."""
+
+import httpx
+from fastapi import FastAPI, Request
+
+from shared.web.limits import BodySizeLimit
+
+LIMIT = 1024
+
+
+def app() -> FastAPI:
+    api = FastAPI()
+    api.state.read = 0
+
+    @api.post("/echo")
+    async def echo(request: Request) -> dict:
+        body = await request.body()
+        api.state.read += 1
+        return {"bytes": len(body)}
+
+    api.add_middleware(BodySizeLimit, max_bytes=LIMIT)
+    return api
+
+
+async def post(api: FastAPI, content) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://test") as client:
+        return await client.post("/echo", content=content)
+
+
+async def test_a_body_within_the_bound_is_read() -> None:
+    response = await post(app(), b"x" * LIMIT)
+    assert response.status_code == 200 and response.json() == {"bytes": LIMIT}
+
+
+async def test_a_declared_length_over_the_bound_is_refused_before_the_handler_runs() -> None:
+    api = app()
+    response = await post(api, b"x" * (LIMIT + 1))
+    assert response.status_code == 413 and str(LIMIT) in response.json()["detail"]
+    assert api.state.read == 0
+
+
+async def test_a_streamed_body_is_cut_off_as_it_passes_the_bound() -> None:
+    sent = []
+
+    async def chunks():
+        for _ in range(1000):  # would be 1 MB, were it read whole
+            sent.append(1)
+            yield b"y" * 1000
+
+    api = app()
+    response = await post(api, chunks())
+    assert response.status_code == 413 and api.state.read == 0
+    assert len(sent) < 10  # read no further than the bound

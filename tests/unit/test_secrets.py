@@ -1,0 +1,33 @@
+"""No default or weak secret is accepted outside an explicit development mode."""
+
+import pytest
+
+from shared.settings import DEVELOPMENT_JWT_SECRET, InsecureConfiguration, ServiceSettings
+
+STRONG = "a-production-secret-of-forty-characters!!"
+
+
+@pytest.mark.parametrize("secret", [DEVELOPMENT_JWT_SECRET, "short", "x" * 31], ids=["the repository's default", "short", "31 characters"])
+def test_a_default_or_weak_secret_stops_the_service_with_one_sentence(secret: str) -> None:
+    with pytest.raises(InsecureConfiguration) as refused:
+        ServiceSettings(auth_jwt_secret=secret).refuse_weak_secrets()
+    message = str(refused.value.code)
+    assert message.startswith("refusing to start: AUTH_JWT_SECRET is") and "ALUMNI_DEVELOPMENT_MODE=true" in message
+    assert DEVELOPMENT_JWT_SECRET not in message  # the variable is named, never its value
+
+
+def test_development_mode_accepts_the_development_secrets_and_says_which() -> None:
+    settings = ServiceSettings(auth_jwt_secret=DEVELOPMENT_JWT_SECRET, alumni_development_mode=True)
+    settings.refuse_weak_secrets()
+    assert settings.weak_secrets() == ["AUTH_JWT_SECRET"]
+
+
+def test_a_real_secret_is_accepted_outside_development_mode() -> None:
+    ServiceSettings(auth_jwt_secret=STRONG).refuse_weak_secrets()
+
+
+def test_the_switch_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALUMNI_DEVELOPMENT_MODE", "true")
+    assert ServiceSettings().alumni_development_mode
+    monkeypatch.delenv("ALUMNI_DEVELOPMENT_MODE")
+    assert not ServiceSettings().alumni_development_mode
