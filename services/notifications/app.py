@@ -37,6 +37,9 @@ class Settings(ServiceSettings):
     portal_url: str = "http://127.0.0.1:8001/docs"
     unsubscribe_secret: str = "local-development-unsubscribe-secret"
 
+    def secrets(self) -> dict[str, str]:
+        return super().secrets() | {"UNSUBSCRIBE_SECRET": self.unsubscribe_secret}
+
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()

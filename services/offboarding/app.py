@@ -38,6 +38,10 @@ class Settings(ServiceSettings):
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     vendor_api_timeout_seconds: float = 10.0
 
+    def secrets(self) -> dict[str, str]:
+        """Each HRIS source's webhook secret (the vendor API keys are the vendors' to judge)."""
+        return super().secrets() | {f"HRIS_SOURCES.{name}.secret": s.secret.get_secret_value() for name, s in self.hris_sources.items()}
+
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()

@@ -31,3 +31,14 @@ def test_the_switch_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert ServiceSettings().alumni_development_mode
     monkeypatch.delenv("ALUMNI_DEVELOPMENT_MODE")
     assert not ServiceSettings().alumni_development_mode
+
+
+def test_each_service_names_its_own_secrets() -> None:
+    from services.notifications.app import Settings as NotificationsSettings
+    from services.offboarding.app import Settings as OffboardingSettings
+
+    assert NotificationsSettings(auth_jwt_secret=STRONG).weak_secrets() == ["UNSUBSCRIBE_SECRET"]
+    sources = {"workday": {"kind": "generic", "secret": "local-webhook-secret"}, "bob": {"kind": "hibob", "secret": STRONG}}
+    assert OffboardingSettings(auth_jwt_secret=STRONG, hris_sources=sources).weak_secrets() == ["HRIS_SOURCES.workday.secret"]
+    with pytest.raises(InsecureConfiguration, match="HRIS_SOURCES.workday.secret is a development default"):
+        OffboardingSettings(auth_jwt_secret=STRONG, hris_sources=sources).refuse_weak_secrets()
