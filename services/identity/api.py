@@ -19,6 +19,8 @@ from shared.events.types import Purpose, Willingness
 from shared.messaging.uow import UnitOfWork
 
 READ, WRITE, ADMIN = "alumni:read", "alumni:write", "alumni:admin"
+# Deeper than this, a page of the directory is refused (422) rather than skipped to.
+MAX_PAGE = 10_000
 
 
 class ConsentChange(BaseModel):
@@ -149,7 +151,7 @@ def http_router(deps: Dependencies) -> APIRouter:
         city: str | None = None,
         departure_year: int | None = Query(default=None, ge=1900, le=2200),
         willing_to: Willingness | None = None,
-        page: int = Query(default=1, ge=1),
+        page: int = Query(default=1, ge=1, le=MAX_PAGE),
         page_size: int = Query(default=20, ge=1, le=100),
         _: Principal = Depends(requires(READ, ADMIN, SELF)),
     ) -> dict:

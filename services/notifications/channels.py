@@ -23,10 +23,16 @@ class ChatChannel(BaseModel):
 DISCORD_LIMIT = 2000
 
 
+def slack_escaped(text: str) -> str:
+    """Slack reads `<...>` as mentions (`<!channel>`), links (`<https://x|click>`) and dates: the
+    three characters it asks to escape are escaped, so a name an alumnus typed stays text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def payload(channel: ChatChannel, text: str) -> dict[str, Any]:
     """The JSON each kind of webhook expects."""
     if channel.format == "slack":
-        return {"text": text}
+        return {"text": slack_escaped(text)}
     if channel.format == "discord":
         return {"content": text[:DISCORD_LIMIT], "allowed_mentions": {"parse": []}}
     return {  # Microsoft Teams: an Adaptive Card in a message

@@ -116,9 +116,15 @@ class WebhookSender:
             raise PermanentError(f"chat webhook {name} refused the post ({response.status_code})")
 
 
+# A webhook asking for a longer wait than this is retried after this: `Retry-After: inf` (or a
+# year) must not hold a chat partition for good; past the retry budget the post is dead-lettered.
+MAX_RETRY_AFTER_SECONDS = 300.0
+
+
 def _retry_after(response: httpx.Response) -> float:
     value = response.headers.get("Retry-After", "")
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return 1.0
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS) if seconds == seconds else 1.0  # NaN: 1 s

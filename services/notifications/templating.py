@@ -3,6 +3,7 @@ and locale: `templates/<name>.<locale>.txt.j2` for email (first line `Subject: .
 text body; the HTML part is the text laid out by `layout.html.j2`) and
 `templates/<name>.<locale>.chat.j2` for chat. A locale without its file falls back to `en`."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,15 @@ class Email:
     html: str
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+
+
+def _without_control_characters(value: Any) -> Any:
+    """A value from an event, as a template shows it: a carriage return or another control
+    character an alumnus typed becomes a space (line feeds stay: descriptions have paragraphs)."""
+    return _CONTROL.sub(" ", value) if isinstance(value, str) else value
+
+
 class Templates:
     def __init__(self, directory: Path = TEMPLATES) -> None:
         self.env = Environment(
@@ -34,6 +44,7 @@ class Templates:
             undefined=StrictUndefined,
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
             keep_trailing_newline=False,
+            finalize=_without_control_characters,
         )
 
     def _render(self, name: str, locale: str, part: str, context: dict[str, Any]) -> str:
@@ -59,7 +70,8 @@ class Templates:
             subject=first.removeprefix("Subject: "), paragraphs=paragraphs, locale=locale,
             unsubscribe_url=context.get("unsubscribe_url"),
         )
-        return Email(first.removeprefix("Subject: ").strip(), text, html)
+        # A subject is one line, whatever the values in it held (a mail header cannot break).
+        return Email(" ".join(first.removeprefix("Subject: ").split()), text, html)
 
     def chat(self, name: str, locale: str, context: dict[str, Any]) -> str:
         return self._render(name, locale, "chat", context)

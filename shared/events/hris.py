@@ -1,12 +1,11 @@
 """Inbound contract written by HRIS connectors (fixed by the architecture brief)."""
 
-from datetime import date
 
 from pydantic import model_validator
 
 from shared.events.base import Event, event_type
 from shared.events.people import Language, Name, PersonalContact, Position, WorkContact
-from shared.events.types import DepartureReason, Identifier, NonEmpty
+from shared.events.types import Day, DepartureReason, Identifier, NonEmpty
 
 
 @event_type("com.alumni.employee.departed.v1", topic="hris.employee.departed", key="employee_id")
@@ -14,8 +13,8 @@ class EmployeeDeparted(Event, Language, Position, PersonalContact, WorkContact, 
     """An employee leaves, or has left, the company. Departures may be future-dated."""
 
     employee_id: Identifier
-    hire_date: date
-    departure_date: date
+    hire_date: Day
+    departure_date: Day
     departure_reason: DepartureReason
     rehire_eligible: bool | None = None
     litigation_pending: bool = False

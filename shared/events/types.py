@@ -1,5 +1,6 @@
 """Value types shared by the payloads."""
 
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -34,6 +35,9 @@ NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Url = Annotated[AnyHttpUrl, UrlConstraints(max_length=2083)]
+# A calendar day a person's working life can fall on: a date the HRIS got wrong by centuries
+# (year 9999) is refused at the edge instead of overflowing a computation later.
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
 # A sum of money: up to ten digits before the point, two after.
 Amount = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 

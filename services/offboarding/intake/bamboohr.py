@@ -9,7 +9,7 @@ rescinded resignation) makes a cancellation.
 import httpx
 
 from services.offboarding.intake.sources import HrisSource
-from services.offboarding.intake.vendors import PayloadRefused, blank_to_none, day, departure_from_vendor, fetch_json
+from services.offboarding.intake.vendors import PayloadRefused, day, departure_from_vendor, fetch_json, worker_id
 from shared.events.base import Event
 from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
 
@@ -28,11 +28,10 @@ async def read(source: HrisSource, payload: dict, http: httpx.AsyncClient) -> li
     employees = payload.get("employees")
     if not isinstance(employees, list) or not employees:
         raise PayloadRefused("employees: a BambooHR webhook names at least one employee")
+    # Every id is checked before any call to the vendor.
+    ids = [worker_id(entry.get("id") if isinstance(entry, dict) else None, "employees.id") for entry in employees]
     events: list[Event] = []
-    for entry in employees:
-        employee_id = blank_to_none(entry.get("id") if isinstance(entry, dict) else None)
-        if employee_id is None:
-            raise PayloadRefused("employees.id: missing")
+    for entry, employee_id in zip(employees, ids, strict=True):
         worker = await fetch_json(
             http,
             "GET",

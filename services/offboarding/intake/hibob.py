@@ -7,7 +7,7 @@
 import httpx
 
 from services.offboarding.intake.sources import HrisSource
-from services.offboarding.intake.vendors import PayloadRefused, blank_to_none, day, departure_from_vendor, fetch_json
+from services.offboarding.intake.vendors import PayloadRefused, day, departure_from_vendor, fetch_json, worker_id
 from shared.events.base import Event
 
 FIELDS = [
@@ -18,18 +18,16 @@ FIELDS = [
 DEPARTURE_EVENTS = {"employee.left"}
 
 
-def _employee_id(payload: dict) -> str | None:
+def _employee_id(payload: dict) -> str:
     data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
     legacy = payload.get("employee") if isinstance(payload.get("employee"), dict) else {}
-    return blank_to_none(data.get("employeeId") or legacy.get("id"))
+    return worker_id(data.get("employeeId") or legacy.get("id"), "data.employeeId")
 
 
 async def read(source: HrisSource, payload: dict, http: httpx.AsyncClient) -> list[Event]:
     if payload.get("type") not in DEPARTURE_EVENTS:
         return []
     employee_id = _employee_id(payload)
-    if employee_id is None:
-        raise PayloadRefused("data.employeeId: missing")
     worker = await fetch_json(
         http,
         "POST",

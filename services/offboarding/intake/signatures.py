@@ -50,9 +50,12 @@ def _required(headers: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _same(expected: str, given: str) -> None:
-    if not hmac.compare_digest(expected.encode(), given.strip().encode()):
+def _same(expected: str, given: str) -> str:
+    """The signature, checked; what is returned (the replay key) is the canonical form computed
+    here, never the header as sent: padding a header must not make a replay look new."""
+    if not hmac.compare_digest(expected.encode(), given.strip().encode("utf-8", "replace")):
         raise SignatureRefused("bad signature")
+    return expected
 
 
 def sign_generic(secret: str, timestamp: str, body: bytes) -> str:
@@ -63,9 +66,9 @@ def sign_generic(secret: str, timestamp: str, body: bytes) -> str:
 def verify_generic(headers: Mapping[str, str], body: bytes, secret: str, now: datetime, tolerance: int) -> str:
     timestamp = _required(headers, "X-Timestamp")
     signature = _required(headers, "X-Signature")
-    _same(sign_generic(secret, timestamp, body), signature)
+    canonical = _same(sign_generic(secret, timestamp, body), signature)
     _fresh(_instant(timestamp), now, tolerance)
-    return signature
+    return canonical
 
 
 def sign_bamboohr(secret: str, timestamp: str, body: bytes) -> str:
@@ -75,9 +78,9 @@ def sign_bamboohr(secret: str, timestamp: str, body: bytes) -> str:
 def verify_bamboohr(headers: Mapping[str, str], body: bytes, secret: str, now: datetime, tolerance: int) -> str:
     timestamp = _required(headers, "X-BambooHR-Timestamp")
     signature = _required(headers, "X-BambooHR-Signature")
-    _same(sign_bamboohr(secret, timestamp, body), signature.lower())
+    canonical = _same(sign_bamboohr(secret, timestamp, body), signature.lower())
     _fresh(_instant(timestamp), now, tolerance)
-    return signature.lower()
+    return canonical
 
 
 def sign_hibob(secret: str, body: bytes) -> str:
@@ -86,7 +89,7 @@ def sign_hibob(secret: str, body: bytes) -> str:
 
 def verify_hibob(headers: Mapping[str, str], body: bytes, secret: str, now: datetime, tolerance: int) -> str:
     signature = _required(headers, "Bob-Signature")
-    _same(sign_hibob(secret, body), signature)
+    canonical = _same(sign_hibob(secret, body), signature)
     try:
         triggered_at = json.loads(body).get("triggeredAt") or json.loads(body).get("creationDate")
     except (ValueError, AttributeError):
@@ -94,4 +97,4 @@ def verify_hibob(headers: Mapping[str, str], body: bytes, secret: str, now: date
     if not triggered_at:
         raise SignatureRefused("the payload has no triggeredAt to check its freshness")
     _fresh(_instant(str(triggered_at)), now, tolerance)
-    return signature
+    return canonical

@@ -5,8 +5,9 @@ from datetime import date, datetime
 
 import httpx
 
+from services.offboarding.intake.reasons import departure_reason
 from shared.events.hris import EmployeeDeparted
-from shared.events.types import DepartureReason, Locale
+from shared.events.types import Locale
 
 
 class VendorUnavailable(Exception):
@@ -30,35 +31,6 @@ async def fetch_json(http: httpx.AsyncClient, method: str, url: str, **kwargs) -
         return response.json()
     except ValueError:
         raise VendorUnavailable(f"{method} {url} answered something that is not JSON") from None
-
-
-# Words in a vendor's termination reason, mapped to the contract's reasons; first match wins.
-_REASONS: list[tuple[str, DepartureReason]] = [
-    ("cause", DepartureReason.TERMINATION_FOR_CAUSE),
-    ("misconduct", DepartureReason.TERMINATION_FOR_CAUSE),
-    ("retire", DepartureReason.RETIREMENT),
-    ("resign", DepartureReason.RESIGNATION),
-    ("layoff", DepartureReason.LAYOFF),
-    ("lay off", DepartureReason.LAYOFF),
-    ("redundan", DepartureReason.LAYOFF),
-    ("end of contract", DepartureReason.END_OF_CONTRACT),
-    ("contract end", DepartureReason.END_OF_CONTRACT),
-    ("mutual", DepartureReason.MUTUAL_AGREEMENT),
-    ("rupture conventionnelle", DepartureReason.MUTUAL_AGREEMENT),
-]
-
-
-def departure_reason(text: str | None) -> DepartureReason:
-    lowered = (text or "").lower()
-    for word, reason in _REASONS:
-        if word in lowered:
-            return reason
-    # Only the kind of termination is known ("involuntary" contains "voluntary": test it first).
-    if "involuntary" in lowered:
-        return DepartureReason.LAYOFF
-    if "voluntary" in lowered:
-        return DepartureReason.RESIGNATION
-    return DepartureReason.OTHER
 
 
 def e164(phone: str | None) -> str | None:
@@ -86,6 +58,20 @@ def day(value: str | None) -> date | None:
         except ValueError:
             continue
     raise PayloadRefused(f"unreadable date {value[:20]!r}")
+
+
+# What a vendor's worker id looks like: it becomes a segment of a vendor API's path.
+WORKER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def worker_id(value: object, field: str) -> str:
+    """A worker id fit for a vendor URL, or the payload is refused: never a path of our choosing."""
+    text = blank_to_none(value)
+    if text is None:
+        raise PayloadRefused(f"{field}: missing")
+    if not WORKER_ID.fullmatch(text):
+        raise PayloadRefused(f"{field}: not a worker id (letters, digits, '-' and '_', 64 at most)")
+    return text
 
 
 def blank_to_none(value: object) -> str | None:
