@@ -9,7 +9,7 @@ from services.notifications.dependencies import Dependencies
 from services.notifications.domain import Delivery, ReachableAlumnus
 from services.notifications.samples import SAMPLES, sample_context
 from services.notifications.templating import TemplateError
-from services.notifications.unsubscribe import InvalidToken
+from services.notifications.unsubscribe import ExpiredToken, InvalidToken
 from shared.web.auth import Principal, requires
 from shared.events.notifications import UnsubscribeRequested
 from shared.messaging.uow import UnitOfWork
@@ -56,12 +56,14 @@ def http_router(deps: Dependencies) -> APIRouter:
         return {"template": template, "locale": locale, "event_type": route.event, "subject": email.subject, "text": email.text, "html": email.html}
 
     @router.get("/unsubscribe/{token}", tags=["unsubscribe"], response_class=HTMLResponse, summary="Confirm unsubscribing")
-    async def confirm(token: str) -> HTMLResponse:
+    async def confirm(token: str, request: Request) -> HTMLResponse:
         # Reading the link changes nothing (mail scanners open links); the button posts.
         try:
-            _, purpose = deps.unsubscribe.read(token)
+            _, purpose = deps.unsubscribe.read(token, request.app.state.runtime.clock())
         except InvalidToken as exc:
             return HTMLResponse(f"<p>{escape(str(exc))}</p>", status_code=404)
+        except ExpiredToken as exc:
+            return HTMLResponse(f"<p>{escape(str(exc))}</p>", status_code=410)
         return HTMLResponse(
             f'<!doctype html><html><body><form method="post"><p>Stop receiving {escape(purpose.value)} messages?</p>'
             '<button type="submit">Unsubscribe</button></form></body></html>'
@@ -70,9 +72,11 @@ def http_router(deps: Dependencies) -> APIRouter:
     @router.post("/unsubscribe/{token}", tags=["unsubscribe"], summary="One-click unsubscribe (RFC 8058)")
     async def unsubscribe(token: str, request: Request) -> dict:
         try:
-            alumnus_id, purpose = deps.unsubscribe.read(token)
+            alumnus_id, purpose = deps.unsubscribe.read(token, request.app.state.runtime.clock())
         except InvalidToken as exc:
             raise HTTPException(404, str(exc)) from None
+        except ExpiredToken as exc:
+            raise HTTPException(410, str(exc)) from None
 
         async def withdraw(uow: UnitOfWork) -> None:
             # Honoured here at once; identity records it in the consent ledger.

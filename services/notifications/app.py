@@ -1,5 +1,7 @@
 """The notifications service's composition root: the only place that builds and wires its parts."""
 
+from datetime import timedelta
+
 import httpx
 from fastapi import FastAPI
 from pydantic import Field
@@ -35,10 +37,15 @@ class Settings(ServiceSettings):
     # Where this service is reached from an email (unsubscribe links), and the alumni portal.
     public_base_url: str = f"http://127.0.0.1:{DEFAULT_HTTP_PORTS[NAME]}"
     portal_url: str = "http://127.0.0.1:8001/docs"
+    # Signs unsubscribe links; the previous secrets (JSON list) still verify the links they
+    # signed, until those expire: rotate by moving the secret there and setting a new one.
     unsubscribe_secret: str = "local-development-unsubscribe-secret"
+    unsubscribe_previous_secrets: list[str] = []
+    unsubscribe_link_valid_days: int = Field(default=180, ge=1)
 
     def secrets(self) -> dict[str, str]:
-        return super().secrets() | {"UNSUBSCRIBE_SECRET": self.unsubscribe_secret}
+        previous = {f"UNSUBSCRIBE_PREVIOUS_SECRETS[{i}]": s for i, s in enumerate(self.unsubscribe_previous_secrets)}
+        return super().secrets() | {"UNSUBSCRIBE_SECRET": self.unsubscribe_secret} | previous
 
 
 def build(settings: Settings | None = None) -> FastAPI:
@@ -58,7 +65,10 @@ def build(settings: Settings | None = None) -> FastAPI:
             timeout=settings.smtp_timeout_seconds,
         ),
         chat=WebhookSender(http),
-        unsubscribe=UnsubscribeLinks(settings.unsubscribe_secret, settings.public_base_url),
+        unsubscribe=UnsubscribeLinks(
+            settings.unsubscribe_secret, settings.public_base_url,
+            valid_for=timedelta(days=settings.unsubscribe_link_valid_days), previous_secrets=settings.unsubscribe_previous_secrets,
+        ),
         portal_url=settings.portal_url,
     )
 
@@ -69,5 +79,6 @@ def build(settings: Settings | None = None) -> FastAPI:
         await http.aclose()
 
     return create_service(
-        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)], on_start=[prepare], on_stop=[close]
+        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)], on_start=[prepare], on_stop=[close],
+        secret_paths=("/unsubscribe/",),
     )

@@ -13,6 +13,7 @@ is recorded failed and `alumni.notification.failed` says why.
 """
 
 import logging
+from datetime import datetime
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -157,7 +158,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         if reason:
             return
         if request.delivery_id not in sent:
-            await _send(deps, request)
+            await _send(deps, request, now)
             sent[request.delivery_id] = None
             if len(sent) > SENT_MEMORY:
                 sent.popitem(last=False)
@@ -182,8 +183,8 @@ async def _candidates(
     return [known[i] if i in known else await reachable.get(i) for i in ids]
 
 
-async def _send(deps: Dependencies, request: DeliveryRequest) -> None:
-    unsubscribe_url = deps.unsubscribe.url(request.recipient_id, request.purpose) if carries_unsubscribe_link(request) else None
+async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime) -> None:
+    unsubscribe_url = deps.unsubscribe.url(request.recipient_id, request.purpose, now) if carries_unsubscribe_link(request) else None
     context = request.context | {"portal_url": deps.portal_url, "unsubscribe_url": unsubscribe_url}
     if isinstance(request, ChatPostRequested):
         channel = deps.planning.channels.get(request.address)

@@ -8,6 +8,7 @@ not the query; Kafka spans name topic, partition, offset and key (an aggregate i
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -60,14 +61,32 @@ def configure_telemetry(service: str) -> Telemetry:
     return Telemetry(tracer_provider, meter_provider)
 
 
+URL_ATTRIBUTES = ("url.full", "http.url", "http.target", "url.path", "url.query")
+
+
 def instrument_http_clients(tracer_provider: TracerProvider, meter_provider: MeterProvider | None = None) -> None:
     """A client span for every outgoing httpx request (vendor APIs, chat webhooks), which also
-    carries `traceparent` to the server."""
+    carries `traceparent` to the server. A span records the server, never the path or query:
+    a chat webhook's URL is its credential, a vendor's path names a worker."""
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     instrumentor = HTTPXClientInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, request_hook=_server_only)
+
+
+def _server_only(span: trace.Span, request: Any) -> None:
+    if not span.is_recording():
+        return
+    url = request.url if hasattr(request, "url") else request[1]
+    redacted = f"{url.scheme.decode() if isinstance(url.scheme, bytes) else url.scheme}://{_host(url)}/{{redacted}}"
+    for attribute in URL_ATTRIBUTES:
+        span.set_attribute(attribute, redacted)
+
+
+def _host(url: Any) -> str:
+    host = url.host.decode() if isinstance(url.host, bytes) else url.host
+    return f"{host}:{url.port}" if url.port else host
 
 
 def _env_resource() -> dict[str, str]:

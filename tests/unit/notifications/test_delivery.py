@@ -5,7 +5,7 @@ SMTP server and webhook receiver: tests/integration/notifications/test_delivery.
 import pytest
 
 from services.notifications.domain import ChannelNotConfigured
-from services.notifications.unsubscribe import read_token
+from services.notifications.unsubscribe import UnsubscribeLinks
 from shared.events.notifications import (
     BulkEmailRequested,
     ChatPostRequested,
@@ -43,7 +43,7 @@ async def test_a_consent_gated_email_carries_its_unsubscribe_link() -> None:
 
     [invitation] = [m for m in service.mailer.sent if m.email.subject.startswith("You are invited")]
     token = invitation.unsubscribe_url.rpartition("/unsubscribe/")[2]
-    assert read_token(SECRET, token) == ("alm_1", Purpose.EVENTS)
+    assert UnsubscribeLinks(SECRET, "https://x").read(token, service.transactions.clock()) == ("alm_1", Purpose.EVENTS)
 
 
 async def test_a_repeated_request_is_dropped_even_under_another_event_id() -> None:

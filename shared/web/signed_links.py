@@ -1,0 +1,69 @@
+"""Signed, expiring tokens for links sent by email (unsubscribe, answers to an invitation): a
+token says what the link does (a few short fields), until when, and which key signed it, and is
+signed with HMAC-SHA256, so that nobody can forge one for someone else.
+
+Keys rotate without breaking links in flight: the current secret signs, the previous ones
+(kept until the links they signed have expired) still verify. A key is named by a fingerprint
+of its secret (`kid`), never by the secret.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+
+class InvalidLink(Exception):
+    """Not a token of ours: malformed, forged, or signed by a key no longer held."""
+
+
+class ExpiredLink(Exception):
+    """A genuine token whose time is over."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def key_id(secret: str) -> str:
+    return hashlib.sha256(b"link-key:" + secret.encode()).hexdigest()[:8]
+
+
+class LinkSigner:
+    MAX_TOKEN_LENGTH = 512
+
+    def __init__(self, secret: str, previous_secrets: Sequence[str] = ()) -> None:
+        self.kid = key_id(secret)
+        self._keys = {key_id(s): s.encode() for s in (*previous_secrets, secret)}
+
+    def sign(self, fields: dict[str, str], expires_at: datetime) -> str:
+        body = _b64(json.dumps({"f": fields, "exp": int(expires_at.timestamp()), "kid": self.kid}, separators=(",", ":")).encode())
+        return f"{body}.{self._mac(self.kid, body)}"
+
+    def read(self, token: str, now: datetime) -> dict[str, str]:
+        """The token's fields, once its signature and its time are checked."""
+        if len(token) > self.MAX_TOKEN_LENGTH or not token.isascii():
+            raise InvalidLink("not a link of ours")
+        body, _, signature = token.partition(".")
+        try:
+            claims = json.loads(_unb64(body))
+            kid, expires, fields = claims["kid"], claims["exp"], claims["f"]
+        except (ValueError, binascii.Error, KeyError, TypeError):
+            raise InvalidLink("not a link of ours") from None
+        if not isinstance(kid, str) or kid not in self._keys or not hmac.compare_digest(self._mac(kid, body), signature):
+            raise InvalidLink("not a link of ours")
+        if not isinstance(expires, int) or not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+            raise InvalidLink("not a link of ours")
+        if now.timestamp() >= expires:
+            raise ExpiredLink("this link has expired")
+        return fields
+
+    def _mac(self, kid: str, body: str) -> str:
+        return _b64(hmac.new(self._keys[kid], body.encode(), hashlib.sha256).digest())
