@@ -5,7 +5,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "local-development-secret-change-me"
 # Secrets shipped in this repository for one machine: never accepted outside development mode.
-DEVELOPMENT_SECRETS = frozenset({DEVELOPMENT_JWT_SECRET, "local-development-unsubscribe-secret", "local-webhook-secret"})
+DEVELOPMENT_EXIT_FORM_LINK_SECRET = "local-development-exit-form-link-secret"
+DEVELOPMENT_SECRETS = frozenset(
+    {DEVELOPMENT_JWT_SECRET, "local-development-unsubscribe-secret", "local-webhook-secret", DEVELOPMENT_EXIT_FORM_LINK_SECRET}
+)
 MIN_SECRET_LENGTH = 32
 
 

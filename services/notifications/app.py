@@ -11,6 +11,7 @@ from services.notifications import repository
 from services.notifications.api import http_router
 from services.notifications.channels import ChatChannel
 from services.notifications.dependencies import Dependencies
+from services.notifications.links import ExitFormLinks
 from services.notifications.domain import Planning
 from services.notifications.handlers import event_handlers
 from services.notifications.routing import load_routes
@@ -18,7 +19,8 @@ from services.notifications.senders import SmtpSender, WebhookSender
 from services.notifications.templating import Templates, check_templates
 from services.notifications.unsubscribe import UnsubscribeLinks
 from shared.service import ServiceRuntime, create_service
-from shared.settings import ServiceSettings
+from shared.links import EXIT_FORM_LINKS, DerivedLinks
+from shared.settings import DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
 
 NAME = "notifications"
 
@@ -42,10 +44,16 @@ class Settings(ServiceSettings):
     unsubscribe_secret: str = "local-development-unsubscribe-secret"
     unsubscribe_previous_secrets: list[str] = []
     unsubscribe_link_valid_days: int = Field(default=180, ge=1)
+    # The exit form's links: where offboarding serves the form, and the secret (and previous
+    # ones) it derives their tokens from, the same as offboarding's.
+    exit_form_base_url: str = f"http://127.0.0.1:{DEFAULT_HTTP_PORTS['offboarding']}"
+    exit_form_link_secret: str = DEVELOPMENT_EXIT_FORM_LINK_SECRET
+    exit_form_link_previous_secrets: list[str] = []
 
     def secrets(self) -> dict[str, str]:
         previous = {f"UNSUBSCRIBE_PREVIOUS_SECRETS[{i}]": s for i, s in enumerate(self.unsubscribe_previous_secrets)}
-        return super().secrets() | {"UNSUBSCRIBE_SECRET": self.unsubscribe_secret} | previous
+        links = {"EXIT_FORM_LINK_SECRET": self.exit_form_link_secret}
+        return super().secrets() | {"UNSUBSCRIBE_SECRET": self.unsubscribe_secret} | previous | links
 
 
 def build(settings: Settings | None = None) -> FastAPI:
@@ -68,6 +76,10 @@ def build(settings: Settings | None = None) -> FastAPI:
         unsubscribe=UnsubscribeLinks(
             settings.unsubscribe_secret, settings.public_base_url,
             valid_for=timedelta(days=settings.unsubscribe_link_valid_days), previous_secrets=settings.unsubscribe_previous_secrets,
+        ),
+        exit_form=ExitFormLinks(
+            settings.exit_form_base_url,
+            DerivedLinks(EXIT_FORM_LINKS, settings.exit_form_link_secret, settings.exit_form_link_previous_secrets),
         ),
         portal_url=settings.portal_url,
     )

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.notifications.domain import Planning
+from services.notifications.links import ExitFormLinks
 from services.notifications.repository import Deliveries, ReachableAlumni
 from services.notifications.senders import ChatPoster, Mailer
 from services.notifications.templating import Templates
@@ -21,4 +22,5 @@ class Dependencies:
     mailer: Mailer  # email (SMTP)
     chat: ChatPoster  # chat webhooks
     unsubscribe: UnsubscribeLinks
+    exit_form: ExitFormLinks
     portal_url: str  # the alumni portal, which messages link to

@@ -45,6 +45,7 @@ from shared.events.notifications import (
     UnsubscribeRequested,
 )
 from shared.messaging.failures import GaveUp
+from shared.links import InvalidLink
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
 
@@ -61,7 +62,7 @@ SENT_MEMORY = 10_000
 
 def event_handlers(deps: Dependencies) -> EventRouter:
     planning = deps.planning
-    events = EventRouter(permanent=(ChannelNotConfigured, TemplateError))
+    events = EventRouter(permanent=(ChannelNotConfigured, TemplateError, InvalidLink))
     for route in planning.unconfigured:
         log.warning("no chat channel configured for a route: it sends nothing",
                     extra={"team": route.team, "template": route.template, "event_type": route.event})
@@ -186,6 +187,8 @@ async def _candidates(
 async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime) -> None:
     unsubscribe_url = deps.unsubscribe.url(request.recipient_id, request.purpose, now) if carries_unsubscribe_link(request) else None
     context = request.context | {"portal_url": deps.portal_url, "unsubscribe_url": unsubscribe_url}
+    if "event" in context:
+        context["event"] = deps.exit_form.add_to(request.source_event_type, context["event"])
     if isinstance(request, ChatPostRequested):
         channel = deps.planning.channels.get(request.address)
         if channel is None:

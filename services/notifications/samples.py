@@ -7,6 +7,10 @@ from shared.events import registry
 _PROFILE = {"first_name": "Élodie", "last_name": "Martin", "department": "Finance", "locale": "fr"}
 
 SAMPLES: dict[str, dict[str, Any]] = {
+    "com.alumni.offboarding.exit-form-issued.v2": {
+        "case_id": "E-1/2019-03-01", "employee_id": "E-1", "first_name": "Élodie", "email": "elodie@example.org",
+        "locale": "fr", "link_id": "sample-link", "link_key_id": "sample", "expires_at": "2026-12-31T00:00:00Z",
+    },
     "com.alumni.offboarding.exit-form-issued.v1": {
         "case_id": "E-1/2019-03-01", "employee_id": "E-1", "first_name": "Élodie", "email": "elodie@example.org",
         "locale": "fr", "form_url": "https://alumni.example/exit-form/sample-token", "expires_at": "2026-12-31T00:00:00Z",
@@ -48,9 +52,13 @@ def sample_payload(ce_type: str) -> dict[str, Any]:
     return registry.get(ce_type).model.model_validate(SAMPLES[ce_type]).model_dump(mode="json")
 
 
+# What a message gets only when it is sent (services/notifications/links.py), as a sample.
+SEND_TIME = {"com.alumni.offboarding.exit-form-issued.v2": {"form_url": "https://alumni.example/exit-form/sample-token"}}
+
+
 def sample_context(ce_type: str, locale: str, *, consent_gated: bool) -> dict[str, Any]:
     return {
-        "event": sample_payload(ce_type),
+        "event": sample_payload(ce_type) | SEND_TIME.get(ce_type, {}),
         "recipient": {"first_name": "Élodie", "last_name": "Martin", "locale": locale},
         "portal_url": "https://alumni.example",
         "unsubscribe_url": "https://alumni.example/unsubscribe/sample" if consent_gated else None,

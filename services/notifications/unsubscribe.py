@@ -1,5 +1,5 @@
 """One-click unsubscribe links (RFC 8058): a token names an alumnus and a purpose, expires, and
-is signed (shared/web/signed_links.py), so that nobody can unsubscribe someone else and an old
+is signed (shared/links.py), so that nobody can unsubscribe someone else and an old
 email's link does not work for ever. The signing secret rotates without breaking links in
 flight: `UNSUBSCRIBE_PREVIOUS_SECRETS` still verify what they signed."""
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.events.types import Purpose
-from shared.web.signed_links import ExpiredLink, InvalidLink, LinkSigner
+from shared.links import ExpiredLink, InvalidLink, LinkSigner
 
 
 class InvalidToken(Exception):

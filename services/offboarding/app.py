@@ -17,7 +17,8 @@ from services.offboarding.pages import ExitFormPages
 from services.offboarding.scheduler import DueCaseScheduler
 from shared.events.types import DepartureReason
 from shared.service import ServiceRuntime, create_service
-from shared.settings import ServiceSettings
+from shared.links import EXIT_FORM_LINKS, DerivedLinks
+from shared.settings import DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
 
 NAME = "offboarding"
 
@@ -30,6 +31,10 @@ class Settings(ServiceSettings):
     # Links to the exit form: where the form is served, and how long after the departure date a link stays valid.
     exit_form_base_url: str = f"http://127.0.0.1:{DEFAULT_HTTP_PORTS[NAME]}"
     exit_form_valid_days: int = Field(default=30, ge=1)
+    # Derives the links' tokens; notifications holds it too, to write the link in the email.
+    # Rotate by moving it to the previous ones (JSON list) once notifications has both.
+    exit_form_link_secret: str = DEVELOPMENT_EXIT_FORM_LINK_SECRET
+    exit_form_link_previous_secrets: list[str] = []
     # How often future-dated cases are checked for their departure date.
     due_cases_interval_seconds: float = Field(default=60.0, gt=0)
     # HRIS webhooks: the sources (JSON, see services/offboarding/intake/sources.py) and how far
@@ -40,7 +45,8 @@ class Settings(ServiceSettings):
 
     def secrets(self) -> dict[str, str]:
         """Each HRIS source's webhook secret (the vendor API keys are the vendors' to judge)."""
-        return super().secrets() | {f"HRIS_SOURCES.{name}.secret": s.secret.get_secret_value() for name, s in self.hris_sources.items()}
+        sources = {f"HRIS_SOURCES.{name}.secret": s.secret.get_secret_value() for name, s in self.hris_sources.items()}
+        return super().secrets() | sources | {"EXIT_FORM_LINK_SECRET": self.exit_form_link_secret}
 
 
 def build(settings: Settings | None = None) -> FastAPI:
@@ -51,7 +57,10 @@ def build(settings: Settings | None = None) -> FastAPI:
         invitations=repository.MongoInvitations,
         webhook_requests=repository.MongoWebhookRequests,
         policy=EligibilityPolicy(frozenset(settings.excluded_departure_reasons), settings.exclude_litigation),
-        exit_form=ExitFormLinks(settings.exit_form_base_url, timedelta(days=settings.exit_form_valid_days)),
+        exit_form=ExitFormLinks(
+            settings.exit_form_base_url, timedelta(days=settings.exit_form_valid_days),
+            DerivedLinks(EXIT_FORM_LINKS, settings.exit_form_link_secret, settings.exit_form_link_previous_secrets),
+        ),
         pages=ExitFormPages(),
         vendor_api=vendor_api,
         hris_sources=settings.hris_sources,

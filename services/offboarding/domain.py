@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import (
-    ExitFormIssued,
+    ExitFormIssuedV2,
     ExitFormSubmitted,
     ExitProfile,
     Leaver,
@@ -24,6 +24,7 @@ from shared.events.offboarding import (
     OffboardingCompleted,
 )
 from shared.events.types import DepartureReason, Locale
+from shared.links import DerivedLinks
 
 
 class CaseClosed(Exception):
@@ -31,13 +32,11 @@ class CaseClosed(Exception):
 
 
 class DepartureNotYetKnown(Exception):
-    """A cancellation for an employee with no exit case: the departure may still be on its way
-    (another topic), so it is worth trying again."""
+    """A cancellation for an employee with no exit case: the departure may be on its way."""
 
 
 class ExitFormRefused(Exception):
-    """The exit form behind a link cannot be shown or take answers. `locale` is the leaver's
-    language once their case is known (None before), to tell them in it."""
+    """The form behind a link cannot be shown or answered; `locale`: the leaver's, once known."""
 
     def __init__(self, message: str, locale: Locale | None = None) -> None:
         super().__init__(message)
@@ -87,10 +86,12 @@ class EligibilityPolicy:
 
 @dataclass(frozen=True)
 class ExitFormLinks:
-    """Where the exit form is served, and how long after the departure date a link stays valid."""
+    """Where the exit form is served, how long after the departure date a link stays valid, and
+    the tokens of the links, derived from each link's id with a secret notifications shares."""
 
     base_url: str
     valid_for: timedelta
+    tokens: DerivedLinks
 
     def url(self, token: str) -> str:
         return f"{self.base_url.rstrip('/')}/exit-form/{token}"
@@ -145,14 +146,15 @@ class ExitCase:
             self.departure = departure
             self.decision = policy.decide(departure)
 
-    def invite(self, links: ExitFormLinks, now: datetime) -> tuple["ExitInvitation", ExitFormIssued]:
+    def invite(self, links: ExitFormLinks, now: datetime) -> tuple["ExitInvitation", ExitFormIssuedV2]:
         """A one-time link to the exit form, valid from now until some time after the departure
-        date, however far ahead that is."""
+        date, however far ahead that is. The event names the link, never its token."""
         d = self.departure
-        invitation = ExitInvitation.issue(self.case_id, max(now, datetime.combine(d.departure_date, time(), UTC)), links.valid_for)
-        issued = ExitFormIssued(
+        starts = max(now, datetime.combine(d.departure_date, time(), UTC))
+        invitation = ExitInvitation.issue(self.case_id, starts, links)
+        issued = ExitFormIssuedV2(
             case_id=self.case_id, employee_id=d.employee_id, first_name=d.first_name, email=d.personal_email or d.work_email,
-            locale=d.locale, form_url=links.url(invitation.token), expires_at=invitation.expires_at,
+            locale=d.locale, link_id=invitation.link_id, link_key_id=links.tokens.kid, expires_at=invitation.expires_at,
         )
         return invitation, issued
 
@@ -227,12 +229,14 @@ class ExitInvitation:
     case_id: str
     expires_at: datetime
     used_at: datetime | None = None
+    link_id: str = ""  # names the link in events; its token is derived from it with the secret
     token: str | None = field(default=None, repr=False)  # known only when issued
 
     @classmethod
-    def issue(cls, case_id: str, now: datetime, valid_for: timedelta) -> "ExitInvitation":
-        token = secrets.token_urlsafe(32)
-        return cls(digest=token_digest(token), case_id=case_id, expires_at=now + valid_for, token=token)
+    def issue(cls, case_id: str, now: datetime, links: ExitFormLinks) -> "ExitInvitation":
+        link_id = secrets.token_urlsafe(16)
+        token = links.tokens.token(link_id)
+        return cls(digest=token_digest(token), case_id=case_id, expires_at=now + links.valid_for, link_id=link_id, token=token)
 
     def check(self, now: datetime, locale: Locale | None = None) -> None:
         """`locale`: the leaver's, to refuse in their language."""

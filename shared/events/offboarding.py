@@ -39,7 +39,8 @@ class OffboardingCompleted(Event):
     "com.alumni.offboarding.exit-form-issued.v1", topic="alumni.offboarding.exit-form-issued", key="employee_id"
 )
 class ExitFormIssued(Event):
-    """A leaver gets a one-time link to the exit form (notifications sends it)."""
+    """Superseded by v2, which keeps the link's token out of the event; still read while
+    events of this version may be on the topic."""
 
     case_id: Identifier
     employee_id: Identifier
@@ -47,6 +48,24 @@ class ExitFormIssued(Event):
     email: EmailStr = personal()
     locale: Locale = Locale.EN
     form_url: Url = personal()  # holds the one-time token: a secret
+    expires_at: datetime
+
+
+@event_type(
+    "com.alumni.offboarding.exit-form-issued.v2", topic="alumni.offboarding.exit-form-issued", key="employee_id"
+)
+class ExitFormIssuedV2(Event):
+    """A leaver gets a one-time link to the exit form (notifications sends it). The link's token
+    is not in the event: it is derived from `link_id` with `EXIT_FORM_LINK_SECRET` (the key
+    `link_key_id` names), which offboarding and notifications alone hold."""
+
+    case_id: Identifier
+    employee_id: Identifier
+    first_name: NonEmpty = personal()
+    email: EmailStr = personal()
+    locale: Locale = Locale.EN
+    link_id: Identifier
+    link_key_id: Identifier
     expires_at: datetime
 
 

@@ -37,8 +37,10 @@ def test_each_service_names_its_own_secrets() -> None:
     from services.notifications.app import Settings as NotificationsSettings
     from services.offboarding.app import Settings as OffboardingSettings
 
-    assert NotificationsSettings(auth_jwt_secret=STRONG).weak_secrets() == ["UNSUBSCRIBE_SECRET"]
+    assert NotificationsSettings(auth_jwt_secret=STRONG).weak_secrets() == ["EXIT_FORM_LINK_SECRET", "UNSUBSCRIBE_SECRET"]
     sources = {"workday": {"kind": "generic", "secret": "local-webhook-secret"}, "bob": {"kind": "hibob", "secret": STRONG}}
-    assert OffboardingSettings(auth_jwt_secret=STRONG, hris_sources=sources).weak_secrets() == ["HRIS_SOURCES.workday.secret"]
+    offboarding = OffboardingSettings(auth_jwt_secret=STRONG, hris_sources=sources, exit_form_link_secret=STRONG)
+    assert offboarding.weak_secrets() == ["HRIS_SOURCES.workday.secret"]
     with pytest.raises(InsecureConfiguration, match="HRIS_SOURCES.workday.secret is a development default"):
-        OffboardingSettings(auth_jwt_secret=STRONG, hris_sources=sources).refuse_weak_secrets()
+        offboarding.refuse_weak_secrets()
+    assert OffboardingSettings(auth_jwt_secret=STRONG).weak_secrets() == ["EXIT_FORM_LINK_SECRET"]

@@ -16,6 +16,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from devstack.stack import LocalStack
+from shared.links import EXIT_FORM_LINKS, DerivedLinks
+from shared.settings import DEVELOPMENT_EXIT_FORM_LINK_SECRET
 from services.offboarding.intake.signatures import sign_bamboohr, sign_generic, sign_hibob
 from shared.web.auth import TokenVerifier
 from tests.integration.kafka_io import Record, cloudevent_headers, produce, wait_for
@@ -38,6 +40,12 @@ class Lifecycle:
     @property
     def bootstrap(self) -> str:
         return self.stack.cfg.bootstrap_servers
+
+    def form_url(self, issued: dict) -> str:
+        """The exit-form link an `exit-form-issued` event names, made as notifications makes it:
+        the event carries the link's id, never its token."""
+        token = DerivedLinks(EXIT_FORM_LINKS, DEVELOPMENT_EXIT_FORM_LINK_SECRET).token(issued["link_id"], issued["link_key_id"])
+        return f"{self.offboarding}/exit-form/{token}"
 
     @property
     def identity(self) -> str:

@@ -18,7 +18,7 @@ from services.notifications.unsubscribe import EXPIRED, ExpiredToken, InvalidTok
 from shared.events.notifications import UnsubscribeRequested
 from shared.events.types import Purpose
 from shared.web.auth import TokenVerifier
-from shared.web.signed_links import key_id
+from shared.links import key_id
 from tests.unit.notifications.events import registered
 from tests.unit.notifications.fakes import BASE_URL, SECRET, InMemoryNotifications
 

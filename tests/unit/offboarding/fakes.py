@@ -21,12 +21,15 @@ from services.offboarding.pages import ExitFormPages
 from services.offboarding.scheduler import complete_due_cases
 from shared.events import Event
 from shared.events.hris import EmployeeDeparted
-from shared.events.offboarding import ExitFormIssued
+from shared.events.offboarding import ExitFormIssuedV2
+from shared.links import EXIT_FORM_LINKS, DerivedLinks
 from shared.testing.fakes import FakeTransactions, envelope_for
 
 E = TypeVar("E", bound=Event)
 
 BASE_URL = "https://alumni.example"
+# The secret notifications shares, to write the link in the email.
+LINK_TOKENS = DerivedLinks(EXIT_FORM_LINKS, "unit-test-exit-form-link-secret-32-chars")
 
 
 class OffboardingStore:
@@ -126,7 +129,7 @@ def dependencies(store: OffboardingStore, vendor_api: httpx.AsyncClient | None =
         invitations=store.exit_invitations,
         webhook_requests=store.webhook_markers,
         policy=EligibilityPolicy(),
-        exit_form=ExitFormLinks(BASE_URL, timedelta(days=30)),
+        exit_form=ExitFormLinks(BASE_URL, timedelta(days=30), LINK_TOKENS),
         pages=ExitFormPages(),
         vendor_api=vendor_api or unreachable,
         **overrides,
@@ -163,5 +166,5 @@ class Offboarding:
 
     def token(self, employee_id: str = "E-1") -> str:
         """The one-time token of the link the employee was sent."""
-        [issued] = [e for e in self.published(ExitFormIssued) if e.employee_id == employee_id]
-        return str(issued.form_url).rsplit("/", 1)[1]
+        [issued] = [e for e in self.published(ExitFormIssuedV2) if e.employee_id == employee_id]
+        return LINK_TOKENS.token(issued.link_id, issued.link_key_id)

@@ -18,6 +18,7 @@ from services.offboarding.domain import (
 )
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitProfile
+from shared.links import EXIT_FORM_LINKS, DerivedLinks
 from shared.events.types import DepartureReason, Locale
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -101,8 +102,11 @@ def test_cancellations_before_and_after_completion() -> None:
     assert reported.after_completion is True and after.status is CaseStatus.COMPLETED
 
 
+LINKS = ExitFormLinks("https://alumni.example/", timedelta(days=30), DerivedLinks(EXIT_FORM_LINKS, "a-link-secret-shared-with-notifications"))
+
+
 def test_an_invitation_is_used_once_and_expires() -> None:
-    invitation = ExitInvitation.issue("E-1/2020-01-01", NOW, timedelta(days=30))
+    invitation = ExitInvitation.issue("E-1/2020-01-01", NOW, LINKS)
     assert invitation.digest == token_digest(invitation.token) and invitation.token not in invitation.digest
     with pytest.raises(LinkExpired, match="expired"):
         invitation.check(NOW + timedelta(days=30))
@@ -113,11 +117,13 @@ def test_an_invitation_is_used_once_and_expires() -> None:
 
 
 def test_an_invitation_lasts_from_the_departure_date_when_it_is_ahead() -> None:
-    links = ExitFormLinks("https://alumni.example/", timedelta(days=30))
+    links = LINKS
     ahead = ExitCase.open(departure(departure_date="2027-01-10"), EligibilityPolicy(), NOW)
     invitation, issued = ahead.invite(links, NOW)
     assert issued.expires_at == invitation.expires_at == datetime(2027, 2, 9, tzinfo=UTC)
-    assert str(issued.form_url) == f"https://alumni.example/exit-form/{invitation.token}"
+    # The event names the link; only who holds the secret can make its token, and so its URL.
+    assert invitation.token not in issued.model_dump_json()
+    assert links.url(links.tokens.token(issued.link_id, issued.link_key_id)) == f"https://alumni.example/exit-form/{invitation.token}"
     past = ExitCase.open(departure(departure_date="2026-11-01", personal_email="lea@home.example"), EligibilityPolicy(), NOW)
     _, issued = past.invite(links, NOW)
     assert issued.expires_at == NOW + timedelta(days=30) and issued.email == "lea@home.example"

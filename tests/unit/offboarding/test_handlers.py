@@ -9,9 +9,9 @@ import pytest
 from services.offboarding.domain import CaseStatus, DepartureNotYetKnown, token_digest
 from shared.events.alumni import AlumnusErased
 from shared.events.hris import EmployeeDepartureCancelled
-from shared.events.offboarding import ExitFormIssued, OffboardingCancelled, OffboardingCompleted
+from shared.events.offboarding import ExitFormIssuedV2, OffboardingCancelled, OffboardingCompleted
 from shared.messaging.failures import is_permanent
-from tests.unit.offboarding.fakes import BASE_URL, Offboarding, departure
+from tests.unit.offboarding.fakes import LINK_TOKENS, Offboarding, departure
 
 
 def cancellation(employee_id: str = "E-1", reason: str = "resignation rescinded") -> EmployeeDepartureCancelled:
@@ -23,9 +23,9 @@ async def test_a_departure_opens_a_case_and_issues_one_exit_form_link() -> None:
     await offboarding.handle(departure(personal_email="lea@home.example"))
 
     issued, completed = offboarding.transactions.events  # the date has passed: completed at once
-    assert isinstance(issued, ExitFormIssued) and isinstance(completed, OffboardingCompleted)
+    assert isinstance(issued, ExitFormIssuedV2) and isinstance(completed, OffboardingCompleted)
     assert (issued.email, issued.locale.value, issued.case_id) == ("lea@home.example", "fr", "E-1/2020-01-01")
-    assert str(issued.form_url).startswith(f"{BASE_URL}/exit-form/")
+    assert issued.link_key_id == LINK_TOKENS.kid and offboarding.token() not in issued.model_dump_json()
     [invitation] = offboarding.store.invitations.values()
     assert invitation.digest == token_digest(offboarding.token()) and invitation.token is None  # only the digest is kept
     assert completed.outcome == "eligible" and offboarding.store.cases["E-1/2020-01-01"].status is CaseStatus.COMPLETED
@@ -36,7 +36,7 @@ async def test_a_re_sent_departure_updates_the_open_case_and_issues_no_second_li
     await offboarding.handle(departure(departure_date="2026-12-15"))
     await offboarding.handle(departure(departure_date="2026-12-20", job_title="Lead engineer"))
 
-    assert [type(e) for e in offboarding.transactions.events] == [ExitFormIssued]
+    assert [type(e) for e in offboarding.transactions.events] == [ExitFormIssuedV2]
     assert len(offboarding.store.invitations) == 1
     case = offboarding.store.cases["E-1/2020-01-01"]
     assert case.resends == 1 and case.departure.job_title == "Lead engineer" and str(case.departure.departure_date) == "2026-12-20"
@@ -47,7 +47,7 @@ async def test_a_later_stint_is_a_new_case() -> None:
     await offboarding.handle(departure())
     await offboarding.handle(departure(hire_date="2025-01-06", departure_date="2026-11-21"))
     assert sorted(offboarding.store.cases) == ["E-1/2020-01-01", "E-1/2025-01-06"]
-    assert len(offboarding.published(ExitFormIssued)) == 2
+    assert len(offboarding.published(ExitFormIssuedV2)) == 2
 
 
 @pytest.mark.parametrize(

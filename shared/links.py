@@ -1,10 +1,15 @@
-"""Signed, expiring tokens for links sent by email (unsubscribe, answers to an invitation): a
-token says what the link does (a few short fields), until when, and which key signed it, and is
-signed with HMAC-SHA256, so that nobody can forge one for someone else.
+"""Tokens for links sent by email, HMAC-SHA256 over a secret, so that nobody can make one for
+someone else. Two kinds:
+
+- `LinkSigner`: a signed, expiring token that says what the link does (a few short fields),
+  until when, and which key signed it (unsubscribe, answers to an invitation);
+- `DerivedLinks`: a token derived from a reference that may be public (`link_id`): two services
+  holding the same secret compute the same token, so the token itself never travels in an
+  event (the exit-form link: offboarding checks it, notifications puts it in the email).
 
 Keys rotate without breaking links in flight: the current secret signs, the previous ones
-(kept until the links they signed have expired) still verify. A key is named by a fingerprint
-of its secret (`kid`), never by the secret.
+(kept until the links they made have expired) still verify. A key is named by a fingerprint of
+its secret (`kid`), never by the secret.
 """
 
 import base64
@@ -67,3 +72,20 @@ class LinkSigner:
 
     def _mac(self, kid: str, body: str) -> str:
         return _b64(hmac.new(self._keys[kid], body.encode(), hashlib.sha256).digest())
+
+
+EXIT_FORM_LINKS = "exit-form"  # the purpose of the exit form's derived links
+
+
+class DerivedLinks:
+    def __init__(self, purpose: str, secret: str, previous_secrets: Sequence[str] = ()) -> None:
+        self.purpose = purpose
+        self.kid = key_id(secret)
+        self._keys = {key_id(s): s.encode() for s in (*previous_secrets, secret)}
+
+    def token(self, link_id: str, kid: str | None = None) -> str:
+        """The token of the link named `link_id`, by key `kid` (the current one by default)."""
+        key = self._keys.get(kid or self.kid)
+        if key is None:
+            raise InvalidLink("made with a key no longer held")
+        return _b64(hmac.new(key, f"{self.purpose}:{link_id}".encode(), hashlib.sha256).digest())
