@@ -179,7 +179,6 @@ def http_router(deps: Dependencies) -> APIRouter:
 
         return await request.app.state.runtime.transactions.run(gather)
 
-
     @router.delete("/alumni/{alumnus_id}", summary="Erase an alumnus (GDPR): every service deletes its copy")
     async def erase(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(ADMIN))) -> dict:
         async def forget(uow: UnitOfWork) -> dict:
@@ -187,6 +186,8 @@ def http_router(deps: Dependencies) -> APIRouter:
             erased = alumnus.erase(uow.now())
             uow.publish(erased, subject=alumnus_id)
             await alumni.erase(alumnus_id, uow.now())
+            stints = [deps.erasure_keys.of_stint(s.employee_id, s.hire_date) for s in alumnus.stints]
+            await deps.erased(uow).remember(stints, uow.now())
             return {"alumnus_id": alumnus_id, "erased_at": erased.erased_at.isoformat()}
 
         return await request.app.state.runtime.transactions.run(forget)

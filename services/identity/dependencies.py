@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.identity.repository import AlumniRepository
+from shared.erasure import ErasedPeople, ErasureKeys
 from shared.messaging.uow import UnitOfWork
 
 
@@ -16,4 +17,7 @@ def new_alumnus_id() -> str:
 @dataclass(frozen=True)
 class Dependencies:
     alumni: Callable[[UnitOfWork], AlumniRepository]  # the repository within a unit of work
+    # Erased alumni's stints (keyed hashes): a late or replayed completion never registers them again.
+    erased: Callable[[UnitOfWork], ErasedPeople]
+    erasure_keys: ErasureKeys
     new_alumnus_id: Callable[[], str] = new_alumnus_id

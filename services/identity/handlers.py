@@ -22,6 +22,11 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         if event.outcome != "eligible":
             log.info("excluded leaver not registered", extra={"case_id": event.case_id, "reason": event.exclusion_reason})
             return
+        erased = deps.erased(ctx)
+        if await erased.refuses(stint := deps.erasure_keys.of_stint(event.employee_id, event.hire_date)):
+            await erased.refused(stint, ctx.now())
+            log.info("completion of an erased alumnus's stint refused", extra={"event_id": ctx.envelope.id if ctx.envelope else None})
+            return
         alumni = deps.alumni(ctx)
         existing = await alumni.by_employee_id(event.employee_id)
         if existing is None and (email := email_to_match(event)):

@@ -15,12 +15,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.identity.domain import Alumnus, Consent, ConsentRecord
 from shared.events.alumni import AlumnusProfile, Stint
 from shared.events.types import Purpose
+from shared.erasure import MongoErasedPeople
 from shared.messaging.uow import UnitOfWork
 
 ALUMNI = "alumni"
 LEDGER = "consent_ledger"
 ERASED = "erased_alumni"
-COLLECTIONS = (ALUMNI, LEDGER, ERASED)
+ERASED_PEOPLE = "erased_people"  # keyed hashes of erased alumni's stints (shared/erasure.py)
+COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE)
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -160,3 +162,7 @@ class MongoAlumni:
             session=self.session,
         )
         return total, [_from_document(d) async for d in cursor]
+
+
+def mongo_erased_people(uow: UnitOfWork) -> MongoErasedPeople:
+    return MongoErasedPeople(uow, ERASED_PEOPLE)

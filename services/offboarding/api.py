@@ -7,7 +7,7 @@ request's Accept-Language before. An unknown link is answered 404, a used or exp
 answers for a cancelled departure 409, answers that break the contract 422.
 """
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from services.offboarding.dependencies import Dependencies
@@ -23,6 +23,9 @@ from services.offboarding.domain import (
 from services.offboarding.exit_form import answers_from_form, read_answers, record_answers, show_form
 from services.offboarding.intake.api import webhook_router
 from shared.messaging.uow import UnitOfWork
+from shared.web.auth import Principal, requires
+
+ADMIN = "alumni:admin"
 
 # A refused link: its status, and the page that tells the leaver.
 REFUSALS: dict[type[ExitFormRefused], tuple[int, str]] = {
@@ -40,6 +43,16 @@ def _language(request: Request) -> str:
 def http_router(deps: Dependencies) -> APIRouter:
     router = APIRouter()
     router.include_router(webhook_router(deps))
+
+    @router.post("/erased-employees/{employee_id}/readmission", tags=["erasure"],
+                 summary="HR re-admits an erased employee: their departures are taken again")
+    async def readmit(employee_id: str, request: Request, _: Principal = Depends(requires(ADMIN))) -> dict:
+        async def work(uow: UnitOfWork) -> bool:
+            return await deps.erased(uow).readmit(deps.erasure_keys.of_employee(employee_id), uow.now())
+
+        if not await request.app.state.runtime.transactions.run(work):
+            raise HTTPException(404, "no erased employee with this id")
+        return {"readmitted": True}
 
     def refusal(refused: ExitFormRefused, language: str, wants_json: bool) -> Response:
         status, page = next(answer for kind, answer in REFUSALS.items() if isinstance(refused, kind))

@@ -18,7 +18,8 @@ from services.offboarding.scheduler import DueCaseScheduler
 from shared.events.types import DepartureReason
 from shared.service import ServiceRuntime, create_service
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
-from shared.settings import DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
+from shared.erasure import ErasureKeys
+from shared.settings import DEVELOPMENT_ERASURE_HASH_KEY, DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
 
 NAME = "offboarding"
 
@@ -35,6 +36,8 @@ class Settings(ServiceSettings):
     # Rotate by moving it to the previous ones (JSON list) once notifications has both.
     exit_form_link_secret: str = DEVELOPMENT_EXIT_FORM_LINK_SECRET
     exit_form_link_previous_secrets: list[str] = []
+    # Keys the hashes by which erased employees are remembered (the same in identity).
+    erasure_hash_key: str = DEVELOPMENT_ERASURE_HASH_KEY
     # How often future-dated cases are checked for their departure date.
     due_cases_interval_seconds: float = Field(default=60.0, gt=0)
     # HRIS webhooks: the sources (JSON, see services/offboarding/intake/sources.py) and how far
@@ -46,7 +49,7 @@ class Settings(ServiceSettings):
     def secrets(self) -> dict[str, str]:
         """Each HRIS source's webhook secret (the vendor API keys are the vendors' to judge)."""
         sources = {f"HRIS_SOURCES.{name}.secret": s.secret.get_secret_value() for name, s in self.hris_sources.items()}
-        return super().secrets() | sources | {"EXIT_FORM_LINK_SECRET": self.exit_form_link_secret}
+        return super().secrets() | sources | {"EXIT_FORM_LINK_SECRET": self.exit_form_link_secret, "ERASURE_HASH_KEY": self.erasure_hash_key}
 
 
 def build(settings: Settings | None = None) -> FastAPI:
@@ -56,6 +59,8 @@ def build(settings: Settings | None = None) -> FastAPI:
         cases=repository.MongoExitCases,
         invitations=repository.MongoInvitations,
         webhook_requests=repository.MongoWebhookRequests,
+        erased=repository.mongo_erased_people,
+        erasure_keys=ErasureKeys(settings.erasure_hash_key),
         policy=EligibilityPolicy(frozenset(settings.excluded_departure_reasons), settings.exclude_litigation),
         exit_form=ExitFormLinks(
             settings.exit_form_base_url, timedelta(days=settings.exit_form_valid_days),

@@ -10,6 +10,7 @@ from services.offboarding.domain import EligibilityPolicy, ExitFormLinks
 from services.offboarding.intake.sources import HrisSource
 from services.offboarding.pages import ExitFormPages
 from services.offboarding.repository import ExitCaseRepository, InvitationRepository, WebhookRequestRepository
+from shared.erasure import ErasedPeople, ErasureKeys
 from shared.messaging.uow import UnitOfWork
 
 
@@ -19,6 +20,9 @@ class Dependencies:
     cases: Callable[[UnitOfWork], ExitCaseRepository]
     invitations: Callable[[UnitOfWork], InvitationRepository]
     webhook_requests: Callable[[UnitOfWork], WebhookRequestRepository]
+    # Erased employees (keyed hashes of their ids): their departures are refused until re-admitted.
+    erased: Callable[[UnitOfWork], ErasedPeople]
+    erasure_keys: ErasureKeys
     # Who may join the alumni network, and the links to the exit form.
     policy: EligibilityPolicy
     exit_form: ExitFormLinks

@@ -18,8 +18,20 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     # (another topic): DepartureNotYetKnown is retried, then dead-lettered.
     events = EventRouter(permanent=(CaseClosed,))
 
+    async def erased(employee_id: str, ctx: EventContext) -> bool:
+        """A departure or cancellation of an erased employee is refused, recorded without who it
+        was, never dead-lettered: a re-send, a replayed webhook or dead letter brings no one back."""
+        key = deps.erasure_keys.of_employee(employee_id)
+        if not await deps.erased(ctx).refuses(key):
+            return False
+        await deps.erased(ctx).refused(key, ctx.now())
+        log.info("event about an erased employee refused", extra={"event_id": ctx.envelope.id if ctx.envelope else None})
+        return True
+
     @events.on(EmployeeDeparted)
     async def departed(event: EmployeeDeparted, ctx: EventContext) -> None:
+        if await erased(event.employee_id, ctx):
+            return
         cases = deps.cases(ctx)
         now = ctx.now()
         case = await cases.get(case_id_for(event.employee_id, event.hire_date))
@@ -39,6 +51,8 @@ def event_handlers(deps: Dependencies) -> EventRouter:
 
     @events.on(EmployeeDepartureCancelled)
     async def departure_cancelled(event: EmployeeDepartureCancelled, ctx: EventContext) -> None:
+        if await erased(event.employee_id, ctx):
+            return
         cases = deps.cases(ctx)
         case = await cases.latest_for(event.employee_id)
         if case is None:
@@ -54,6 +68,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         cases = deps.cases(ctx)
         await deps.invitations(ctx).forget_cases(await cases.case_ids(event.employee_ids))
         forgotten = await cases.forget(event.employee_ids)
+        await deps.erased(ctx).remember([deps.erasure_keys.of_employee(e) for e in event.employee_ids], ctx.now())
         log.info("exit cases erased", extra={"alumnus_id": event.alumnus_id, "cases": forgotten})
 
     return events

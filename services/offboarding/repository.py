@@ -16,12 +16,14 @@ from services.offboarding.domain import CaseStatus, Decision, ExitCase, ExitInvi
 from services.offboarding.intake.signatures import Replayed
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitProfile
+from shared.erasure import MongoErasedPeople
 from shared.messaging.uow import UnitOfWork
 
 CASES = "exit_cases"
 INVITATIONS = "exit_invitations"
 WEBHOOK_REQUESTS = "webhook_requests"
-COLLECTIONS = (CASES, INVITATIONS, WEBHOOK_REQUESTS)
+ERASED_PEOPLE = "erased_people"  # keyed hashes of erased employees' ids (shared/erasure.py)
+COLLECTIONS = (CASES, INVITATIONS, WEBHOOK_REQUESTS, ERASED_PEOPLE)
 
 
 async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -> None:
@@ -171,3 +173,7 @@ class MongoWebhookRequests:
             await self.collection.insert_one({"_id": marker, "received_at": datetime.now(UTC)}, session=self.session)
         except DuplicateKeyError:
             raise Replayed(marker) from None
+
+
+def mongo_erased_people(uow: UnitOfWork) -> MongoErasedPeople:
+    return MongoErasedPeople(uow, ERASED_PEOPLE)

@@ -94,3 +94,29 @@ def envelope_for(event: Event, *, source: str = "/tests", event_id: str | None =
     """An envelope as a producer would have written it for `event`."""
     envelope = Envelope(type=event.event_type.type, source=source, subject=event.key)
     return Envelope(type=envelope.type, source=source, id=event_id or envelope.id, time=envelope.time, subject=envelope.subject)
+
+
+class InMemoryErasedPeople:
+    """`shared.erasure.ErasedPeople` in memory: key -> {erased_at, readmitted_at, refusals}."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, uow: object) -> "InMemoryErasedPeople":
+        return self
+
+    async def remember(self, keys: list[str], at: datetime) -> None:
+        for key in keys:
+            self.people[key] = {"erased_at": at, "readmitted_at": None, "refusals": 0}
+
+    async def refuses(self, key: str) -> bool:
+        return key in self.people and self.people[key]["readmitted_at"] is None
+
+    async def refused(self, key: str, at: datetime) -> None:
+        self.people[key]["refusals"] += 1
+
+    async def readmit(self, key: str, at: datetime) -> bool:
+        if key not in self.people:
+            return False
+        self.people[key]["readmitted_at"] = at
+        return True

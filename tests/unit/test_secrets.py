@@ -39,8 +39,8 @@ def test_each_service_names_its_own_secrets() -> None:
 
     assert NotificationsSettings(auth_jwt_secret=STRONG).weak_secrets() == ["EXIT_FORM_LINK_SECRET", "UNSUBSCRIBE_SECRET"]
     sources = {"workday": {"kind": "generic", "secret": "local-webhook-secret"}, "bob": {"kind": "hibob", "secret": STRONG}}
-    offboarding = OffboardingSettings(auth_jwt_secret=STRONG, hris_sources=sources, exit_form_link_secret=STRONG)
+    offboarding = OffboardingSettings(auth_jwt_secret=STRONG, hris_sources=sources, exit_form_link_secret=STRONG, erasure_hash_key=STRONG)
     assert offboarding.weak_secrets() == ["HRIS_SOURCES.workday.secret"]
     with pytest.raises(InsecureConfiguration, match="HRIS_SOURCES.workday.secret is a development default"):
         offboarding.refuse_weak_secrets()
-    assert OffboardingSettings(auth_jwt_secret=STRONG).weak_secrets() == ["EXIT_FORM_LINK_SECRET"]
+    assert OffboardingSettings(auth_jwt_secret=STRONG).weak_secrets() == ["ERASURE_HASH_KEY", "EXIT_FORM_LINK_SECRET"]

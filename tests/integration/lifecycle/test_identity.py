@@ -7,6 +7,7 @@ import time
 import httpx
 import jwt
 
+from tests.integration.kafka_io import produce
 from tests.integration.lifecycle.conftest import SECRET, Lifecycle
 
 
@@ -167,3 +168,44 @@ async def test_the_api_refuses_clearly(world: Lifecycle) -> None:
     assert bad_purpose.status_code == 422 and bad_purpose.json()["detail"][0]["loc"] == ["path", "purpose"]
     assert huge_page.status_code == 422 and huge_page.json()["detail"][0]["loc"] == ["query", "page_size"]
     assert nobody.status_code == 404
+
+
+async def _refusals(db, collection: str = "erased_people") -> int:
+    return sum([doc.get("refusals", 0) async for doc in db[collection].find()])
+
+
+async def _eventually_refused(db, at_least: int) -> int:
+    for _ in range(150):
+        if (found := await _refusals(db)) >= at_least:
+            return found
+        await asyncio.sleep(0.2)
+    return await _refusals(db)
+
+
+async def test_an_erased_person_never_comes_back_through_a_re_send_or_a_replayed_completion(world: Lifecycle) -> None:
+    departure = world.departure()
+    await world.depart(departure)
+    alumnus_id = (await world.alumnus_for(departure["employee_id"]))["alumnus_id"]
+    async with httpx.AsyncClient(base_url=world.identity) as http:
+        assert (await http.delete(f"/alumni/{alumnus_id}", headers=world.auth("alumni:admin"))).status_code == 200
+    [completed] = await world.records("alumni.offboarding.completed", departure["employee_id"])
+    client, offboarding = await world.offboarding_db()
+    identity = client["alumni_identity"]
+    for _ in range(100):  # offboarding has handled the erasure
+        if await offboarding.exit_cases.count_documents({"employee_id": departure["employee_id"]}) == 0:
+            break
+        await asyncio.sleep(0.2)
+    offboarding_refusals, identity_refusals = await _refusals(offboarding), await _refusals(identity)
+
+    await world.depart(departure)  # the HRIS sends the departure again
+    headers = [(k, v.encode()) for k, v in completed.headers.items() if k != "ce_id"] + [("ce_id", b"replayed-completion")]
+    await produce(world.bootstrap, "alumni.offboarding.completed", [(completed.key, completed.value, headers)])
+
+    assert await _eventually_refused(offboarding, offboarding_refusals + 1) == offboarding_refusals + 1
+    assert await _eventually_refused(identity, identity_refusals + 1) == identity_refusals + 1
+    assert await offboarding.exit_cases.count_documents({"employee_id": departure["employee_id"]}) == 0
+    assert len(await world.records("alumni.offboarding.exit-form-issued", departure["employee_id"], count=2, timeout=3)) == 1
+    assert await identity.alumni.count_documents({"stints.employee_id": departure["employee_id"]}) == 0
+    # What remembers them says nothing of who they were.
+    assert not [d async for d in offboarding.erased_people.find({"$or": [{"_id": departure["employee_id"]}, {"employee_id": {"$exists": True}}]})]
+    await client.close()

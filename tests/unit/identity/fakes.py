@@ -5,6 +5,10 @@ from datetime import datetime
 from services.identity.domain import Alumnus, ConsentRecord
 from services.identity.repository import DirectoryQuery
 from shared.events.types import Purpose
+from shared.erasure import ErasureKeys
+from shared.testing.fakes import InMemoryErasedPeople
+
+ERASURE_KEYS = ErasureKeys("unit-test-erasure-hash-key-of-32-chars")
 
 
 class InMemoryAlumni:
@@ -12,9 +16,13 @@ class InMemoryAlumni:
         self.alumni: dict[str, Alumnus] = {}
         self.ledger: list[tuple[str, ConsentRecord]] = []
         self.erased: dict[str, datetime] = {}
+        self.erased_people = InMemoryErasedPeople()
 
     def __call__(self, uow: object) -> "InMemoryAlumni":
         return self  # the same store in every unit of work, as the database is
+
+    def erased_stints(self, uow: object) -> InMemoryErasedPeople:
+        return self.erased_people  # looked up each time: a rollback puts back another object
 
     async def get(self, alumnus_id: str) -> Alumnus | None:
         return self.alumni.get(alumnus_id)

@@ -13,7 +13,7 @@ from services.identity.handlers import event_handlers
 from shared.testing.fakes import FakeTransactions, envelope_for
 from shared.web.auth import TokenVerifier
 from shared.web.limits import BodySizeLimit
-from tests.unit.identity.fakes import InMemoryAlumni
+from tests.unit.identity.fakes import ERASURE_KEYS, InMemoryAlumni
 from tests.unit.identity.test_handlers import completed
 
 SECRET = "identity-unit-test-secret-of-32-chars"
@@ -21,7 +21,7 @@ SECRET = "identity-unit-test-secret-of-32-chars"
 
 async def identity_api() -> tuple[httpx.AsyncClient, InMemoryAlumni, FakeTransactions, str]:
     alumni = InMemoryAlumni()
-    deps = Dependencies(alumni=alumni, new_alumnus_id=lambda: "alm_1")
+    deps = Dependencies(alumni=alumni, erased=alumni.erased_stints, erasure_keys=ERASURE_KEYS, new_alumnus_id=lambda: "alm_1")
     transactions = FakeTransactions(state=alumni)
     event = completed(consents={"directory": True})
     _, handler = event_handlers(deps).handlers[event.event_type.type]
@@ -81,3 +81,12 @@ async def test_a_forged_or_missing_token_is_401() -> None:
         refused = await client.get("/alumni/alm_1", headers={"Authorization": f"Bearer {forged}"})
         missing = await client.get("/alumni/alm_1", headers={"Authorization": ""})
     assert refused.status_code == 401 and missing.status_code == 401
+
+
+async def test_an_erasure_remembers_the_stints_by_keyed_hash_only() -> None:
+    client, alumni, transactions, _ = await identity_api()
+    async with client:
+        response = await client.delete("/alumni/alm_1")
+    assert response.status_code == 200 and alumni.alumni == {}
+    assert list(alumni.erased_people.people) == [ERASURE_KEYS.of_stint("E-1", completed().hire_date)]
+    assert "E-1" not in str(alumni.erased_people.people)

@@ -2,6 +2,7 @@
 id or verified email, re-sent completions, exit-form answers and unsubscribe links. The same
 flows on the real broker and database: tests/integration/lifecycle/test_identity.py."""
 
+from datetime import UTC, datetime
 from itertools import count
 
 import pytest
@@ -15,14 +16,16 @@ from shared.events.notifications import UnsubscribeRequested
 from shared.events.offboarding import ExitFormSubmitted, OffboardingCompleted
 from shared.events.types import Purpose
 from shared.testing.fakes import FakeTransactions, envelope_for
-from tests.unit.identity.fakes import InMemoryAlumni
+
+NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
+from tests.unit.identity.fakes import ERASURE_KEYS, InMemoryAlumni
 
 
 class Identity:
     def __init__(self) -> None:
         self.alumni = InMemoryAlumni()
         ids = count(1)
-        self.events = event_handlers(Dependencies(alumni=self.alumni, new_alumnus_id=lambda: f"alm_{next(ids)}"))
+        self.events = event_handlers(Dependencies(alumni=self.alumni, erased=self.alumni.erased_stints, erasure_keys=ERASURE_KEYS, new_alumnus_id=lambda: f"alm_{next(ids)}"))
         self.transactions = FakeTransactions(state=self.alumni)
 
     async def handle(self, event: Event) -> None:
@@ -117,3 +120,17 @@ async def test_an_eligible_completion_without_the_leaver_is_a_broken_rule() -> N
         await identity.handle(broken)
     assert identity.events.is_permanent(NotRegistrable("x"))
     assert identity.alumni.alumni == {}
+
+
+async def test_an_erased_alumnus_never_comes_back_through_a_late_or_replayed_completion() -> None:
+    identity = Identity()
+    await identity.handle(completed("E-1", "2019-01-01"))
+    alumnus = identity.alumni.alumni["alm_1"]
+    await identity.alumni.erase("alm_1", NOW)
+    await identity.alumni.erased_people.remember([ERASURE_KEYS.of_stint(s.employee_id, s.hire_date) for s in alumnus.stints], NOW)
+    await identity.handle(completed("E-1", "2019-01-01"))  # replayed from a dead letter, or re-sent
+    assert identity.alumni.alumni == {} and len(identity.transactions.events) == 1
+    [person] = identity.alumni.erased_people.people.values()
+    assert person["refusals"] == 1
+    await identity.handle(completed("E-1", "2027-01-01"))  # a new stint (re-admitted by HR in offboarding)
+    assert len(identity.alumni.alumni) == 1

@@ -22,13 +22,15 @@ from services.offboarding.scheduler import complete_due_cases
 from shared.events import Event
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitFormIssuedV2
+from shared.erasure import ErasureKeys
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
-from shared.testing.fakes import FakeTransactions, envelope_for
+from shared.testing.fakes import InMemoryErasedPeople, FakeTransactions, envelope_for
 
 E = TypeVar("E", bound=Event)
 
 BASE_URL = "https://alumni.example"
 # The secret notifications shares, to write the link in the email.
+ERASURE_KEYS = ErasureKeys("unit-test-erasure-hash-key-of-32-chars")
 LINK_TOKENS = DerivedLinks(EXIT_FORM_LINKS, "unit-test-exit-form-link-secret-32-chars")
 
 
@@ -37,6 +39,10 @@ class OffboardingStore:
         self.cases: dict[str, ExitCase] = {}
         self.invitations: dict[str, ExitInvitation] = {}
         self.webhook_requests: set[str] = set()
+        self.erased_people = InMemoryErasedPeople()
+
+    def erased(self, uow: object) -> InMemoryErasedPeople:
+        return self.erased_people  # looked up each time: a rollback puts back another object
 
     def exit_cases(self, uow: object) -> "InMemoryExitCases":
         return InMemoryExitCases(self)
@@ -128,6 +134,8 @@ def dependencies(store: OffboardingStore, vendor_api: httpx.AsyncClient | None =
         cases=store.exit_cases,
         invitations=store.exit_invitations,
         webhook_requests=store.webhook_markers,
+        erased=store.erased,
+        erasure_keys=ERASURE_KEYS,
         policy=EligibilityPolicy(),
         exit_form=ExitFormLinks(BASE_URL, timedelta(days=30), LINK_TOKENS),
         pages=ExitFormPages(),

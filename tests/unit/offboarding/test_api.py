@@ -12,10 +12,12 @@ from pydantic import SecretStr
 from services.offboarding.api import http_router
 from services.offboarding.intake.signatures import sign_generic
 from services.offboarding.intake.sources import HrisSource
+from shared.web.auth import TokenVerifier
 from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
 from shared.events.offboarding import ExitFormSubmitted
 from tests.unit.offboarding.fakes import Offboarding, departure
 
+TOKENS = TokenVerifier("offboarding-unit-test-jwt-secret-32c")
 ANSWERS = {"personal_email": "lea@home.example", "skills": ["Kafka"], "consents": {"events": True}}
 
 
@@ -23,6 +25,7 @@ def client(offboarding: Offboarding) -> httpx.AsyncClient:
     app = FastAPI()
     app.include_router(http_router(offboarding.deps))
     app.state.runtime = SimpleNamespace(transactions=offboarding.transactions, clock=offboarding.clock)
+    app.state.token_verifier = TOKENS
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://offboarding")
 
 
