@@ -84,9 +84,10 @@ class ServiceSettings(BaseSettings):
 
     def refuse_weak_secrets(self) -> None:
         if (weak := self.weak_secrets()) and not self.alumni_development_mode:
+            what = "is a development default" if len(weak) == 1 else "are development defaults"
             raise InsecureConfiguration(
-                f"refusing to start: {', '.join(weak)} {'is' if len(weak) == 1 else 'are'} a development default or shorter "
-                f"than {MIN_SECRET_LENGTH} characters; set a real secret, or ALUMNI_DEVELOPMENT_MODE=true on a development machine"
+                f"refusing to start: {', '.join(weak)} {what} or shorter than {MIN_SECRET_LENGTH} characters; "
+                "set real secrets, or ALUMNI_DEVELOPMENT_MODE=true on a development machine"
             )
 
     def database_name(self, service: str) -> str:

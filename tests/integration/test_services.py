@@ -78,6 +78,7 @@ async def test_a_service_refuses_to_start_with_a_development_secret_outside_deve
         "MONGODB_URI": stack.cfg.mongodb_uri, "HTTP_PORT": "0",
     }
     env.pop("AUTH_JWT_SECRET", None)
+    env["ERASURE_HASH_KEY"] = "an-erasure-hash-key-of-forty-characters!"
     refused = subprocess.run([sys.executable, "-m", "services.identity"], env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0
     last_line = refused.stderr.strip().splitlines()[-1]
