@@ -21,6 +21,7 @@ class StackConfig:
     kafka_heap: str = "512m"
     smtp_port: int = 1025  # the local mail sink
     sink_http_port: int = 8025  # the local chat webhook sink
+    test_port_offset: int = 0  # shifts the test stack's ports, so two checkouts can test at once
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "StackConfig":
@@ -36,19 +37,21 @@ class StackConfig:
             kafka_heap=env.get("ALUMNI_KAFKA_HEAP", "512m"),
             smtp_port=int(env.get("ALUMNI_SMTP_PORT", 1025)),
             sink_http_port=int(env.get("ALUMNI_SINK_HTTP_PORT", 8025)),
+            test_port_offset=int(env.get("ALUMNI_TEST_PORT_OFFSET", 0)),
         )
 
     def for_tests(self) -> "StackConfig":
         """The test suite's own stack: its own data and ports, so a running system is untouched."""
+        shift = self.test_port_offset
         return replace(
             self,
             home=self.home / "test",
-            kafka_port=19092,
-            kafka_controller_port=19093,
-            mongo_port=27117,
-            http_port_base=18001,
-            smtp_port=11025,
-            sink_http_port=18025,
+            kafka_port=19092 + shift,
+            kafka_controller_port=19093 + shift,
+            mongo_port=27117 + shift,
+            http_port_base=18001 + shift,
+            smtp_port=11025 + shift,
+            sink_http_port=18025 + shift,
         )
 
     @property

@@ -31,3 +31,11 @@ def test_service_settings_come_from_the_shared_variable_names(monkeypatch) -> No
     assert settings.database_name("identity") == "alumni_identity"
     monkeypatch.delenv("HTTP_PORT")
     assert IdentitySettings().http_port == DEFAULT_HTTP_PORTS["identity"]
+
+
+def test_a_test_port_offset_moves_every_port_of_the_test_stack(tmp_path: Path) -> None:
+    plain = StackConfig.from_env({"ALUMNI_STACK_HOME": str(tmp_path)}).for_tests()
+    shifted = StackConfig.from_env({"ALUMNI_STACK_HOME": str(tmp_path), "ALUMNI_TEST_PORT_OFFSET": "300"}).for_tests()
+    for name in ("kafka_port", "kafka_controller_port", "mongo_port", "smtp_port", "sink_http_port"):
+        assert getattr(shifted, name) == getattr(plain, name) + 300
+    assert list(shifted.service_ports().values()) == [p + 300 for p in plain.service_ports().values()]
