@@ -76,6 +76,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(cfg, regenerate=args.regenerate, seed=args.seed, count=args.count)
 
 
+def cmd_manifests(args: argparse.Namespace) -> int:
+    from devstack import manifests
+
+    return manifests.main(args.manifests_args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench import pipeline
 
@@ -107,7 +113,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     return code
 
 
-PASS_THROUGH = {"test": "pytest_args", "dlq": "dlq_args", "asyncapi": "asyncapi_args", "bench": "bench_args"}
+PASS_THROUGH = {
+    "test": "pytest_args", "dlq": "dlq_args", "asyncapi": "asyncapi_args", "bench": "bench_args", "manifests": "manifests_args",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     catalog = sub.add_parser("asyncapi", help="regenerate docs/asyncapi.json from the code (--check: compare only)")
     catalog.add_argument("asyncapi_args", nargs=argparse.REMAINDER)
     catalog.set_defaults(func=cmd_asyncapi)
+    manifests = sub.add_parser("manifests", help="regenerate deploy/k8s/base/generated from the code (--check: compare only)")
+    manifests.add_argument("manifests_args", nargs=argparse.REMAINDER)
+    manifests.set_defaults(func=cmd_manifests)
     demo = sub.add_parser("demo", help="replay a sample HRIS export into the running system and summarise")
     demo.add_argument("--regenerate", action="store_true", help="write a new deploy/demo/hris-export.jsonl first")
     demo.add_argument("--seed", type=int, default=7)

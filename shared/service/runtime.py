@@ -44,6 +44,8 @@ class ServiceRuntime:
     relay: OutboxRelay = field(init=False)
     transactions: Transactions = field(init=False)
     consumer: EventConsumer | None = field(init=False, default=None)
+    # Topic -> consumers of this process: what the deployment manifests scale on.
+    subscriptions: dict[str, int] = field(default_factory=dict)
 
     @property
     def db(self) -> AsyncDatabase:
@@ -62,10 +64,11 @@ class ServiceRuntime:
             await self.consumer.handle(record, consumer)
 
         for topic in events.topics():
+            self.subscriptions[topic] = events.concurrency.get(topic, self.settings.consumer_workers)
             self.kafka.subscribe(
                 topic,
                 group=consumer_group(self.name, topic),
-                workers=events.concurrency.get(topic, self.settings.consumer_workers),
+                workers=self.subscriptions[topic],
                 fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
                 handle=handle,
             )
