@@ -18,8 +18,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from opentelemetry import metrics
+
 from services.notifications.dependencies import Dependencies
 from services.notifications.domain import (
+    FAILED,
     SENT,
     SKIPPED,
     ChannelNotConfigured,
@@ -132,8 +135,12 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     # Deliveries this process sent: when only their recording failed (the database restarting)
     # and the transaction is retried, they are recorded without being sent again.
     sent: OrderedDict[str, None] = OrderedDict()
+    outcomes = metrics.get_meter("alumni.notifications").create_counter(
+        "alumni.notifications.deliveries", unit="{delivery}", description="Deliveries settled, by channel and status (sent, skipped, failed)"
+    )
 
     async def failed(request: DeliveryRequest, ctx: EventContext, gave_up: GaveUp) -> None:
+        outcomes.add(1, {"channel": request.channel, "status": FAILED})
         now = ctx.now()
         await deps.deliveries(ctx).record_failure(
             request.delivery_id, now, reason=gave_up.message, attempts=gave_up.attempts, permanent=gave_up.permanent
@@ -157,9 +164,11 @@ def event_handlers(deps: Dependencies) -> EventRouter:
             log.info("delivery already settled: repeat dropped", extra={"delivery_id": request.delivery_id})
             return
         if reason:
+            outcomes.add(1, {"channel": request.channel, "status": SKIPPED})
             return
         if request.delivery_id not in sent:
             await _send(deps, request, now)
+            outcomes.add(1, {"channel": request.channel, "status": SENT})
             sent[request.delivery_id] = None
             if len(sent) > SENT_MEMORY:
                 sent.popitem(last=False)

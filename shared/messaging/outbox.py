@@ -82,6 +82,12 @@ class Outbox:
         mine_or_abandoned = [d async for d in cursor if d["owner"] == self.instance or d["created_at"] < cutoff]
         return mine_or_abandoned[:limit]
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many events wait to be published, and when the oldest of them was written."""
+        count = await self.collection.count_documents({"status": "pending"})
+        oldest = await self.collection.find_one({"status": "pending"}, {"created_at": 1}, sort=[("status", ASCENDING), ("seq", ASCENDING)])
+        return count, oldest["created_at"] if oldest else None
+
     async def remove(self, ids: list[str]) -> None:
         """Events the broker acknowledged: Kafka keeps them from now on."""
         await self.collection.delete_many({"_id": {"$in": ids}})

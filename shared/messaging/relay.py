@@ -4,6 +4,8 @@ outbox for events another process (or this one, before a crash) committed and ne
 once their lease has passed. Acknowledged events are removed from the outbox together, every
 `removal_interval`. An event the broker refuses for its size is set aside (`unsendable`, the
 `alumni_outbox_unsendable` metric to alert on) and never holds back the events behind it.
+Every `observe_interval` the backlog is measured (`alumni_outbox_pending`,
+`alumni_outbox_oldest_pending_age_seconds`): events waiting long mean the relay cannot publish.
 """
 
 import asyncio
@@ -12,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 from opentelemetry import context, metrics, propagate
+from opentelemetry.metrics import Observation
 
 from shared.messaging.kafka import Publisher
 from shared.messaging.outbox import Outbox
@@ -33,6 +36,7 @@ class OutboxRelay:
         lease: timedelta = timedelta(seconds=5),
         batch_size: int = 500,
         removal_interval: float = 0.2,
+        observe_interval: float = 15.0,
     ) -> None:
         self.outbox = outbox
         self.kafka = kafka
@@ -40,6 +44,9 @@ class OutboxRelay:
         self.lease = lease
         self.batch_size = batch_size
         self.removal_interval = removal_interval
+        self.observe_interval = observe_interval
+        self._backlog: tuple[int, float] = (0, 0.0)  # pending events, age of the oldest in seconds
+        self._observe_task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._handed: list[dict] = []
         # Published, still in the outbox until the next removal: the sweep must not send them again.
@@ -55,6 +62,14 @@ class OutboxRelay:
         self._delay = meter.create_histogram(
             "alumni.outbox.publish_delay", unit="s", description="From the outbox write to the broker's acknowledgement"
         )
+        meter.create_observable_gauge(
+            "alumni.outbox.pending", callbacks=[lambda options: [Observation(self._backlog[0])]], unit="{event}",
+            description="Events in the outbox waiting to be published",
+        )
+        meter.create_observable_gauge(
+            "alumni.outbox.oldest_pending_age", callbacks=[lambda options: [Observation(self._backlog[1])]], unit="s",
+            description="Age of the oldest event waiting in the outbox: alert when it grows",
+        )
 
     def wake(self, committed: list[dict] = ()) -> None:
         """Publish now: called right after a transaction that wrote `committed` commits. They are
@@ -65,6 +80,7 @@ class OutboxRelay:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
         self._removal_task = asyncio.create_task(self._remove_published(), name="outbox-removal")
+        self._observe_task = asyncio.create_task(self._observe_backlog(), name="outbox-backlog")
 
     async def stop(self) -> None:
         """Publish what this process still holds, remove what is published, then stop."""
@@ -72,9 +88,10 @@ class OutboxRelay:
         self._wake.set()
         if self._task is not None:
             await self._task
-        if self._removal_task is not None:
-            self._removal_task.cancel()
-            await asyncio.gather(self._removal_task, return_exceptions=True)
+        for task in (self._removal_task, self._observe_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         try:
             await self._remove()
         except Exception as exc:  # left in the outbox: published again after the lease, dropped as repeats
@@ -131,6 +148,15 @@ class OutboxRelay:
                 await self._remove()
             except Exception as exc:  # kept: the next round removes them
                 log.warning("outbox: published events not removed yet", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+    async def _observe_backlog(self) -> None:
+        while True:
+            try:
+                count, oldest = await self.outbox.backlog()
+                self._backlog = (count, (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
+            except Exception as exc:  # a measurement missed; the next one comes
+                log.info("outbox backlog not measured", extra={"error": type(exc).__name__})
+            await asyncio.sleep(self.observe_interval)
 
     async def _remove(self) -> None:
         ids = list(self._published)

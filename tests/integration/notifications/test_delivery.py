@@ -11,6 +11,7 @@ import httpx
 from shared.events.alumni import AlumnusErased
 from shared.events.engagement import EventHosted, RsvpRecorded
 from tests.integration.notifications.conftest import COMMUNITY, HR, Messaging
+from tests.integration.platform.test_dead_letters import sample
 
 
 def _hosted(title: str, **fields) -> EventHosted:
@@ -38,6 +39,11 @@ async def test_a_registered_alumnus_gets_a_welcome_in_their_language_and_hr_a_po
     assert delivered.json()["template"] == "welcome"
     audit = await messaging.deliveries(alumnus_id=en_id)
     assert [(d["channel"], d["template"], d["status"]) for d in audit] == [("email", "welcome", "sent")]
+    # Operators see the deliveries by channel and status (deploy/observability names these series).
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{messaging.notifications}/metrics")).text
+    assert sample(metrics, "alumni_notifications_deliveries_total", channel="email", status="sent") >= 2
+    assert sample(metrics, "alumni_notifications_deliveries_total", channel="slack", status="sent") >= 2
 
 
 async def test_a_consent_gated_invitation_goes_only_to_those_who_consented(messaging: Messaging) -> None:

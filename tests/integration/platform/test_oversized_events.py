@@ -53,3 +53,9 @@ async def test_an_event_the_broker_refuses_is_set_aside_and_later_events_are_pub
     async with httpx.AsyncClient() as http:
         metrics = (await http.get(f"{app.url}/metrics")).text
     assert sample(metrics, "alumni_outbox_unsendable_total", topic=orders.orders) == 1.0
+    # The series the dashboard and the alerts read (deploy/observability), as the service exports them.
+    assert sample(metrics, "alumni_outbox_published_total", topic=orders.orders) == len(later)
+    assert sample(metrics, "alumni_outbox_pending") is not None
+    assert sample(metrics, "alumni_outbox_oldest_pending_age_seconds") is not None
+    assert sample(metrics, "alumni_dependency_up", dependency="kafka") == 1.0
+    assert sample(metrics, "alumni_dependency_up", dependency="mongodb") == 1.0
