@@ -11,6 +11,7 @@ from devstack.config import ROOT, StackConfig
 from devstack.errors import StackError
 from devstack.kafka import KafkaNode
 from devstack.stack import LocalStack
+from devstack.zipkin import ZipkinNode
 from shared.topics import topic_partitions
 
 
@@ -82,6 +83,12 @@ def cmd_manifests(args: argparse.Namespace) -> int:
     return manifests.main(args.manifests_args)
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    from devstack import trace
+
+    return trace.main(ZipkinNode(StackConfig.from_env()).url, args.identifier)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench import pipeline
 
@@ -101,8 +108,10 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    # Fetch the Kafka jars before pytest starts, so its output is only the tests'.
-    KafkaNode(StackConfig.from_env().for_tests()).ensure_jars()
+    # Fetch the Kafka jars and the trace store before pytest starts, so its output is only the tests'.
+    test_stack = StackConfig.from_env().for_tests()
+    KafkaNode(test_stack).ensure_jars()
+    ZipkinNode(test_stack).ensure_jar()
     code = subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
     if code == 5:
         if args.pytest_args:
@@ -139,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     manifests = sub.add_parser("manifests", help="regenerate deploy/k8s/base/generated from the code (--check: compare only)")
     manifests.add_argument("manifests_args", nargs=argparse.REMAINDER)
     manifests.set_defaults(func=cmd_manifests)
+    traced = sub.add_parser("trace", help="print the traces of an employee id, alumnus id or event id, from the local trace store")
+    traced.add_argument("identifier")
+    traced.set_defaults(func=cmd_trace)
     demo = sub.add_parser("demo", help="replay a sample HRIS export into the running system and summarise")
     demo.add_argument("--regenerate", action="store_true", help="write a new deploy/demo/hris-export.jsonl first")
     demo.add_argument("--seed", type=int, default=7)

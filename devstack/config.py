@@ -21,6 +21,7 @@ class StackConfig:
     kafka_heap: str = "512m"
     smtp_port: int = 1025  # the local mail sink
     sink_http_port: int = 8025  # the local chat webhook sink
+    zipkin_port: int = 9411  # the local trace store (Zipkin's API and UI)
     test_port_offset: int = 0  # shifts the test stack's ports, so two checkouts can test at once
 
     @classmethod
@@ -37,6 +38,7 @@ class StackConfig:
             kafka_heap=env.get("ALUMNI_KAFKA_HEAP", "512m"),
             smtp_port=int(env.get("ALUMNI_SMTP_PORT", 1025)),
             sink_http_port=int(env.get("ALUMNI_SINK_HTTP_PORT", 8025)),
+            zipkin_port=int(env.get("ALUMNI_ZIPKIN_PORT", 9411)),
             test_port_offset=int(env.get("ALUMNI_TEST_PORT_OFFSET", 0)),
         )
 
@@ -52,6 +54,7 @@ class StackConfig:
             http_port_base=18001 + shift,
             smtp_port=11025 + shift,
             sink_http_port=18025 + shift,
+            zipkin_port=19411 + shift,
         )
 
     @property

@@ -1,12 +1,15 @@
-"""The whole local system: infrastructure (Kafka, the database, the topics) and the services."""
+"""The whole local system: infrastructure (Kafka, the database, the topics), the trace store,
+the local mail and chat sinks, and the services."""
 
 import asyncio
+import os
 import time
 
 from devstack.config import StackConfig
 from devstack.database import DatabaseNode
 from devstack.kafka import KafkaNode, ensure_topics
 from devstack.services import ServiceProcess, SinksProcess
+from devstack.zipkin import ZipkinNode
 from shared.topics import topic_partitions
 
 
@@ -16,6 +19,7 @@ class LocalStack:
         self.kafka = KafkaNode(cfg)
         self.database = DatabaseNode(cfg)
         self.sinks = SinksProcess(cfg)
+        self.zipkin = ZipkinNode(cfg)
         self.services = {
             name: ServiceProcess(cfg, name, port, service_env)
             for name, port in cfg.service_ports().items()
@@ -47,10 +51,17 @@ class LocalStack:
         await asyncio.gather(*(s.wait_ready() for s in chosen))
 
     async def up(self, log=print) -> None:
+        if self.zipkin.start():  # the slowest to start: it comes up while the rest does
+            log(f"traces: starting Zipkin on {self.zipkin.url}")
         await self.up_infrastructure(log)
         if self.sinks.start():
             log(f"sinks: mail on 127.0.0.1:{self.cfg.smtp_port}, chat on 127.0.0.1:{self.cfg.sink_http_port}, kept in {self.cfg.sinks}")
+        # Spans go to the local trace store, unless the operator chose exporters of their own.
+        if "OTEL_TRACES_EXPORTER" not in os.environ:
+            for service in self.services.values():
+                service.process.env.update(self.zipkin.service_env())
         await self.up_services(log=log)
+        await self.zipkin.wait_ready()
 
     def down(self, log=print) -> None:
         for service in self.services.values():
@@ -58,6 +69,8 @@ class LocalStack:
                 log(f"{service.name}: stopped")
         if self.sinks.stop():
             log("sinks: stopped")
+        if self.zipkin.stop():
+            log("traces: stopped")
         if self.kafka.stop():
             log("kafka: stopped")
         if self.database.stop():
@@ -71,6 +84,7 @@ class LocalStack:
         ]
         rows += [(s.name, self._state(s.process.pid()), s.url) for s in self.services.values()]
         rows.append(("sinks", self._state(self.sinks.process.pid()), f"smtp://127.0.0.1:{self.cfg.smtp_port}, http://127.0.0.1:{self.cfg.sink_http_port}"))
+        rows.append(("traces", self._state(self.zipkin.process.pid()), f"{self.zipkin.url}/zipkin/"))
         return rows
 
     @staticmethod

@@ -17,7 +17,7 @@ import time
 from typing import Any, Protocol
 
 from aiokafka import ConsumerRecord, TopicPartition
-from opentelemetry import metrics
+from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from shared.events import Envelope, Event
@@ -83,6 +83,13 @@ class EventConsumer:
             envelope, event_type, event = decode(record, self.router)
         except PoisonRecord as poison:
             return await self._dead_letter(record, poison.error_class, str(poison), 0), "unreadable"
+        # The consume span names the event (OpenTelemetry's CloudEvents conventions): a trace is
+        # found by an event's id or its aggregate (`./alumni trace`). Identifiers only.
+        trace.get_current_span().set_attributes(
+            {"cloudevents.event_id": envelope.id, "cloudevents.event_source": envelope.source, "cloudevents.event_type": envelope.type}
+            | ({"cloudevents.event_subject": envelope.subject} if envelope.subject else {})
+            | ({"messaging.kafka.message.key": record.key.decode(errors="replace")} if record.key else {})
+        )
         if event_type.type in self.router.skipped:
             return "skipped", event_type.type
         _, handler = self.router.handlers[event_type.type]

@@ -1,6 +1,7 @@
 """OpenTelemetry for every service: traces and metrics configured by the standard `OTEL_*`
-variables, exported over OTLP when an endpoint is set (nothing is exported otherwise), and
-metrics also exposed to Prometheus on `/metrics`.
+variables, exported over OTLP when an endpoint is set (nothing is exported otherwise), traces
+also to Zipkin when `OTEL_TRACES_EXPORTER` names it (the local trace store), and metrics also
+exposed to Prometheus on `/metrics`.
 
 Spans carry identifiers, never personal data: MongoDB spans name the command and collection,
 not the query; Kafka spans name topic, partition, offset and key (an aggregate id).
@@ -21,11 +22,16 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from pymongo import monitoring
 
 
-def _exporting(signal: str) -> bool:
+def _exporters(signal: str) -> set[str]:
+    """The exporters `OTEL_<signal>_EXPORTER` names (comma-separated, `otlp` by default); OTLP
+    only once an endpoint is set, so that a service with no collector exports nothing."""
     env = os.environ
-    if env.get("OTEL_SDK_DISABLED", "").lower() == "true" or env.get(f"OTEL_{signal}_EXPORTER", "otlp") == "none":
-        return False
-    return bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"))
+    if env.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return set()
+    names = {n.strip() for n in env.get(f"OTEL_{signal}_EXPORTER", "otlp").split(",")} - {"none", ""}
+    if not (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")):
+        names.discard("otlp")
+    return names
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,17 @@ def configure_telemetry(service: str) -> Telemetry:
     # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES take precedence over this default.
     resource = Resource.create({"service.name": f"alumni-{service}"} | _env_resource())
     tracer_provider = TracerProvider(resource=resource)
-    if _exporting("TRACES"):
+    traces_to = _exporters("TRACES")
+    if "otlp" in traces_to:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if "zipkin" in traces_to:  # the local trace store (OTEL_EXPORTER_ZIPKIN_ENDPOINT)
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        tracer_provider.add_span_processor(BatchSpanProcessor(ZipkinExporter()))
     readers: list[MetricReader] = [PrometheusMetricReader()]
-    if _exporting("METRICS"):
+    if "otlp" in _exporters("METRICS"):
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))

@@ -1,6 +1,6 @@
 """The whole system as its users run it: the five services as separate processes, started by the
-launcher as `./alumni up` starts them, sending to a real SMTP server, a real chat receiver and a
-real OTLP trace receiver on loopback."""
+launcher as `./alumni up` starts them, sending to a real SMTP server, a real chat receiver, a
+real OTLP trace receiver on loopback and the local trace store (Zipkin) as `./alumni up` runs it."""
 
 import json
 from collections.abc import AsyncIterator
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from devstack.stack import LocalStack
+from devstack.zipkin import ZipkinNode
 from tests.integration.chat_receiver import ChatReceiver
 from tests.integration.mailbox import Mailbox
 from tests.integration.otlp_receiver import OtlpReceiver
@@ -23,6 +24,7 @@ class System:
     mailbox: Mailbox
     chat: ChatReceiver
     traces: OtlpReceiver
+    zipkin: ZipkinNode
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,7 +36,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="package")
 async def system(stack: LocalStack) -> AsyncIterator[System]:
     mailbox, chat, traces = Mailbox().start(), ChatReceiver().start(), OtlpReceiver().start()
-    env = {
+    zipkin = ZipkinNode(stack.cfg)
+    zipkin.start()
+    env = zipkin.service_env() | {
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(mailbox.port),
         "CHAT_CHANNELS": json.dumps({"hr": {"format": "slack", "url": chat.url(HR), "per_second": 50}}),
@@ -46,8 +50,10 @@ async def system(stack: LocalStack) -> AsyncIterator[System]:
         "RETRY_ATTEMPTS": "8",
     }
     services = LocalStack(stack.cfg, service_env=env)
+    await zipkin.wait_ready()
     await services.up_services(log=lambda line: None)
-    yield System(services, mailbox, chat, traces)
+    yield System(services, mailbox, chat, traces, zipkin)
+    zipkin.stop()
     for service in services.services.values():
         service.stop()
     mailbox.stop()

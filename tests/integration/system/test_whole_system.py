@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import httpx
 
+from devstack.trace import find_traces, render_tree
 from services.offboarding.intake.signatures import sign_generic
 from shared.web.auth import TokenVerifier
 from shared.settings import DEVELOPMENT_JWT_SECRET
@@ -143,6 +144,21 @@ async def test_a_mixed_batch_through_the_whole_system(system: System, figures) -
     assert await _eventually(traced, timeout=30), "a departure's trace does not reach the SMTP send"
     spans = [s for s in system.traces.snapshot() if s.trace_id == traces[eligible[1]["employee_id"]]]
     assert any(s.service == "alumni-offboarding" and s.kind == 2 for s in spans)  # the webhook request (SERVER)
+
+    # An operator finds the same trace in the trace store by the employee id (`./alumni trace`).
+    traced_id = traces[eligible[1]["employee_id"]]
+
+    async def in_trace_store() -> list[list[dict]]:
+        with httpx.Client(timeout=10) as http:
+            return find_traces(system.zipkin.url, eligible[1]["employee_id"], http=http)
+
+    async def stored_to_the_smtp_send() -> bool:
+        return any(spans[0]["traceId"] == traced_id and any(s.get("name") == "smtp send" for s in spans) for spans in await in_trace_store())
+
+    assert await _eventually(stored_to_the_smtp_send, timeout=30), "the departure's trace is not in the trace store"
+    stored = next(spans for spans in await in_trace_store() if spans[0]["traceId"] == traced_id)
+    assert {s["localEndpoint"]["serviceName"] for s in stored} == {"alumni-offboarding", "alumni-identity", "alumni-notifications"}
+    assert render_tree(stored)[0].split("ms ", 1)[1].startswith("alumni-offboarding: post /webhooks/hris/{source}")
     figures(f"whole system: {len(eligible)} alumni for {len(eligible)} eligible (one boomerang, two stints), "
             f"{sum(counts.values())} welcome emails, 0 for {len(excluded)} excluded and 1 cancelled, "
             f"{len(letters)} dead letters; a departure's trace: {len(spans)} spans across {sorted({s.service for s in spans})}")
