@@ -14,6 +14,7 @@ MEMORY_REQUEST, MEMORY_LIMIT, CPU_REQUEST = "128Mi", "256Mi", "100m"
 # Beyond SHUTDOWN_TIMEOUT_SECONDS: the endpoint removal delay and the bounded graceful stop both fit.
 PRE_STOP_SECONDS = 5
 GRACE_MARGIN_SECONDS = 15
+SECRETS_MOUNT = "/var/run/secrets/alumni"
 LAG_PER_REPLICA = "50"  # records behind per partition before KEDA adds a replica
 KAFKA_PORTS = (9092, 9093)  # Strimzi's plain and TLS listeners
 MONGODB_PORT = 27017
@@ -57,11 +58,12 @@ def deployment(facts: ServiceFacts) -> dict:
             {"name": "HTTP_PORT", "value": str(facts.port)},
             {"name": "OTEL_SERVICE_NAME", "value": f"alumni-{facts.name}"},
             {"name": "SHUTDOWN_TIMEOUT_SECONDS", "value": str(int(facts.shutdown_seconds))},
+            # Secrets as files, one per key, never in the environment (shared/settings.py reads them).
+            {"name": "ALUMNI_SECRETS_DIR", "value": SECRETS_MOUNT},
         ],
         "envFrom": [
             {"configMapRef": {"name": "alumni-config"}},
             {"configMapRef": {"name": f"alumni-{facts.name}", "optional": True}},
-            {"secretRef": {"name": f"alumni-{facts.name}-secrets"}},
         ],
         "resources": {"requests": {"cpu": CPU_REQUEST, "memory": MEMORY_REQUEST}, "limits": {"memory": MEMORY_LIMIT}},
         "startupProbe": _probe("/health/ready", period=2, failures=45),
@@ -77,7 +79,7 @@ def deployment(facts: ServiceFacts) -> dict:
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "secrets", "mountPath": SECRETS_MOUNT, "readOnly": True}],
     }
     return {
         "apiVersion": "apps/v1",
@@ -97,7 +99,10 @@ def deployment(facts: ServiceFacts) -> dict:
                     "terminationGracePeriodSeconds": int(PRE_STOP_SECONDS + facts.shutdown_seconds + GRACE_MARGIN_SECONDS),
                     "securityContext": {"runAsNonRoot": True, "fsGroup": UID, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                        {"name": "secrets", "secret": {"secretName": f"alumni-{facts.name}-secrets", "defaultMode": 0o440}},
+                    ],
                 },
             },
         },

@@ -1,7 +1,18 @@
-"""Configuration from environment variables; the same names in every service."""
+"""Configuration from environment variables; the same names in every service.
+
+A setting's value can also come from a file, as orchestrators mount secrets: `<NAME>_FILE`
+names a file holding the value of `<NAME>` (setting both is refused), and `ALUMNI_SECRETS_DIR`
+names a directory whose files are named after the settings (a Kubernetes Secret mounted as a
+volume: one file per key, e.g. `AUTH_JWT_SECRET`)."""
+
+import os
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict, SettingsError,
+)
 
 DEVELOPMENT_JWT_SECRET = "local-development-secret-change-me"
 # Secrets shipped in this repository for one machine: never accepted outside development mode.
@@ -18,13 +29,54 @@ class InsecureConfiguration(SystemExit):
     """A service refuses to start with a default or weak secret outside development mode."""
 
 
+class FileVariables(EnvSettingsSource):
+    """`<NAME>_FILE=/path`: the setting `<NAME>`, read from that file (its last newline dropped)."""
+
+    def _load_env_vars(self) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        for variable, path in os.environ.items():
+            name = variable[: -len("_FILE")]
+            if not variable.endswith("_FILE") or name.lower() not in self.settings_cls.model_fields:
+                continue
+            if name in os.environ:
+                raise SettingsError(f"{name} and {variable} are both set: give the value one way")
+            try:
+                found[name.lower()] = Path(path).read_text().removesuffix("\n")
+            except OSError as exc:
+                raise SettingsError(f"{variable} names {path}, which cannot be read ({type(exc).__name__})") from None
+        return found
+
+
 class ServiceSettings(BaseSettings):
     """Settings every service reads. A service subclasses it to add its own."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource, file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        mounted = os.environ.get("ALUMNI_SECRETS_DIR")
+        directory = (SecretsSettingsSource(settings_cls, secrets_dir=mounted),) if mounted else ()
+        return init_settings, env_settings, FileVariables(settings_cls), *directory
+
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # A Kafka that asks for TLS and SASL (Confluent Cloud, MSK, Aiven, Strimzi): the names of
+    # librdkafka's settings. Certificates are PEM files; the CA defaults to the system's.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_ssl_ca_location: str = ""
+    kafka_ssl_certificate_location: str = ""  # with the key: TLS client authentication (mTLS)
+    kafka_ssl_key_location: str = ""
+    # Credentials and TLS as the URI carries them (`mongodb+srv://user:pass@host/?tls=true`), or
+    # beside it: MONGODB_USERNAME / MONGODB_PASSWORD, and MONGODB_TLS_CA_FILE (turns TLS on).
     mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_username: str = ""
+    mongodb_password: str = ""
+    mongodb_tls_ca_file: str = ""
     # Empty means `alumni_<service>`: each service owns its own database.
     mongodb_database: str = ""
     smtp_host: str = "127.0.0.1"

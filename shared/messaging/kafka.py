@@ -16,9 +16,12 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
+
+from shared.messaging.kafka_security import KafkaSecurity
 
 RecordHandler = Callable[[ConsumerRecord, Any], Awaitable[None]]
 
@@ -40,10 +43,12 @@ class KafkaBus:
         tracer_provider: TracerProvider,
         meter_provider: MeterProvider,
         registry: CollectorRegistry,
+        security: KafkaSecurity = KafkaSecurity(),
     ) -> None:
         self.broker = KafkaBroker(
             bootstrap_servers,
             client_id=client_id,
+            security=_faststream_security(security),
             # FastStream defaults to acks=1 without idempotence; the platform needs both.
             enable_idempotence=True,
             acks="all",
@@ -94,6 +99,16 @@ class KafkaBus:
 
     async def ping(self, timeout: float) -> bool:
         return await self.broker.ping(timeout=timeout)
+
+
+SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def _faststream_security(security: KafkaSecurity) -> BaseSecurity | None:
+    context = security.ssl_context()
+    if security.sasl:
+        return SASL[security.mechanism](security.username, security.password, ssl_context=context, use_ssl=security.tls)
+    return BaseSecurity(ssl_context=context, use_ssl=True) if security.tls else None
 
 
 async def _whole_message(message: KafkaMessage, decode: Callable[[KafkaMessage], Awaitable[Any]]) -> KafkaMessage:

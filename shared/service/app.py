@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from shared.clock import Clock
 from shared.messaging import aiokafka_fix
 from shared.messaging.kafka import KafkaBus
+from shared.messaging.kafka_security import KafkaSecurity, KafkaSecurityError
 from shared.messaging.outbox import EventTooLarge
 from shared.messaging.router import EventRouter
 from shared.observability.logs import configure_logging
@@ -62,8 +63,14 @@ def create_service(
     telemetry = configure_telemetry(name)
     aiokafka_fix.apply()
     failpoints.arm(settings.alumni_failpoints)
+    try:
+        kafka_security = KafkaSecurity.from_settings(settings)
+    except KafkaSecurityError as refusal:
+        log.critical(f"refusing to start: {refusal}")
+        raise InsecureConfiguration(f"refusing to start: {refusal}") from None
     kafka = KafkaBus(
         settings.kafka_bootstrap_servers,
+        security=kafka_security,
         client_id=name,
         shutdown_timeout=settings.shutdown_timeout_seconds,
         tracer_provider=telemetry.tracer_provider,

@@ -76,7 +76,10 @@ class ServiceRuntime:
     async def start(self, events: EventRouter | None) -> None:
         settings = self.settings
         deadline = asyncio.get_running_loop().time() + settings.startup_timeout_seconds
-        self.mongo = mongo.connect(settings.mongodb_uri, app_name=self.name, listeners=[MongoCommandSpans()])
+        self.mongo = mongo.connect(
+            settings.mongodb_uri, app_name=self.name, listeners=[MongoCommandSpans()], username=settings.mongodb_username,
+            password=settings.mongodb_password, tls_ca_file=settings.mongodb_tls_ca_file,
+        )
         await _retry_until(deadline, "MongoDB", self.mongodb_reachable)
         self.outbox = Outbox(self.db, source=f"/alumni/{self.name}")
         self.relay = OutboxRelay(

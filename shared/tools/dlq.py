@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared.messaging import deadletters as dl
+from shared.messaging.kafka_security import KafkaSecurity
+from shared.settings import ServiceSettings
 from shared.topics import dead_letter_topic
 
 
@@ -39,9 +41,14 @@ class DeadLetter:
         return self.header(dl.ORIGINAL_TOPIC)
 
 
+def _security() -> dict:
+    """The same Kafka security settings as the services (KAFKA_SECURITY_PROTOCOL, ...)."""
+    return KafkaSecurity.from_settings(ServiceSettings()).for_aiokafka()
+
+
 async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
     """Every record of a dead-letter topic, from its beginning to its current end."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **_security())
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic)
@@ -77,7 +84,7 @@ async def original_value(bootstrap: str, letter: DeadLetter) -> bytes | None:
     record is still retained there."""
     partition = TopicPartition(letter.original_topic, int(letter.header(dl.ORIGINAL_PARTITION)))
     offset = int(letter.header(dl.ORIGINAL_OFFSET))
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **_security())
     await consumer.start()
     try:
         consumer.assign([partition])
@@ -89,7 +96,7 @@ async def original_value(bootstrap: str, letter: DeadLetter) -> bytes | None:
 
 
 async def replay(bootstrap: str, letters: Sequence[DeadLetter]) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=2 * 1024 * 1024)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=2 * 1024 * 1024, **_security())
     await producer.start()
     try:
         sends = []

@@ -105,7 +105,12 @@ def test_every_service_is_deployed_safely(overlay: str) -> None:
         assert security["runAsNonRoot"] and security["readOnlyRootFilesystem"] and not security["allowPrivilegeEscalation"]
         assert pod["terminationGracePeriodSeconds"] > facts()[name].shutdown_seconds + container["lifecycle"]["preStop"]["sleep"]["seconds"]
         assert container["resources"]["limits"]["memory"] and container["resources"]["requests"]["memory"]
-        assert {"secretRef": {"name": f"alumni-{name}-secrets"}} in container["envFrom"]
+        # Secrets are files the settings read (ALUMNI_SECRETS_DIR), never environment variables.
+        secret_volume = next(v for v in pod["volumes"] if "secret" in v)
+        assert secret_volume["secret"]["secretName"] == f"alumni-{name}-secrets"
+        mount = next(m for m in container["volumeMounts"] if m["name"] == secret_volume["name"])
+        assert {"name": "ALUMNI_SECRETS_DIR", "value": mount["mountPath"]} in container["env"] and mount["readOnly"]
+        assert not any("secretRef" in source for source in container.get("envFrom", []))
         labels = deployment["spec"]["selector"]["matchLabels"]
         assert by_kind["PodDisruptionBudget"][name]["spec"]["selector"]["matchLabels"] == labels
         assert by_kind["NetworkPolicy"][name]["spec"]["podSelector"]["matchLabels"] == labels
