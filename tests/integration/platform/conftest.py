@@ -113,8 +113,8 @@ class OrdersDeployment:
         return client, client[self.database]
 
 
-@pytest.fixture
-async def orders(stack: LocalStack, otlp: OtlpReceiver) -> AsyncIterator[OrdersDeployment]:
+async def new_deployment(stack: LocalStack, otlp: OtlpReceiver) -> OrdersDeployment:
+    """The orders app's topics (created on `stack`'s broker) and database, unique to one test."""
     run = uuid.uuid4().hex[:8]
     deployment = OrdersDeployment(
         stack, otlp, orders=f"test.{run}.orders", shipments=f"test.{run}.shipments", database=f"orders_{run}", group=f"orders-{run}"
@@ -128,5 +128,11 @@ async def orders(stack: LocalStack, otlp: OtlpReceiver) -> AsyncIterator[OrdersD
         )
     finally:
         await admin.close()
+    return deployment
+
+
+@pytest.fixture
+async def orders(stack: LocalStack, otlp: OtlpReceiver) -> AsyncIterator[OrdersDeployment]:
+    deployment = await new_deployment(stack, otlp)
     yield deployment
     deployment.stop_all()

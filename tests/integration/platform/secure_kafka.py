@@ -24,7 +24,8 @@ class Users:
 
 
 def make_certificates(directory: Path) -> tuple[Path, Path]:
-    """A CA (ca.pem) and the broker's key and certificate for 127.0.0.1 (broker.pem)."""
+    """A CA (ca.pem) and a server's key and certificate for 127.0.0.1: together in server.pem
+    (a Kafka PEM keystore), and apart in key.pem and cert.pem."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alumni test CA")])
@@ -44,11 +45,14 @@ def make_certificates(directory: Path) -> tuple[Path, Path]:
         .sign(ca_key, hashes.SHA256())
     )
     directory.mkdir(parents=True, exist_ok=True)
-    ca_file, broker_file = directory / "ca.pem", directory / "broker.pem"
+    ca_file, server_file = directory / "ca.pem", directory / "server.pem"
     ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     pkcs8 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    broker_file.write_bytes(pkcs8 + certificate.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))
-    return ca_file, broker_file
+    chain = certificate.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+    server_file.write_bytes(pkcs8 + chain)
+    (directory / "key.pem").write_bytes(pkcs8)
+    (directory / "cert.pem").write_bytes(chain)
+    return ca_file, server_file
 
 
 class SecureKafka(KafkaNode):

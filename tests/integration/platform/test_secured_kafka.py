@@ -3,20 +3,18 @@ broker with a SASL_SSL listener and a certificate the test makes, and the platfo
 service consuming and producing through it; a wrong password or no TLS gets nowhere."""
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from devstack.process import free_port
 from devstack.stack import LocalStack
 from tests.integration.kafka_io import read_all
 from tests.integration.otlp_receiver import OtlpReceiver
-from tests.integration.platform.conftest import OrdersDeployment
+from tests.integration.platform.conftest import OrdersDeployment, new_deployment
 from tests.integration.platform.secure_kafka import SecureKafka, Users, make_certificates
 
 
@@ -35,18 +33,8 @@ async def secure_kafka(stack: LocalStack, tmp_path_factory: pytest.TempPathFacto
 
 
 async def _deployment(secure_kafka: SecureKafka, stack: LocalStack, otlp: OtlpReceiver) -> OrdersDeployment:
-    run = uuid.uuid4().hex[:8]
     # The test's own admin speaks to the plain listener; the service only to the secured one.
-    cfg = replace(stack.cfg, kafka_port=secure_kafka.cfg.kafka_port)
-    deployment = OrdersDeployment(LocalStack(cfg), otlp, f"test.{run}.orders", f"test.{run}.shipments", f"orders_{run}", f"orders-{run}")
-    admin = AIOKafkaAdminClient(bootstrap_servers=cfg.bootstrap_servers)
-    await admin.start()
-    try:
-        topics = [deployment.orders, deployment.shipments]
-        await admin.create_topics([NewTopic(t, 3, 1) for t in topics] + [NewTopic(f"{t}.dlq", 1, 1) for t in topics])
-    finally:
-        await admin.close()
-    return deployment
+    return await new_deployment(LocalStack(replace(stack.cfg, kafka_port=secure_kafka.cfg.kafka_port)), otlp)
 
 
 def _secured(secure_kafka: SecureKafka, mechanism: str, user: tuple[str, str]) -> dict[str, str]:
