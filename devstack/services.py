@@ -25,8 +25,11 @@ LOCAL_HRIS_SOURCES = '{"local": {"kind": "generic", "secret": "local-webhook-sec
 
 
 class ServiceProcess:
-    def __init__(self, cfg: StackConfig, name: str, port: int, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, cfg: StackConfig, name: str, port: int, extra_env: dict[str, str] | None = None, instance: str = "") -> None:
+        """`instance`: a second process of the same service (same groups, same database) is
+        told apart by it."""
         self.name = name
+        self.instance = instance
         self.port = port
         env = {
             **os.environ,
@@ -48,7 +51,7 @@ class ServiceProcess:
         env.setdefault("ALUMNI_DEVELOPMENT_MODE", "true")
         env.setdefault("CHAT_CHANNELS", json.dumps(local_chat_channels(cfg.sink_http_port)))
         self.process = ManagedProcess(
-            name=f"service-{name}",
+            name=f"service-{name}-{instance}" if instance else f"service-{name}",
             argv=[sys.executable, "-m", f"services.{name}", "--stack-home", str(cfg.home)],
             marker=str(cfg.home),
             run_dir=cfg.run,

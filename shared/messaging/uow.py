@@ -7,6 +7,7 @@ from typing import Any, Protocol, TypeVar
 from pymongo import AsyncMongoClient, InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ClientBulkWriteException, PyMongoError
 
 from shared.clock import Clock
 from shared.events import Envelope, Event
@@ -65,9 +66,17 @@ class UnitOfWork:
             return
         if self._bulk_write and len({collection for collection, _ in inserts}) > 1:
             name = self.db.name
-            await self.db.client.bulk_write(
-                [InsertOne(doc, namespace=f"{name}.{collection}") for collection, doc in inserts], session=self.session, ordered=True
-            )
+            try:
+                await self.db.client.bulk_write(
+                    [InsertOne(doc, namespace=f"{name}.{collection}") for collection, doc in inserts], session=self.session, ordered=True
+                )
+            except ClientBulkWriteException as exc:
+                # A write conflict (with a transaction still open for a process that was killed,
+                # say) carries the label on which the driver retries the whole transaction; the
+                # bulk-write wrapper does not: hand the driver the error itself.
+                if isinstance(exc.error, PyMongoError) and exc.error.has_error_label("TransientTransactionError"):
+                    raise exc.error from exc
+                raise
             return
         if self._marker:
             await self.db[PROCESSED].insert_one(self._marker, session=self.session)
