@@ -62,4 +62,3 @@ async def test_state_marker_and_outbox_commit_together_and_a_repeat_aborts_all(s
     assert len(relay.handed) == 1
     await client.drop_database(db.name)
     await client.close()
-
