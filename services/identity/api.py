@@ -188,6 +188,7 @@ def http_router(deps: Dependencies) -> APIRouter:
             await alumni.erase(alumnus_id, uow.now())
             stints = [deps.erasure_keys.of_stint(s.employee_id, s.hire_date) for s in alumnus.stints]
             await deps.erased(uow).remember(stints, uow.now())
+            await deps.waiting(uow).forget([s.employee_id for s in alumnus.stints])  # answers still waiting
             return {"alumnus_id": alumnus_id, "erased_at": erased.erased_at.isoformat()}
 
         return await request.app.state.runtime.transactions.run(forget)

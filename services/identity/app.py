@@ -9,6 +9,7 @@ from services.identity.dependencies import Dependencies
 from services.identity.handlers import event_handlers
 from shared.service import ServiceRuntime, create_service
 from shared.erasure import ErasureKeys
+from shared.messaging.parking import MongoWaitingEvents
 from shared.settings import DEVELOPMENT_ERASURE_HASH_KEY, ServiceSettings
 
 NAME = "identity"
@@ -26,7 +27,8 @@ class Settings(ServiceSettings):
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     deps = Dependencies(
-        alumni=repository.MongoAlumni, erased=repository.mongo_erased_people, erasure_keys=ErasureKeys(settings.erasure_hash_key)
+        alumni=repository.MongoAlumni, erased=repository.mongo_erased_people, erasure_keys=ErasureKeys(settings.erasure_hash_key),
+        waiting=MongoWaitingEvents,
     )
 
     async def prepare(runtime: ServiceRuntime) -> None:

@@ -18,6 +18,7 @@ from services.offboarding.scheduler import DueCaseScheduler
 from shared.events.types import DepartureReason
 from shared.service import ServiceRuntime, create_service
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
+from shared.messaging.parking import MongoWaitingEvents
 from shared.erasure import ErasureKeys
 from shared.settings import DEVELOPMENT_ERASURE_HASH_KEY, DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
 
@@ -61,6 +62,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         webhook_requests=repository.MongoWebhookRequests,
         erased=repository.mongo_erased_people,
         erasure_keys=ErasureKeys(settings.erasure_hash_key),
+        waiting=MongoWaitingEvents,
         policy=EligibilityPolicy(frozenset(settings.excluded_departure_reasons), settings.exclude_litigation),
         exit_form=ExitFormLinks(
             settings.exit_form_base_url, timedelta(days=settings.exit_form_valid_days),

@@ -11,6 +11,7 @@ from services.offboarding.intake.sources import HrisSource
 from services.offboarding.pages import ExitFormPages
 from services.offboarding.repository import ExitCaseRepository, InvitationRepository, WebhookRequestRepository
 from shared.erasure import ErasedPeople, ErasureKeys
+from shared.messaging.parking import WaitingEvents
 from shared.messaging.uow import UnitOfWork
 
 
@@ -23,6 +24,8 @@ class Dependencies:
     # Erased employees (keyed hashes of their ids): their departures are refused until re-admitted.
     erased: Callable[[UnitOfWork], ErasedPeople]
     erasure_keys: ErasureKeys
+    # Events parked until what they wait for is handled (a cancellation before its departure).
+    waiting: Callable[[UnitOfWork], WaitingEvents]
     # Who may join the alumni network, and the links to the exit form.
     policy: EligibilityPolicy
     exit_form: ExitFormLinks

@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 def event_handlers(deps: Dependencies) -> EventRouter:
     # A case completed twice breaks a rule; a cancellation may arrive before its departure
-    # (another topic): DepartureNotYetKnown is retried, then dead-lettered.
-    events = EventRouter(permanent=(CaseClosed,))
+    # (another topic): DepartureNotYetKnown parks it until the departure is handled.
+    events = EventRouter(permanent=(CaseClosed,), waiting=(DepartureNotYetKnown,))
 
     async def erased(employee_id: str, ctx: EventContext) -> bool:
         """A departure or cancellation of an erased employee is refused, recorded without who it
@@ -37,7 +37,13 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         case = await cases.get(case_id_for(event.employee_id, event.hire_date))
         if case is None:
             case = ExitCase.open(event, deps.policy, now)
-            if case.decision.eligible:
+            waiting = await deps.waiting(ctx).of(event.employee_id, EmployeeDepartureCancelled)
+            if cancellation := next((c for c in waiting if case.named_by(c)), None):
+                # Its cancellation came first: closed at once, no link, no alumnus. The parked
+                # cancellation, handled next, finds the case cancelled and changes nothing.
+                ctx.publish(case.cancel(cancellation.reason, now), subject=case.employee_id)
+                log.info("departure cancelled before it arrived", extra={"case_id": case.case_id})
+            elif case.decision.eligible:
                 invitation, issued = case.invite(deps.exit_form, now)
                 await deps.invitations(ctx).add(invitation)
                 ctx.publish(issued, subject=case.employee_id)
@@ -54,9 +60,9 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         if await erased(event.employee_id, ctx):
             return
         cases = deps.cases(ctx)
-        case = await cases.latest_for(event.employee_id)
+        case = next((c for c in await cases.of_employee(event.employee_id) if c.named_by(event)), None)
         if case is None:
-            raise DepartureNotYetKnown(f"no departure known for employee {event.employee_id} to cancel")
+            raise DepartureNotYetKnown(f"no departure of employee {event.employee_id} that this cancellation names is known yet")
         if cancelled := case.cancel(event.reason, ctx.now()):
             ctx.publish(cancelled, subject=case.employee_id)
             if cancelled.after_completion:
@@ -68,6 +74,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         cases = deps.cases(ctx)
         await deps.invitations(ctx).forget_cases(await cases.case_ids(event.employee_ids))
         forgotten = await cases.forget(event.employee_ids)
+        await deps.waiting(ctx).forget(event.employee_ids)
         await deps.erased(ctx).remember([deps.erasure_keys.of_employee(e) for e in event.employee_ids], ctx.now())
         log.info("exit cases erased", extra={"alumnus_id": event.alumnus_id, "cases": forgotten})
 

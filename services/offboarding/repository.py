@@ -12,7 +12,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.offboarding.domain import CaseStatus, Decision, ExitCase, ExitInvitation
+from services.offboarding.domain import CaseStatus, ExitCase, ExitInvitation
+from services.offboarding.eligibility import Decision
 from services.offboarding.intake.signatures import Replayed
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitProfile
@@ -36,8 +37,8 @@ async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -
 
 class ExitCaseRepository(Protocol):
     async def get(self, case_id: str) -> ExitCase | None: ...
-    async def latest_for(self, employee_id: str) -> ExitCase | None:
-        """The case of the employee's most recent stint."""
+    async def of_employee(self, employee_id: str) -> list[ExitCase]:
+        """The cases of every stint of the employee, the most recent first."""
     async def save(self, case: ExitCase) -> None: ...
     async def due(self, today: date, limit: int = 500) -> list[str]:
         """The ids of open cases whose departure date has come, the earliest first."""
@@ -105,9 +106,9 @@ class MongoExitCases:
         doc = await self.collection.find_one({"_id": case_id}, session=self.session)
         return _from_document(doc) if doc else None
 
-    async def latest_for(self, employee_id: str) -> ExitCase | None:
-        doc = await self.collection.find_one({"employee_id": employee_id}, sort=[("hire_date", DESCENDING)], session=self.session)
-        return _from_document(doc) if doc else None
+    async def of_employee(self, employee_id: str) -> list[ExitCase]:
+        cursor = self.collection.find({"employee_id": employee_id}, sort=[("hire_date", DESCENDING)], session=self.session)
+        return [_from_document(doc) async for doc in cursor]
 
     async def save(self, case: ExitCase) -> None:
         await self.collection.replace_one({"_id": case.case_id}, _to_document(case), upsert=True, session=self.session)

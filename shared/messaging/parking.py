@@ -11,14 +11,17 @@ instances of a service never handle it twice: every change to it is conditional 
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiokafka import ConsumerRecord
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.events import Event
+
 COLLECTION = "parked_events"
+E = TypeVar("E", bound=Event)
 
 
 class LeaseLost(Exception):
@@ -151,7 +154,23 @@ class MongoParkedStore:
         return count, oldest["parked_at"] if oldest else None
 
 
-async def forget_parked(uow: Any, aggregates: list[str]) -> int:
-    """Erasure: drop the parked events of these aggregates (they may carry personal data)."""
-    result = await uow.db[COLLECTION].delete_many({"aggregate": {"$in": aggregates}}, session=uow.session)
-    return result.deleted_count
+class WaitingEvents(Protocol):
+    async def of(self, aggregate: str, model: type[E]) -> list[E]:
+        """The events of this type parked for this aggregate, within the unit of work: for a
+        handler whose event settles what a parked one waits for (a departure, its cancellation)."""
+    async def forget(self, aggregates: list[str]) -> int:
+        """Erasure: drop the events parked for these aggregates (they may carry personal data)."""
+
+
+class MongoWaitingEvents:
+    def __init__(self, uow: Any) -> None:
+        self.collection = uow.db[COLLECTION]
+        self.session = uow.session
+
+    async def of(self, aggregate: str, model: type[E]) -> list[E]:
+        query = {"aggregate": aggregate, "event_type": model.event_type.type}
+        return [model.model_validate_json(doc["value"]) async for doc in self.collection.find(query, {"value": 1}, session=self.session)]
+
+    async def forget(self, aggregates: list[str]) -> int:
+        result = await self.collection.delete_many({"aggregate": {"$in": aggregates}}, session=self.session)
+        return result.deleted_count

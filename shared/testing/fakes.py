@@ -164,3 +164,21 @@ class InMemoryParkedStore:
 
     async def stats(self) -> tuple[int, datetime | None]:
         return len(self.parked), min((p.parked_at for p in self.parked.values()), default=None)
+
+
+class InMemoryWaitingEvents:
+    """`shared.messaging.parking.WaitingEvents` in memory: (aggregate, event) pairs a test parks."""
+
+    def __init__(self) -> None:
+        self.parked: list[tuple[str, Event]] = []
+
+    def __call__(self, uow: object) -> "InMemoryWaitingEvents":
+        return self
+
+    async def of(self, aggregate: str, model: type[Any]) -> list[Any]:
+        return [e for key, e in self.parked if key == aggregate and isinstance(e, model)]
+
+    async def forget(self, aggregates: list[str]) -> int:
+        kept = [(key, e) for key, e in self.parked if key not in aggregates]
+        forgotten, self.parked = len(self.parked) - len(kept), kept
+        return forgotten

@@ -24,7 +24,7 @@ from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitFormIssuedV2
 from shared.erasure import ErasureKeys
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
-from shared.testing.fakes import InMemoryErasedPeople, FakeTransactions, envelope_for
+from shared.testing.fakes import FakeTransactions, InMemoryErasedPeople, InMemoryWaitingEvents, envelope_for
 
 E = TypeVar("E", bound=Event)
 
@@ -40,6 +40,7 @@ class OffboardingStore:
         self.invitations: dict[str, ExitInvitation] = {}
         self.webhook_requests: set[str] = set()
         self.erased_people = InMemoryErasedPeople()
+        self.parked = InMemoryWaitingEvents()
 
     def erased(self, uow: object) -> InMemoryErasedPeople:
         return self.erased_people  # looked up each time: a rollback puts back another object
@@ -61,9 +62,9 @@ class InMemoryExitCases:
     async def get(self, case_id: str) -> ExitCase | None:
         return copy.deepcopy(self.store.cases.get(case_id))
 
-    async def latest_for(self, employee_id: str) -> ExitCase | None:
+    async def of_employee(self, employee_id: str) -> list[ExitCase]:
         mine = [c for c in self.store.cases.values() if c.employee_id == employee_id]
-        return copy.deepcopy(max(mine, key=lambda c: c.departure.hire_date)) if mine else None
+        return copy.deepcopy(sorted(mine, key=lambda c: c.departure.hire_date, reverse=True))
 
     async def save(self, case: ExitCase) -> None:
         self.store.cases[case.case_id] = copy.deepcopy(case)
@@ -136,6 +137,7 @@ def dependencies(store: OffboardingStore, vendor_api: httpx.AsyncClient | None =
         webhook_requests=store.webhook_markers,
         erased=store.erased,
         erasure_keys=ERASURE_KEYS,
+        waiting=store.parked,
         policy=EligibilityPolicy(),
         exit_form=ExitFormLinks(BASE_URL, timedelta(days=30), LINK_TOKENS),
         pages=ExitFormPages(),
