@@ -7,7 +7,7 @@ request's Accept-Language before. An unknown link is answered 404, a used or exp
 answers for a cancelled departure 409, answers that break the contract 422.
 """
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from services.offboarding.dependencies import Dependencies
@@ -20,6 +20,7 @@ from services.offboarding.domain import (
     LinkExpired,
     UnknownLink,
 )
+from services.offboarding.erasure import erase_employees
 from services.offboarding.exit_form import answers_from_form, read_answers, record_answers, show_form
 from services.offboarding.intake.api import webhook_router
 from shared.messaging.uow import UnitOfWork
@@ -43,6 +44,15 @@ def _language(request: Request) -> str:
 def http_router(deps: Dependencies) -> APIRouter:
     router = APIRouter()
     router.include_router(webhook_router(deps))
+
+    @router.delete("/employees/{employee_id}", tags=["erasure"],
+                   summary="Erase an employee's exit cases (GDPR), also a leaver who never became an alumnus")
+    async def erase(request: Request, employee_id: str = Path(min_length=1, max_length=128), _: Principal = Depends(requires(ADMIN))) -> dict:
+        async def work(uow: UnitOfWork) -> dict:
+            erased = await erase_employees(uow, deps, [employee_id])
+            return {"employee_id": employee_id, "cases_erased": erased, "erased_at": uow.now().isoformat()}
+
+        return await request.app.state.runtime.transactions.run(work)
 
     @router.post("/erased-employees/{employee_id}/readmission", tags=["erasure"],
                  summary="HR re-admits an erased employee: their departures are taken again")

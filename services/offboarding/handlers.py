@@ -4,6 +4,7 @@ leaver to the exit form, a cancellation closes or reports it, an erasure forgets
 import logging
 
 from services.offboarding.dependencies import Dependencies
+from services.offboarding.erasure import erase_employees
 from services.offboarding.domain import CaseClosed, DepartureNotYetKnown, ExitCase, case_id_for
 from shared.events.alumni import AlumnusErased
 from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
@@ -71,11 +72,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
 
     @events.on(AlumnusErased)
     async def alumnus_erased(event: AlumnusErased, ctx: EventContext) -> None:
-        cases = deps.cases(ctx)
-        await deps.invitations(ctx).forget_cases(await cases.case_ids(event.employee_ids))
-        forgotten = await cases.forget(event.employee_ids)
-        await deps.waiting(ctx).forget(event.employee_ids)
-        await deps.erased(ctx).remember([deps.erasure_keys.of_employee(e) for e in event.employee_ids], ctx.now())
+        forgotten = await erase_employees(ctx, deps, event.employee_ids)
         log.info("exit cases erased", extra={"alumnus_id": event.alumnus_id, "cases": forgotten})
 
     return events
