@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from services import DEFAULT_HTTP_PORTS
 from services.offboarding import repository
@@ -41,11 +41,20 @@ class Settings(ServiceSettings):
     erasure_hash_key: str = DEVELOPMENT_ERASURE_HASH_KEY
     # How often future-dated cases are checked for their departure date.
     due_cases_interval_seconds: float = Field(default=60.0, gt=0)
+    # Closed cases (completed, excluded, cancelled) are forgotten this long after they closed;
+    # at least as long as a link stays valid, so that a completed case outlives its exit form.
+    exit_case_retention_days: int = Field(default=90, ge=1)
     # HRIS webhooks: the sources (JSON, see services/offboarding/intake/sources.py) and how far
     # a request's signing time may be from now.
     hris_sources: dict[str, HrisSource] = {}
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     vendor_api_timeout_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _retention_outlives_the_links(self) -> "Settings":
+        if self.exit_case_retention_days < self.exit_form_valid_days:
+            raise ValueError("EXIT_CASE_RETENTION_DAYS must be at least EXIT_FORM_VALID_DAYS: a case must outlive its link")
+        return self
 
     def secrets(self) -> dict[str, str]:
         """Each HRIS source's webhook secret (the vendor API keys are the vendors' to judge)."""
@@ -72,6 +81,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         vendor_api=vendor_api,
         hris_sources=settings.hris_sources,
         webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
+        case_retention=timedelta(days=settings.exit_case_retention_days),
     )
     scheduler = DueCaseScheduler(deps, settings.due_cases_interval_seconds)
 

@@ -3,6 +3,7 @@ a test over in-memory repositories)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 
@@ -35,3 +36,5 @@ class Dependencies:
     vendor_api: httpx.AsyncClient
     hris_sources: Mapping[str, HrisSource] = field(default_factory=dict)
     webhook_tolerance_seconds: int = 300
+    # How long a closed case (completed, excluded, cancelled) is kept before it is forgotten.
+    case_retention: timedelta = timedelta(days=90)

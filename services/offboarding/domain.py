@@ -138,6 +138,13 @@ class ExitCase:
         )
         return invitation, issued
 
+    @property
+    def closed_at(self) -> datetime | None:
+        """When the case closed: completed (eligible or excluded) or cancelled before that."""
+        if self.status is CaseStatus.COMPLETED:
+            return self.completed_at
+        return self.cancelled_at if self.status is CaseStatus.CANCELLED else None
+
     def is_due(self, today: date) -> bool:
         return self.status is CaseStatus.OPEN and self.departure.departure_date <= today
 

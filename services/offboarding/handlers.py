@@ -36,6 +36,10 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         cases = deps.cases(ctx)
         now = ctx.now()
         case = await cases.get(case_id_for(event.employee_id, event.hire_date))
+        if case is None and await deps.erased(ctx).refuses(stint := deps.erasure_keys.of_stint(event.employee_id, event.hire_date)):
+            await deps.erased(ctx).refused(stint, now)  # its case was closed and forgotten: a re-send
+            log.info("departure of a forgotten case re-sent", extra={"event_id": ctx.envelope.id if ctx.envelope else None})
+            return
         if case is None:
             case = ExitCase.open(event, deps.policy, now)
             waiting = await deps.waiting(ctx).of(event.employee_id, EmployeeDepartureCancelled)

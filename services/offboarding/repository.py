@@ -30,6 +30,7 @@ COLLECTIONS = (CASES, INVITATIONS, WEBHOOK_REQUESTS, ERASED_PEOPLE)
 async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -> None:
     await db[CASES].create_index([("status", ASCENDING), ("departure_date", ASCENDING)])
     await db[CASES].create_index([("employee_id", ASCENDING), ("hire_date", DESCENDING)])
+    await db[CASES].create_index("closed_at", sparse=True)
     await db[INVITATIONS].create_index("case_id")
     # A request older than twice the tolerance is refused as stale anyway.
     await db[WEBHOOK_REQUESTS].create_index("received_at", expireAfterSeconds=2 * webhook_tolerance_seconds)
@@ -43,6 +44,11 @@ class ExitCaseRepository(Protocol):
     async def due(self, today: date, limit: int = 500) -> list[str]:
         """The ids of open cases whose departure date has come, the earliest first."""
     async def case_ids(self, employee_ids: list[str]) -> list[str]: ...
+    async def closed_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        """The ids of cases closed at or before `cutoff`, the earliest first."""
+    async def forget_closed(self, case_id: str, cutoff: datetime) -> bool:
+        """Retention: delete the case if it is still closed at or before `cutoff` (False when
+        another process did, or it changed)."""
     async def forget(self, employee_ids: list[str]) -> int:
         """Erasure: delete the cases (and so the personal data) of these employee ids."""
 
@@ -72,6 +78,7 @@ def _to_document(case: ExitCase) -> dict[str, Any]:
         "answers": case.answers.model_dump(mode="json") if case.answers else None,
         "opened_at": case.opened_at,
         "completed_at": case.completed_at,
+        "closed_at": case.closed_at,
         "cancelled_at": case.cancelled_at,
         "cancellation_reason": case.cancellation_reason,
         "cancelled_after_completion": case.cancelled_after_completion,
@@ -126,6 +133,16 @@ class MongoExitCases:
     async def case_ids(self, employee_ids: list[str]) -> list[str]:
         cursor = self.collection.find({"employee_id": {"$in": employee_ids}}, {"_id": 1}, session=self.session)
         return [doc["_id"] async for doc in cursor]
+
+    async def closed_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        cursor = self.collection.find(
+            {"closed_at": {"$lte": cutoff}}, {"_id": 1}, sort=[("closed_at", ASCENDING)], limit=limit, session=self.session
+        )
+        return [doc["_id"] async for doc in cursor]
+
+    async def forget_closed(self, case_id: str, cutoff: datetime) -> bool:
+        result = await self.collection.delete_one({"_id": case_id, "closed_at": {"$lte": cutoff}}, session=self.session)
+        return result.deleted_count == 1
 
     async def forget(self, employee_ids: list[str]) -> int:
         result = await self.collection.delete_many({"employee_id": {"$in": employee_ids}}, session=self.session)

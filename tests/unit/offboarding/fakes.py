@@ -18,7 +18,7 @@ from services.offboarding.domain import CaseStatus, EligibilityPolicy, ExitCase,
 from services.offboarding.handlers import event_handlers
 from services.offboarding.intake.signatures import Replayed
 from services.offboarding.pages import ExitFormPages
-from services.offboarding.scheduler import complete_due_cases
+from services.offboarding.scheduler import complete_due_cases, forget_expired_cases
 from shared.events import Event
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitFormIssuedV2
@@ -75,6 +75,17 @@ class InMemoryExitCases:
 
     async def case_ids(self, employee_ids: list[str]) -> list[str]:
         return [c.case_id for c in self.store.cases.values() if c.employee_id in employee_ids]
+
+    async def closed_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        closed = [c for c in self.store.cases.values() if c.closed_at is not None and c.closed_at <= cutoff]
+        return [c.case_id for c in sorted(closed, key=lambda c: c.closed_at)][:limit]
+
+    async def forget_closed(self, case_id: str, cutoff: datetime) -> bool:
+        case = self.store.cases.get(case_id)
+        if case is None or case.closed_at is None or case.closed_at > cutoff:
+            return False
+        del self.store.cases[case_id]
+        return True
 
     async def forget(self, employee_ids: list[str]) -> int:
         forgotten = await self.case_ids(employee_ids)
@@ -170,6 +181,9 @@ class Offboarding:
 
     async def complete_due_cases(self) -> int:
         return await complete_due_cases(self.transactions, self.deps, self.clock().date())
+
+    async def forget_expired_cases(self) -> int:
+        return await forget_expired_cases(self.transactions, self.deps, self.clock())
 
     def published(self, kind: type[E]) -> list[E]:
         return [e for e in self.transactions.events if isinstance(e, kind)]
