@@ -25,6 +25,7 @@ from services.offboarding.exit_form import answers_from_form, read_answers, reco
 from services.offboarding.intake.api import webhook_router
 from shared.messaging.uow import UnitOfWork
 from shared.web.auth import Principal, requires
+from shared.web.personal_data import Gather, PersonalDataQuery
 
 ADMIN = "alumni:admin"
 
@@ -39,6 +40,24 @@ REFUSALS: dict[type[ExitFormRefused], tuple[int, str]] = {
 
 def _language(request: Request) -> str:
     return "fr" if request.headers.get("accept-language", "").lower().startswith("fr") else "en"
+
+
+def personal_data(deps: Dependencies) -> Gather:
+    """What offboarding holds about a person: found by employee id (it knows no alumnus ids)."""
+
+    async def gather(uow: UnitOfWork, query: PersonalDataQuery) -> dict:
+        employee_ids = list(query.employee_ids)
+        if not employee_ids:
+            return {"exit_cases": [], "exit_form_links": [], "parked_events": [],
+                    "note": "exit cases are found by employee id, which needs the alumni:admin scope"}
+        cases = await deps.cases(uow).held(employee_ids)
+        return {
+            "exit_cases": cases,
+            "exit_form_links": await deps.invitations(uow).held([c["_id"] for c in cases]),
+            "parked_events": await deps.waiting(uow).held(employee_ids),
+        }
+
+    return gather
 
 
 def http_router(deps: Dependencies) -> APIRouter:

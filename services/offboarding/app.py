@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from services import DEFAULT_HTTP_PORTS
 from services.offboarding import repository
-from services.offboarding.api import http_router
+from services.offboarding.api import http_router, personal_data
 from services.offboarding.dependencies import Dependencies
 from services.offboarding.domain import EligibilityPolicy, ExitFormLinks
 from services.offboarding.handlers import event_handlers
@@ -19,6 +19,7 @@ from shared.events.types import DepartureReason
 from shared.service import ServiceRuntime, create_service
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
 from shared.messaging.parking import MongoWaitingEvents
+from shared.web.personal_data import personal_data_router
 from shared.erasure import ErasureKeys
 from shared.settings import DEVELOPMENT_ERASURE_HASH_KEY, DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
 
@@ -95,7 +96,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         NAME,
         settings,
         events=event_handlers(deps),
-        http_routers=[http_router(deps)],
+        http_routers=[http_router(deps), personal_data_router(NAME, personal_data(deps))],
         on_start=[prepare, scheduler.start],
         on_stop=[close_vendor_api, scheduler.stop],
         secret_paths=("/exit-form/",),

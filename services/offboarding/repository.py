@@ -51,6 +51,8 @@ class ExitCaseRepository(Protocol):
         another process did, or it changed)."""
     async def forget(self, employee_ids: list[str]) -> int:
         """Erasure: delete the cases (and so the personal data) of these employee ids."""
+    async def held(self, employee_ids: list[str]) -> list[dict[str, Any]]:
+        """The cases of these employee ids as stored (a GDPR access export)."""
 
 
 class InvitationRepository(Protocol):
@@ -58,6 +60,8 @@ class InvitationRepository(Protocol):
     async def get(self, digest: str) -> ExitInvitation | None: ...
     async def save(self, invitation: ExitInvitation) -> None: ...
     async def forget_cases(self, case_ids: list[str]) -> None: ...
+    async def held(self, case_ids: list[str]) -> list[dict[str, Any]]:
+        """The links of these cases (when they expire, whether used), never their digests."""
 
 
 class WebhookRequestRepository(Protocol):
@@ -66,7 +70,7 @@ class WebhookRequestRepository(Protocol):
         """Raises `Replayed` when the marker is known (within the tolerance's window)."""
 
 
-def _to_document(case: ExitCase) -> dict[str, Any]:
+def case_document(case: ExitCase) -> dict[str, Any]:
     return {
         "_id": case.case_id,
         "employee_id": case.employee_id,
@@ -118,7 +122,7 @@ class MongoExitCases:
         return [_from_document(doc) async for doc in cursor]
 
     async def save(self, case: ExitCase) -> None:
-        await self.collection.replace_one({"_id": case.case_id}, _to_document(case), upsert=True, session=self.session)
+        await self.collection.replace_one({"_id": case.case_id}, case_document(case), upsert=True, session=self.session)
 
     async def due(self, today: date, limit: int = 500) -> list[str]:
         cursor = self.collection.find(
@@ -143,6 +147,9 @@ class MongoExitCases:
     async def forget_closed(self, case_id: str, cutoff: datetime) -> bool:
         result = await self.collection.delete_one({"_id": case_id, "closed_at": {"$lte": cutoff}}, session=self.session)
         return result.deleted_count == 1
+
+    async def held(self, employee_ids: list[str]) -> list[dict[str, Any]]:
+        return await self.collection.find({"employee_id": {"$in": employee_ids}}, session=self.session).to_list()
 
     async def forget(self, employee_ids: list[str]) -> int:
         result = await self.collection.delete_many({"employee_id": {"$in": employee_ids}}, session=self.session)
@@ -173,6 +180,10 @@ class MongoInvitations:
 
     async def forget_cases(self, case_ids: list[str]) -> None:
         await self.collection.delete_many({"case_id": {"$in": case_ids}}, session=self.session)
+
+    async def held(self, case_ids: list[str]) -> list[dict[str, Any]]:
+        cursor = self.collection.find({"case_id": {"$in": case_ids}}, {"_id": 0}, session=self.session)
+        return await cursor.to_list()
 
 
 class MongoWebhookRequests:

@@ -9,6 +9,7 @@ Each parked event is leased to one process at a time (`owner`, `lease_until`), s
 instances of a service never handle it twice: every change to it is conditional on the lease.
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -160,6 +161,8 @@ class WaitingEvents(Protocol):
         handler whose event settles what a parked one waits for (a departure, its cancellation)."""
     async def forget(self, aggregates: list[str]) -> int:
         """Erasure: drop the events parked for these aggregates (they may carry personal data)."""
+    async def held(self, aggregates: list[str]) -> list[dict[str, Any]]:
+        """What is parked for these aggregates (a GDPR access export): type, since when, why, payload."""
 
 
 class MongoWaitingEvents:
@@ -174,3 +177,10 @@ class MongoWaitingEvents:
     async def forget(self, aggregates: list[str]) -> int:
         result = await self.collection.delete_many({"aggregate": {"$in": aggregates}}, session=self.session)
         return result.deleted_count
+
+    async def held(self, aggregates: list[str]) -> list[dict[str, Any]]:
+        cursor = self.collection.find({"aggregate": {"$in": aggregates}}, session=self.session)
+        return [
+            {"event_type": d["event_type"], "parked_at": d["parked_at"], "reason": d["reason"], "payload": json.loads(d["value"])}
+            async for d in cursor
+        ]

@@ -182,3 +182,6 @@ class InMemoryWaitingEvents:
         kept = [(key, e) for key, e in self.parked if key not in aggregates]
         forgotten, self.parked = len(self.parked) - len(kept), kept
         return forgotten
+
+    async def held(self, aggregates: list[str]) -> list[dict[str, Any]]:
+        return [{"event_type": e.event_type.type, "payload": e.model_dump(mode="json")} for key, e in self.parked if key in aggregates]

@@ -18,6 +18,7 @@ from services.offboarding.domain import CaseStatus, EligibilityPolicy, ExitCase,
 from services.offboarding.handlers import event_handlers
 from services.offboarding.intake.signatures import Replayed
 from services.offboarding.pages import ExitFormPages
+from services.offboarding.repository import case_document
 from services.offboarding.scheduler import complete_due_cases, forget_expired_cases
 from shared.events import Event
 from shared.events.hris import EmployeeDeparted
@@ -87,6 +88,9 @@ class InMemoryExitCases:
         del self.store.cases[case_id]
         return True
 
+    async def held(self, employee_ids: list[str]) -> list[dict]:
+        return [case_document(c) for c in self.store.cases.values() if c.employee_id in employee_ids]
+
     async def forget(self, employee_ids: list[str]) -> int:
         forgotten = await self.case_ids(employee_ids)
         for case_id in forgotten:
@@ -107,6 +111,10 @@ class InMemoryInvitations:
 
     async def save(self, invitation: ExitInvitation) -> None:
         self.store.invitations[invitation.digest].used_at = invitation.used_at
+
+    async def held(self, case_ids: list[str]) -> list[dict]:
+        return [{"case_id": i.case_id, "expires_at": i.expires_at, "used_at": i.used_at}
+                for i in self.store.invitations.values() if i.case_id in case_ids]
 
     async def forget_cases(self, case_ids: list[str]) -> None:
         for digest in [d for d, i in self.store.invitations.items() if i.case_id in case_ids]:
