@@ -107,3 +107,5 @@ async def test_a_parked_event_that_never_resolves_is_dead_lettered_after_the_bou
         metrics = (await http.get(f"{world.offboarding}/metrics")).text
     lines = [line for line in metrics.splitlines() if line.startswith("alumni_parked_events_outcomes_total{")]
     assert any('outcome="dead_letter"' in line and "departure-cancelled" in line for line in lines), lines
+    gauges = {line.split("{")[0].split(" ")[0] for line in metrics.splitlines() if line.startswith("alumni_parked_events")}
+    assert {"alumni_parked_events", "alumni_parked_events_oldest_age_seconds"} <= gauges, gauges
