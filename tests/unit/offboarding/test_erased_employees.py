@@ -6,7 +6,9 @@ import json
 
 from shared.events.alumni import AlumnusErased
 from shared.events.hris import EmployeeDepartureCancelled
+from services.offboarding.api import personal_data
 from shared.web.auth import TokenVerifier
+from shared.web.personal_data import PersonalDataQuery
 from tests.unit.offboarding.fakes import ERASURE_KEYS, Offboarding, departure
 from tests.unit.offboarding.test_api import TOKENS, client
 
@@ -83,3 +85,19 @@ async def test_erasing_an_employee_takes_the_admin_scope_and_a_bounded_id() -> N
     assert (anonymous.status_code, forbidden.status_code, forgery.status_code) == (401, 403, 401)
     assert oversized.status_code == 422 and "employee_id" in oversized.text
     assert list(offboarding.store.cases) == ["E-7/2020-01-01"]
+
+
+async def test_what_offboarding_holds_about_an_employee_is_gathered_for_an_export() -> None:
+    offboarding = Offboarding()
+    await offboarding.handle(departure(employee_id="E-7", phone="+33612345678"))
+    await offboarding.handle(departure(employee_id="E-8"))
+    offboarding.store.parked.parked.append(("E-7", EmployeeDepartureCancelled(employee_id="E-7", hire_date="2031-01-01")))
+    gather = personal_data(offboarding.deps)
+    held = await offboarding.transactions.run(lambda uow: gather(uow, PersonalDataQuery(None, ("E-7",))))
+    [case] = held["exit_cases"]
+    assert (case["_id"], case["departure"]["phone"]) == ("E-7/2020-01-01", "+33612345678")
+    [link] = held["exit_form_links"]
+    assert link["case_id"] == "E-7/2020-01-01" and "digest" not in link
+    assert [p["payload"]["hire_date"] for p in held["parked_events"]] == ["2031-01-01"]
+    by_alumnus_only = await offboarding.transactions.run(lambda uow: gather(uow, PersonalDataQuery("alm_1", ())))
+    assert by_alumnus_only["exit_cases"] == [] and "alumni:admin" in by_alumnus_only["note"]
