@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiokafka import ConsumerRecord
-from opentelemetry import metrics
+from opentelemetry import context, metrics, propagate
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from shared.clock import Clock
@@ -120,12 +120,24 @@ class ParkedEvents:
         return outcomes
 
     async def recheck(self, parked: ParkedRecord) -> str:
-        """Hand a parked event (leased to this process) to its handler again."""
+        """Hand a parked event (leased to this process) to its handler again, in the trace of
+        the record it was."""
+        carrier = {k: v.decode(errors="replace") for k, v in parked.headers if k == "traceparent"}
+        token = context.attach(propagate.extract(carrier))
+        try:
+            return await self._recheck(parked)
+        finally:
+            context.detach(token)
+
+    async def _recheck(self, parked: ParkedRecord) -> str:
         consumer, router, record = self.consumer, self.consumer.router, parked.record()
         try:
             envelope, event_type, event = decode(record, router)
         except PoisonRecord as poison:  # the service no longer reads it as it did
             return await self._dead_letter(parked, record, None, None, GaveUp(poison.error_class, str(poison), parked.checks, True))
+        if event_type.type in router.skipped:  # the service no longer handles this type
+            await self.store.remove(parked.id, self.instance)
+            return "skipped"
         _, handler = router.handlers[event_type.type]
 
         async def settle(ctx) -> None:
