@@ -65,6 +65,8 @@ class ServiceSettings(BaseSettings):
     parked_event_recheck_max_seconds: float = Field(default=600.0, gt=0)
     parked_event_max_wait_seconds: float = Field(default=3 * 86400, gt=0)
     parked_event_lease_seconds: float = Field(default=60.0, gt=0)
+    # Beyond this many waiting, an event that would wait is dead-lettered at once.
+    parked_events_max: int = Field(default=100_000, ge=1)
 
     # A development machine (`./alumni up`, the tests): the repository's development secrets are
     # accepted. Off, a service refuses to start with a default or weak secret.

@@ -107,7 +107,7 @@ class EventConsumer:
                 if self.parking is not None and self.router.is_waiting(exc):
                     try:
                         return await self.parking.park(record, envelope, exc), event_type.type
-                    except Exception as parking_failed:  # the database is unreachable: retried as any failure
+                    except Exception as parking_failed:  # too many wait (permanent), or the database is unreachable (retried)
                         exc = parking_failed
                 permanent = is_permanent(exc) or self.router.is_permanent(exc)
                 if permanent or attempt >= self.policy.attempts:

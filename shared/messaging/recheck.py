@@ -24,7 +24,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from shared.clock import Clock
 from shared.events import Envelope
 from shared.messaging.decoding import decode
-from shared.messaging.failures import GaveUp, PoisonRecord, describe, is_permanent
+from shared.messaging.failures import GaveUp, PermanentError, PoisonRecord, describe, is_permanent
 from shared.messaging.parking import LeaseLost, ParkedRecord, ParkedStore
 
 if TYPE_CHECKING:
@@ -37,10 +37,15 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+class TooManyWaiting(PermanentError):
+    """As many events wait as the service keeps (`max_parked`): this one is dead-lettered instead,
+    so that a flood of events that wait for nothing cannot fill the database."""
+
+
 class ParkedEvents:
     def __init__(
         self, store: ParkedStore, consumer: "EventConsumer", *, max_wait: float, first_delay: float = 5.0, max_delay: float = 600.0,
-        lease: float = 60.0, batch_size: int = 100, clock: Clock = wall_clock, instance: str | None = None,
+        lease: float = 60.0, batch_size: int = 100, max_parked: int = 100_000, clock: Clock = wall_clock, instance: str | None = None,
     ) -> None:
         self.store = store
         self.consumer = consumer
@@ -49,6 +54,7 @@ class ParkedEvents:
         self.max_delay = max_delay
         self.lease = timedelta(seconds=lease)
         self.batch_size = batch_size
+        self.max_parked = max_parked
         self.clock = clock  # the wall clock: a bound on waiting, not a business date
         self.instance = instance or uuid.uuid4().hex
         self._related: set[str] = set()
@@ -66,6 +72,8 @@ class ParkedEvents:
         return min(self.max_delay, self.first_delay * 2**checks)
 
     async def park(self, record: ConsumerRecord, envelope: Envelope, exc: Exception) -> str:
+        if self._count >= self.max_parked:
+            raise TooManyWaiting(f"{self._count} events wait already, at most {self.max_parked} may: {describe(exc)}")
         now = self.clock()
         parked = ParkedRecord.of(record, envelope.identity, envelope.type, describe(exc), now, now + timedelta(seconds=self.first_delay))
         if await self.store.park(parked):

@@ -107,7 +107,8 @@ class ServiceRuntime:
                 self.parked = self.consumer.parking = ParkedEvents(
                     store, self.consumer, max_wait=settings.parked_event_max_wait_seconds,
                     first_delay=settings.parked_event_recheck_seconds, max_delay=settings.parked_event_recheck_max_seconds,
-                    lease=max(settings.parked_event_lease_seconds, settings.handler_timeout_seconds), instance=self.outbox.instance,
+                    lease=max(settings.parked_event_lease_seconds, settings.handler_timeout_seconds),
+                    max_parked=settings.parked_events_max, instance=self.outbox.instance,
                 )
         await _retry_until(deadline, "Kafka", self.kafka.start)
         self.relay.start()

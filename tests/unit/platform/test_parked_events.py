@@ -69,7 +69,7 @@ def record(model: type[Event], parcel_id: str, *, event_id: str, offset: int = 0
 
 
 class Rig:
-    def __init__(self, *, max_wait: float = 3600, store: InMemoryParkedStore | None = None, clock: Clock | None = None,
+    def __init__(self, *, max_wait: float = 3600, max_parked: int = 100, store: InMemoryParkedStore | None = None, clock: Clock | None = None,
                  depot: Depot | None = None) -> None:
         self.depot = depot or Depot()
         self.transactions = FakeTransactions(state=self.depot)
@@ -98,7 +98,7 @@ class Rig:
             policy=RetryPolicy(3, base_delay=0.001, max_delay=0.002), handler_timeout=1.0, stopping=asyncio.Event(),
         )
         self.parked = self.consumer.parking = ParkedEvents(
-            self.store, self.consumer, max_wait=max_wait, first_delay=5, max_delay=60, clock=self.clock
+            self.store, self.consumer, max_wait=max_wait, first_delay=5, max_delay=60, max_parked=max_parked, clock=self.clock
         )
 
     async def process(self, rec: ConsumerRecord) -> str:
@@ -207,3 +207,13 @@ async def test_without_parking_a_waiting_error_is_retried_then_dead_lettered() -
     rig.consumer.parking = None
     assert await rig.process(record(ParcelDelivered, "p-1", event_id="d-1")) == "dead_letter"
     assert rig.dead_letters.letters[0][2:] == ("LabelNotYetKnown", "no label yet for parcel p-1", 3)
+
+
+async def test_beyond_the_bound_of_waiting_events_one_more_is_dead_lettered_at_once() -> None:
+    rig = Rig(max_parked=2)
+    for n in range(3):
+        await rig.process(record(ParcelDelivered, f"p-{n}", event_id=f"d-{n}", offset=n))
+    assert len(rig.store.parked) == 2
+    [(topic, offset, error_class, message, attempts)] = rig.dead_letters.letters
+    assert (offset, error_class, attempts) == (2, "TooManyWaiting", 1)
+    assert message == "2 events wait already, at most 2 may: no label yet for parcel p-2"
