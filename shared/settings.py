@@ -109,6 +109,16 @@ class ServiceSettings(BaseSettings):
     # event belongs to the process that wrote it before another may publish it.
     outbox_sweep_interval_seconds: float = 1.0
     outbox_lease_seconds: float = 5.0
+    # Parked events (an event waiting for one it depends on, from another topic): first check
+    # after this, doubling up to the maximum, and dead-lettered when still waiting after the max
+    # wait. Three days: the usual wait is seconds, but one HRIS path down over a weekend must not
+    # turn its cancellations into dead letters; past that, an operator should look.
+    parked_event_recheck_seconds: float = Field(default=5.0, gt=0)
+    parked_event_recheck_max_seconds: float = Field(default=600.0, gt=0)
+    parked_event_max_wait_seconds: float = Field(default=3 * 86400, gt=0)
+    parked_event_lease_seconds: float = Field(default=60.0, gt=0)
+    # Beyond this many waiting, an event that would wait is dead-lettered at once.
+    parked_events_max: int = Field(default=100_000, ge=1)
 
     # A development machine (`./alumni up`, the tests): the repository's development secrets are
     # accepted. Off, a service refuses to start with a default or weak secret.

@@ -17,6 +17,7 @@ from shared.web.auth import SELF, Principal, requires, requires_for_alumnus
 from shared.events.alumni import ProfileChanges
 from shared.events.types import Purpose, Willingness
 from shared.messaging.uow import UnitOfWork
+from shared.web.personal_data import Gather, PersonalDataQuery
 
 READ, WRITE, ADMIN = "alumni:read", "alumni:write", "alumni:admin"
 # Deeper than this, a page of the directory is refused (422) rather than skipped to.
@@ -164,20 +165,18 @@ def http_router(deps: Dependencies) -> APIRouter:
         return await request.app.state.runtime.transactions.run(search)
 
 
-    @router.get("/alumni/{alumnus_id}/export", summary="Everything held about an alumnus (GDPR access)")
-    async def export(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(ADMIN))) -> dict:
+    @router.get("/alumni/{alumnus_id}/export", summary="Everything every service holds about an alumnus (GDPR access)")
+    async def export(alumnus_id: str, request: Request, principal: Principal = Depends(requires_for_alumnus(ADMIN))) -> dict:
         async def gather(uow: UnitOfWork) -> dict:
             alumni, alumnus = await _existing(deps.alumni(uow), alumnus_id)
-            history = await alumni.consent_history(alumnus_id)
-            return {
-                "exported_at": uow.now().isoformat(),
-                "alumnus": _view(alumnus) | {"registered_at": _iso(alumnus.registered_at), "updated_at": _iso(alumnus.updated_at)},
-                "consent_history": [
-                    {"purpose": r.purpose.value, "granted": r.granted, "changed_at": r.changed_at.isoformat(), "source": r.source} for r in history
-                ],
-            }
+            return await _held(alumni, alumnus) | {"exported_at": uow.now().isoformat(), "employee_ids": [s.employee_id for s in alumnus.stints]}
 
-        return await request.app.state.runtime.transactions.run(gather)
+        held = await request.app.state.runtime.transactions.run(gather)
+        employee_ids = tuple(dict.fromkeys(held.pop("employee_ids")))
+        # Records kept by employee id are the admin's to ask for: an alumnus's own token names only them.
+        query = PersonalDataQuery(alumnus_id, employee_ids if ADMIN in principal.scopes else ())
+        services, unanswered = await deps.peers.gather(request.headers["authorization"], query) if deps.peers else ({}, [])
+        return held | {"services": services, "unanswered": unanswered}
 
     @router.delete("/alumni/{alumnus_id}", summary="Erase an alumnus (GDPR): every service deletes its copy")
     async def erase(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(ADMIN))) -> dict:
@@ -188,11 +187,37 @@ def http_router(deps: Dependencies) -> APIRouter:
             await alumni.erase(alumnus_id, uow.now())
             stints = [deps.erasure_keys.of_stint(s.employee_id, s.hire_date) for s in alumnus.stints]
             await deps.erased(uow).remember(stints, uow.now())
+            await deps.waiting(uow).forget([s.employee_id for s in alumnus.stints])  # answers still waiting
             return {"alumnus_id": alumnus_id, "erased_at": erased.erased_at.isoformat()}
 
         return await request.app.state.runtime.transactions.run(forget)
 
     return router
+
+
+async def _held(alumni: AlumniRepository, alumnus: Alumnus) -> dict[str, Any]:
+    history = await alumni.consent_history(alumnus.alumnus_id)
+    return {
+        "alumnus": _view(alumnus) | {"registered_at": _iso(alumnus.registered_at), "updated_at": _iso(alumnus.updated_at)},
+        "consent_history": [
+            {"purpose": r.purpose.value, "granted": r.granted, "changed_at": r.changed_at.isoformat(), "source": r.source} for r in history
+        ],
+    }
+
+
+def personal_data(deps: Dependencies) -> Gather:
+    """What identity holds about a person: their record and consent ledger."""
+
+    async def gather(uow: UnitOfWork, query: PersonalDataQuery) -> dict:
+        alumni, found = deps.alumni(uow), []
+        if query.alumnus_id and (alumnus := await alumni.get(query.alumnus_id)):
+            found.append(alumnus)
+        for employee_id in query.employee_ids:
+            if (alumnus := await alumni.by_employee_id(employee_id)) and alumnus.alumnus_id not in {a.alumnus_id for a in found}:
+                found.append(alumnus)
+        return {"alumni": [await _held(alumni, a) for a in found]}
+
+    return gather
 
 
 def _iso(value: datetime | date | None) -> str | None:

@@ -1,14 +1,18 @@
 """The identity service's composition root: the only place that builds and wires its parts."""
 
+import httpx
 from fastapi import FastAPI
+from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
 from services.identity import repository
-from services.identity.api import http_router
+from services.identity.api import http_router, personal_data
 from services.identity.dependencies import Dependencies
 from services.identity.handlers import event_handlers
 from shared.service import ServiceRuntime, create_service
 from shared.erasure import ErasureKeys
+from shared.messaging.parking import MongoWaitingEvents
+from shared.web.personal_data import Peers, personal_data_router
 from shared.settings import DEVELOPMENT_ERASURE_HASH_KEY, ServiceSettings
 
 NAME = "identity"
@@ -18,6 +22,12 @@ class Settings(ServiceSettings):
     http_port: int = DEFAULT_HTTP_PORTS[NAME]
     # Keys the hashes by which erased alumni's stints are remembered (the same in offboarding).
     erasure_hash_key: str = DEVELOPMENT_ERASURE_HASH_KEY
+    # The services asked for what they hold about a person when an alumnus's data is exported
+    # (JSON: name -> base URL); each serves GET /personal-data (shared/web/personal_data.py).
+    personal_data_peers: dict[str, str] = {
+        name: f"http://127.0.0.1:{DEFAULT_HTTP_PORTS[name]}" for name in ("offboarding", "notifications")
+    }
+    personal_data_timeout_seconds: float = Field(default=10.0, gt=0)
 
     def secrets(self) -> dict[str, str]:
         return super().secrets() | {"ERASURE_HASH_KEY": self.erasure_hash_key}
@@ -25,13 +35,19 @@ class Settings(ServiceSettings):
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    http = httpx.AsyncClient(timeout=settings.personal_data_timeout_seconds)
     deps = Dependencies(
-        alumni=repository.MongoAlumni, erased=repository.mongo_erased_people, erasure_keys=ErasureKeys(settings.erasure_hash_key)
+        alumni=repository.MongoAlumni, erased=repository.mongo_erased_people, erasure_keys=ErasureKeys(settings.erasure_hash_key),
+        waiting=MongoWaitingEvents, peers=Peers(http, settings.personal_data_peers),
     )
 
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db)
 
+    async def close(runtime: ServiceRuntime) -> None:
+        await http.aclose()
+
     return create_service(
-        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)], on_start=[prepare]
+        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps), personal_data_router(NAME, personal_data(deps))],
+        on_start=[prepare], on_stop=[close],
     )

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from services.identity.repository import AlumniRepository
 from shared.erasure import ErasedPeople, ErasureKeys
+from shared.messaging.parking import WaitingEvents
 from shared.messaging.uow import UnitOfWork
+from shared.web.personal_data import Peers
 
 
 def new_alumnus_id() -> str:
@@ -20,4 +22,8 @@ class Dependencies:
     # Erased alumni's stints (keyed hashes): a late or replayed completion never registers them again.
     erased: Callable[[UnitOfWork], ErasedPeople]
     erasure_keys: ErasureKeys
+    # Events parked until what they wait for is handled (exit-form answers before their completion).
+    waiting: Callable[[UnitOfWork], WaitingEvents]
     new_alumnus_id: Callable[[], str] = new_alumnus_id
+    # The other services' personal data, gathered for an export (PERSONAL_DATA_PEERS).
+    peers: Peers | None = None

@@ -7,7 +7,7 @@ adds a stint to their record: a boomerang.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from shared.events.alumni import (
@@ -30,7 +30,7 @@ class NotRegistrable(Exception):
 
 
 class AlumnusNotYetRegistered(Exception):
-    """Exit-form answers for an employee whose completion has not been handled yet."""
+    """Exit-form answers for a stint whose completion has not been handled yet (it waits)."""
 
 
 def email_to_match(completed: OffboardingCompleted) -> str | None:
@@ -80,9 +80,12 @@ class Alumnus:
             alumnus._record_consent(purpose, granted, EXIT_FORM, now)
         return alumnus, alumnus._add_stint(completed, boomerang=False, now=now)
 
+    def has_stint(self, employee_id: str, hire_date: date) -> bool:
+        return any(s.employee_id == employee_id and s.hire_date == hire_date for s in self.stints)
+
     def add_stint(self, completed: OffboardingCompleted, now: datetime) -> AlumnusRegistered | None:
         """A boomerang left again: a new stint on the same record. None when the stint is known."""
-        if any(s.employee_id == completed.employee_id and s.hire_date == completed.hire_date for s in self.stints):
+        if self.has_stint(completed.employee_id, completed.hire_date):
             return None
         latest = _profile(completed)
         # The person's latest position and contact details; what they told us before stays.

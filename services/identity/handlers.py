@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def event_handlers(deps: Dependencies) -> EventRouter:
-    # Exit-form answers may arrive before the completion (another topic): retried, not permanent.
-    events = EventRouter(permanent=(NotRegistrable,))
+    # Exit-form answers may arrive before the completion (another topic): they wait for it.
+    events = EventRouter(permanent=(NotRegistrable,), waiting=(AlumnusNotYetRegistered,))
 
     @events.on(OffboardingCompleted)
     async def offboarding_completed(event: OffboardingCompleted, ctx: EventContext) -> None:
@@ -43,10 +43,15 @@ def event_handlers(deps: Dependencies) -> EventRouter:
 
     @events.on(ExitFormSubmitted)
     async def exit_form_submitted(event: ExitFormSubmitted, ctx: EventContext) -> None:
+        erased = deps.erased(ctx)
+        if await erased.refuses(stint := deps.erasure_keys.of_stint(event.employee_id, event.hire_date)):
+            await erased.refused(stint, ctx.now())  # erased while its answers waited: they bring no one back
+            log.info("exit-form answers of an erased alumnus's stint refused", extra={"event_id": ctx.envelope.id if ctx.envelope else None})
+            return
         alumni = deps.alumni(ctx)
         alumnus = await alumni.by_employee_id(event.employee_id)
-        if alumnus is None:
-            raise AlumnusNotYetRegistered(f"no alumnus yet for employee {event.employee_id}")
+        if alumnus is None or not alumnus.has_stint(event.employee_id, event.hire_date):  # a boomerang's new stint too
+            raise AlumnusNotYetRegistered(f"no alumnus yet for the stint {event.case_id}")
         for change in alumnus.apply_exit_form(event.profile, ctx.now()):
             ctx.publish(change, subject=alumnus.alumnus_id)
         await alumni.save(alumnus)

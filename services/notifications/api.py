@@ -13,8 +13,21 @@ from services.notifications.unsubscribe import ExpiredToken, InvalidToken
 from shared.web.auth import Principal, requires
 from shared.events.notifications import UnsubscribeRequested
 from shared.messaging.uow import UnitOfWork
+from shared.web.personal_data import Gather, PersonalDataQuery
 
 READ = "alumni:read"
+
+
+def personal_data(deps: Dependencies) -> Gather:
+    """What notifications holds about a person: the projection, RSVPs and deliveries of the
+    alumnus, and the deliveries to the leaver (by employee id) before they were one."""
+
+    async def gather(uow: UnitOfWork, query: PersonalDataQuery) -> dict:
+        held = await deps.reachable(uow).held(query.alumnus_id) if query.alumnus_id else {"reachable_alumnus": None, "rsvps": []}
+        recipients = ([query.alumnus_id] if query.alumnus_id else []) + list(query.employee_ids)
+        return held | {"deliveries": await deps.deliveries(uow).held(recipients)}
+
+    return gather
 
 
 def http_router(deps: Dependencies) -> APIRouter:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
 from services.notifications import repository
-from services.notifications.api import http_router
+from services.notifications.api import http_router, personal_data
 from services.notifications.channels import ChatChannel
 from services.notifications.dependencies import Dependencies
 from services.notifications.links import ExitFormLinks
@@ -18,6 +18,7 @@ from services.notifications.routing import load_routes
 from services.notifications.senders import SmtpSender, WebhookSender
 from services.notifications.templating import Templates, check_templates
 from services.notifications.unsubscribe import UnsubscribeLinks
+from shared.web.personal_data import personal_data_router
 from shared.service import ServiceRuntime, create_service
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
 from shared.settings import DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
@@ -49,6 +50,10 @@ class Settings(ServiceSettings):
     exit_form_base_url: str = f"http://127.0.0.1:{DEFAULT_HTTP_PORTS['offboarding']}"
     exit_form_link_secret: str = DEVELOPMENT_EXIT_FORM_LINK_SECRET
     exit_form_link_previous_secrets: list[str] = []
+    # The delivery audit is kept this long after each delivery was planned. At least 31 days:
+    # a delivery must outlive the processed-event markers (30 days), so that a redelivered
+    # request still finds it sent and is not sent again.
+    delivery_retention_days: int = Field(default=365, ge=31)
 
     def secrets(self) -> dict[str, str]:
         previous = {f"UNSUBSCRIBE_PREVIOUS_SECRETS[{i}]": s for i, s in enumerate(self.unsubscribe_previous_secrets)}
@@ -85,12 +90,12 @@ def build(settings: Settings | None = None) -> FastAPI:
     )
 
     async def prepare(runtime: ServiceRuntime) -> None:
-        await repository.ensure_indexes(runtime.db)
+        await repository.ensure_indexes(runtime.db, delivery_retention_days=settings.delivery_retention_days)
 
     async def close(runtime: ServiceRuntime) -> None:
         await http.aclose()
 
     return create_service(
-        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)], on_start=[prepare], on_stop=[close],
+        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps), personal_data_router(NAME, personal_data(deps))], on_start=[prepare], on_stop=[close],
         secret_paths=("/unsubscribe/",),
     )

@@ -4,7 +4,8 @@
   versions they were set at); an erased alumnus's document is a tombstone (`_id` and
   `erased_at`, nothing personal);
 - `rsvps`: who answered which hosted event;
-- `deliveries`: one per (event, recipient, channel), with its status.
+- `deliveries`: one per (event, recipient, channel), with its status; kept for the retention
+  period of the audit (DELIVERY_RETENTION_DAYS) after it was planned, then removed by a TTL index.
 """
 
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from services.notifications.domain import ATTENDING, FAILED, PLANNED, SETTLED, C
 from shared.events.notifications import DeliveryRequest
 from shared.events.types import Purpose
 from shared.messaging.uow import UnitOfWork
+from shared.service.mongo import ensure_expiry
 
 REACHABLE = "reachable_alumni"
 RSVPS = "rsvps"
@@ -26,11 +28,12 @@ DELIVERIES = "deliveries"
 COLLECTIONS = (REACHABLE, RSVPS, DELIVERIES)
 
 
-async def ensure_indexes(db: AsyncDatabase) -> None:
+async def ensure_indexes(db: AsyncDatabase, *, delivery_retention_days: int = 365) -> None:
     await db[REACHABLE].create_index([("consents.events", ASCENDING), ("country", ASCENDING)])
     await db[RSVPS].create_index("event_id")
     await db[DELIVERIES].create_index([("recipient_id", ASCENDING), ("created_at", ASCENDING)])
     await db[DELIVERIES].create_index("source_event_id")
+    await ensure_expiry(db[DELIVERIES], "created_at", delivery_retention_days * 86400)
 
 
 class ReachableAlumni(Protocol):
@@ -50,6 +53,9 @@ class ReachableAlumni(Protocol):
     async def attendees(self, hosted_event_id: str) -> list[str]:
         """The alumni who answered yes or maybe."""
 
+    async def held(self, alumnus_id: str) -> dict[str, Any]:
+        """What is projected of the alumnus, and their RSVPs, as stored (a GDPR access export)."""
+
 
 class Deliveries(Protocol):
     async def plan(self, requests: Sequence[DeliveryRequest], at: datetime) -> None: ...
@@ -65,6 +71,9 @@ class Deliveries(Protocol):
 
     async def forget_recipient(self, alumnus_id: str) -> None:
         """Erasure: a delivery keeps no address; the audit keeps that one was sent."""
+
+    async def held(self, recipient_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The deliveries to these recipients (an alumnus id, a leaver's employee id), as stored."""
 
 
 def _to_document(a: ReachableAlumnus) -> dict[str, Any]:
@@ -129,6 +138,11 @@ class MongoReachableAlumni:
         cursor = self.db[RSVPS].find({"event_id": hosted_event_id, "response": {"$in": list(ATTENDING)}}, session=self.session)
         return [d["alumnus_id"] async for d in cursor]
 
+    async def held(self, alumnus_id: str) -> dict[str, Any]:
+        projected = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
+        rsvps = await self.db[RSVPS].find({"alumnus_id": alumnus_id}, {"_id": 0}, session=self.session).to_list()
+        return {"reachable_alumnus": projected, "rsvps": rsvps}
+
 
 def _planned(request: DeliveryRequest, at: datetime) -> dict[str, Any]:
     return {"_id": request.delivery_id} | request.facts() | {
@@ -184,3 +198,7 @@ class MongoDeliveries:
 
     async def forget_recipient(self, alumnus_id: str) -> None:
         await self.collection.update_many({"recipient_id": alumnus_id}, {"$unset": {"address": ""}}, session=self.session)
+
+    async def held(self, recipient_ids: Sequence[str]) -> list[dict[str, Any]]:
+        cursor = self.collection.find({"recipient_id": {"$in": list(recipient_ids)}}, sort=[("created_at", ASCENDING)], session=self.session)
+        return await cursor.to_list()

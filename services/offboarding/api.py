@@ -7,7 +7,7 @@ request's Accept-Language before. An unknown link is answered 404, a used or exp
 answers for a cancelled departure 409, answers that break the contract 422.
 """
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from services.offboarding.dependencies import Dependencies
@@ -20,10 +20,12 @@ from services.offboarding.domain import (
     LinkExpired,
     UnknownLink,
 )
+from services.offboarding.erasure import erase_employees
 from services.offboarding.exit_form import answers_from_form, read_answers, record_answers, show_form
 from services.offboarding.intake.api import webhook_router
 from shared.messaging.uow import UnitOfWork
 from shared.web.auth import Principal, requires
+from shared.web.personal_data import Gather, PersonalDataQuery
 
 ADMIN = "alumni:admin"
 
@@ -40,9 +42,36 @@ def _language(request: Request) -> str:
     return "fr" if request.headers.get("accept-language", "").lower().startswith("fr") else "en"
 
 
+def personal_data(deps: Dependencies) -> Gather:
+    """What offboarding holds about a person: found by employee id (it knows no alumnus ids)."""
+
+    async def gather(uow: UnitOfWork, query: PersonalDataQuery) -> dict:
+        employee_ids = list(query.employee_ids)
+        if not employee_ids:
+            return {"exit_cases": [], "exit_form_links": [], "parked_events": [],
+                    "note": "exit cases are found by employee id, which needs the alumni:admin scope"}
+        cases = await deps.cases(uow).held(employee_ids)
+        return {
+            "exit_cases": cases,
+            "exit_form_links": await deps.invitations(uow).held([c["_id"] for c in cases]),
+            "parked_events": await deps.waiting(uow).held(employee_ids),
+        }
+
+    return gather
+
+
 def http_router(deps: Dependencies) -> APIRouter:
     router = APIRouter()
     router.include_router(webhook_router(deps))
+
+    @router.delete("/employees/{employee_id}", tags=["erasure"],
+                   summary="Erase an employee's exit cases (GDPR), also a leaver who never became an alumnus")
+    async def erase(request: Request, employee_id: str = Path(min_length=1, max_length=128), _: Principal = Depends(requires(ADMIN))) -> dict:
+        async def work(uow: UnitOfWork) -> dict:
+            erased = await erase_employees(uow, deps, [employee_id])
+            return {"employee_id": employee_id, "cases_erased": erased, "erased_at": uow.now().isoformat()}
+
+        return await request.app.state.runtime.transactions.run(work)
 
     @router.post("/erased-employees/{employee_id}/readmission", tags=["erasure"],
                  summary="HR re-admits an erased employee: their departures are taken again")

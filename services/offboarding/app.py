@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from services import DEFAULT_HTTP_PORTS
 from services.offboarding import repository
-from services.offboarding.api import http_router
+from services.offboarding.api import http_router, personal_data
 from services.offboarding.dependencies import Dependencies
 from services.offboarding.domain import EligibilityPolicy, ExitFormLinks
 from services.offboarding.handlers import event_handlers
@@ -18,6 +18,8 @@ from services.offboarding.scheduler import DueCaseScheduler
 from shared.events.types import DepartureReason
 from shared.service import ServiceRuntime, create_service
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
+from shared.messaging.parking import MongoWaitingEvents
+from shared.web.personal_data import personal_data_router
 from shared.erasure import ErasureKeys
 from shared.settings import DEVELOPMENT_ERASURE_HASH_KEY, DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
 
@@ -40,11 +42,20 @@ class Settings(ServiceSettings):
     erasure_hash_key: str = DEVELOPMENT_ERASURE_HASH_KEY
     # How often future-dated cases are checked for their departure date.
     due_cases_interval_seconds: float = Field(default=60.0, gt=0)
+    # Closed cases (completed, excluded, cancelled) are forgotten this long after they closed;
+    # at least as long as a link stays valid, so that a completed case outlives its exit form.
+    exit_case_retention_days: int = Field(default=90, ge=1)
     # HRIS webhooks: the sources (JSON, see services/offboarding/intake/sources.py) and how far
     # a request's signing time may be from now.
     hris_sources: dict[str, HrisSource] = {}
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     vendor_api_timeout_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _retention_outlives_the_links(self) -> "Settings":
+        if self.exit_case_retention_days < self.exit_form_valid_days:
+            raise ValueError("EXIT_CASE_RETENTION_DAYS must be at least EXIT_FORM_VALID_DAYS: a case must outlive its link")
+        return self
 
     def secrets(self) -> dict[str, str]:
         """Each HRIS source's webhook secret (the vendor API keys are the vendors' to judge)."""
@@ -61,6 +72,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         webhook_requests=repository.MongoWebhookRequests,
         erased=repository.mongo_erased_people,
         erasure_keys=ErasureKeys(settings.erasure_hash_key),
+        waiting=MongoWaitingEvents,
         policy=EligibilityPolicy(frozenset(settings.excluded_departure_reasons), settings.exclude_litigation),
         exit_form=ExitFormLinks(
             settings.exit_form_base_url, timedelta(days=settings.exit_form_valid_days),
@@ -70,6 +82,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         vendor_api=vendor_api,
         hris_sources=settings.hris_sources,
         webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
+        case_retention=timedelta(days=settings.exit_case_retention_days),
     )
     scheduler = DueCaseScheduler(deps, settings.due_cases_interval_seconds)
 
@@ -83,7 +96,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         NAME,
         settings,
         events=event_handlers(deps),
-        http_routers=[http_router(deps)],
+        http_routers=[http_router(deps), personal_data_router(NAME, personal_data(deps))],
         on_start=[prepare, scheduler.start],
         on_stop=[close_vendor_api, scheduler.stop],
         secret_paths=("/exit-form/",),

@@ -3,6 +3,7 @@ a test over in-memory repositories)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 
@@ -11,6 +12,7 @@ from services.offboarding.intake.sources import HrisSource
 from services.offboarding.pages import ExitFormPages
 from services.offboarding.repository import ExitCaseRepository, InvitationRepository, WebhookRequestRepository
 from shared.erasure import ErasedPeople, ErasureKeys
+from shared.messaging.parking import WaitingEvents
 from shared.messaging.uow import UnitOfWork
 
 
@@ -23,6 +25,8 @@ class Dependencies:
     # Erased employees (keyed hashes of their ids): their departures are refused until re-admitted.
     erased: Callable[[UnitOfWork], ErasedPeople]
     erasure_keys: ErasureKeys
+    # Events parked until what they wait for is handled (a cancellation before its departure).
+    waiting: Callable[[UnitOfWork], WaitingEvents]
     # Who may join the alumni network, and the links to the exit form.
     policy: EligibilityPolicy
     exit_form: ExitFormLinks
@@ -32,3 +36,5 @@ class Dependencies:
     vendor_api: httpx.AsyncClient
     hris_sources: Mapping[str, HrisSource] = field(default_factory=dict)
     webhook_tolerance_seconds: int = 300
+    # How long a closed case (completed, excluded, cancelled) is kept before it is forgotten.
+    case_retention: timedelta = timedelta(days=90)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from shared.events.hris import EmployeeDeparted
+from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
 from shared.events.offboarding import (
     ExitFormIssuedV2,
     ExitFormSubmitted,
@@ -23,7 +23,8 @@ from shared.events.offboarding import (
     OffboardingCancelled,
     OffboardingCompleted,
 )
-from shared.events.types import DepartureReason, Locale
+from services.offboarding.eligibility import Decision, EligibilityPolicy
+from shared.events.types import Locale
 from shared.links import DerivedLinks
 
 
@@ -32,7 +33,7 @@ class CaseClosed(Exception):
 
 
 class DepartureNotYetKnown(Exception):
-    """A cancellation for an employee with no exit case: the departure may be on its way."""
+    """A cancellation names no known departure: the departure may be on its way (it waits)."""
 
 
 class ExitFormRefused(Exception):
@@ -61,27 +62,6 @@ class DepartureCancelled(ExitFormRefused):
 
 class InvalidAnswers(Exception):
     """The exit form's answers break the contract's rules (the message names the fields)."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    eligible: bool
-    reason: str | None = None  # why excluded
-
-
-@dataclass(frozen=True)
-class EligibilityPolicy:
-    """Who may join the alumni network. Configurable; the reason of an exclusion is recorded."""
-
-    excluded_reasons: frozenset[DepartureReason] = frozenset({DepartureReason.TERMINATION_FOR_CAUSE})
-    exclude_litigation: bool = True
-
-    def decide(self, departure: EmployeeDeparted) -> Decision:
-        if departure.departure_reason in self.excluded_reasons:
-            return Decision(False, f"departure reason {departure.departure_reason.value} is excluded")
-        if self.exclude_litigation and departure.litigation_pending:
-            return Decision(False, "litigation with the company is pending")
-        return Decision(True)
 
 
 @dataclass(frozen=True)
@@ -158,6 +138,13 @@ class ExitCase:
         )
         return invitation, issued
 
+    @property
+    def closed_at(self) -> datetime | None:
+        """When the case closed: completed (eligible or excluded) or cancelled before that."""
+        if self.status is CaseStatus.COMPLETED:
+            return self.completed_at
+        return self.cancelled_at if self.status is CaseStatus.CANCELLED else None
+
     def is_due(self, today: date) -> bool:
         return self.status is CaseStatus.OPEN and self.departure.departure_date <= today
 
@@ -199,6 +186,16 @@ class ExitCase:
                 case_id=self.case_id, employee_id=d.employee_id, hire_date=d.hire_date, profile=answers, submitted_at=now
             )
         return None
+
+    def named_by(self, cancellation: EmployeeDepartureCancelled) -> bool:
+        """Whether a cancellation is about this case: the stint its hire or departure date
+        names; without a date, a departure not completed yet (never an earlier, completed stint
+        of a boomerang)."""
+        if cancellation.hire_date is not None:
+            return self.departure.hire_date == cancellation.hire_date
+        if cancellation.departure_date is not None:
+            return self.departure.departure_date == cancellation.departure_date
+        return self.status is not CaseStatus.COMPLETED
 
     def cancel(self, reason: str | None, now: datetime) -> OffboardingCancelled | None:
         """None when the case was cancelled already (a repeated cancellation changes nothing)."""

@@ -4,6 +4,7 @@ leaver to the exit form, a cancellation closes or reports it, an erasure forgets
 import logging
 
 from services.offboarding.dependencies import Dependencies
+from services.offboarding.erasure import erase_employees
 from services.offboarding.domain import CaseClosed, DepartureNotYetKnown, ExitCase, case_id_for
 from shared.events.alumni import AlumnusErased
 from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
@@ -15,8 +16,8 @@ log = logging.getLogger(__name__)
 
 def event_handlers(deps: Dependencies) -> EventRouter:
     # A case completed twice breaks a rule; a cancellation may arrive before its departure
-    # (another topic): DepartureNotYetKnown is retried, then dead-lettered.
-    events = EventRouter(permanent=(CaseClosed,))
+    # (another topic): DepartureNotYetKnown parks it until the departure is handled.
+    events = EventRouter(permanent=(CaseClosed,), waiting=(DepartureNotYetKnown,))
 
     async def erased(employee_id: str, ctx: EventContext) -> bool:
         """A departure or cancellation of an erased employee is refused, recorded without who it
@@ -35,9 +36,19 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         cases = deps.cases(ctx)
         now = ctx.now()
         case = await cases.get(case_id_for(event.employee_id, event.hire_date))
+        if case is None and await deps.erased(ctx).refuses(stint := deps.erasure_keys.of_stint(event.employee_id, event.hire_date)):
+            await deps.erased(ctx).refused(stint, now)  # its case was closed and forgotten: a re-send
+            log.info("departure of a forgotten case re-sent", extra={"event_id": ctx.envelope.id if ctx.envelope else None})
+            return
         if case is None:
             case = ExitCase.open(event, deps.policy, now)
-            if case.decision.eligible:
+            waiting = await deps.waiting(ctx).of(event.employee_id, EmployeeDepartureCancelled)
+            if cancellation := next((c for c in waiting if case.named_by(c)), None):
+                # Its cancellation came first: closed at once, no link, no alumnus. The parked
+                # cancellation, handled next, finds the case cancelled and changes nothing.
+                ctx.publish(case.cancel(cancellation.reason, now), subject=case.employee_id)
+                log.info("departure cancelled before it arrived", extra={"case_id": case.case_id})
+            elif case.decision.eligible:
                 invitation, issued = case.invite(deps.exit_form, now)
                 await deps.invitations(ctx).add(invitation)
                 ctx.publish(issued, subject=case.employee_id)
@@ -54,9 +65,9 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         if await erased(event.employee_id, ctx):
             return
         cases = deps.cases(ctx)
-        case = await cases.latest_for(event.employee_id)
+        case = next((c for c in await cases.of_employee(event.employee_id) if c.named_by(event)), None)
         if case is None:
-            raise DepartureNotYetKnown(f"no departure known for employee {event.employee_id} to cancel")
+            raise DepartureNotYetKnown(f"no departure of employee {event.employee_id} that this cancellation names is known yet")
         if cancelled := case.cancel(event.reason, ctx.now()):
             ctx.publish(cancelled, subject=case.employee_id)
             if cancelled.after_completion:
@@ -65,10 +76,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
 
     @events.on(AlumnusErased)
     async def alumnus_erased(event: AlumnusErased, ctx: EventContext) -> None:
-        cases = deps.cases(ctx)
-        await deps.invitations(ctx).forget_cases(await cases.case_ids(event.employee_ids))
-        forgotten = await cases.forget(event.employee_ids)
-        await deps.erased(ctx).remember([deps.erasure_keys.of_employee(e) for e in event.employee_ids], ctx.now())
+        forgotten = await erase_employees(ctx, deps, event.employee_ids)
         log.info("exit cases erased", extra={"alumnus_id": event.alumnus_id, "cases": forgotten})
 
     return events

@@ -12,7 +12,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.offboarding.domain import CaseStatus, Decision, ExitCase, ExitInvitation
+from services.offboarding.domain import CaseStatus, ExitCase, ExitInvitation
+from services.offboarding.eligibility import Decision
 from services.offboarding.intake.signatures import Replayed
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitProfile
@@ -29,6 +30,7 @@ COLLECTIONS = (CASES, INVITATIONS, WEBHOOK_REQUESTS, ERASED_PEOPLE)
 async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -> None:
     await db[CASES].create_index([("status", ASCENDING), ("departure_date", ASCENDING)])
     await db[CASES].create_index([("employee_id", ASCENDING), ("hire_date", DESCENDING)])
+    await db[CASES].create_index("closed_at", sparse=True)
     await db[INVITATIONS].create_index("case_id")
     # A request older than twice the tolerance is refused as stale anyway.
     await db[WEBHOOK_REQUESTS].create_index("received_at", expireAfterSeconds=2 * webhook_tolerance_seconds)
@@ -36,14 +38,21 @@ async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -
 
 class ExitCaseRepository(Protocol):
     async def get(self, case_id: str) -> ExitCase | None: ...
-    async def latest_for(self, employee_id: str) -> ExitCase | None:
-        """The case of the employee's most recent stint."""
+    async def of_employee(self, employee_id: str) -> list[ExitCase]:
+        """The cases of every stint of the employee, the most recent first."""
     async def save(self, case: ExitCase) -> None: ...
     async def due(self, today: date, limit: int = 500) -> list[str]:
         """The ids of open cases whose departure date has come, the earliest first."""
     async def case_ids(self, employee_ids: list[str]) -> list[str]: ...
+    async def closed_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        """The ids of cases closed at or before `cutoff`, the earliest first."""
+    async def forget_closed(self, case_id: str, cutoff: datetime) -> bool:
+        """Retention: delete the case if it is still closed at or before `cutoff` (False when
+        another process did, or it changed)."""
     async def forget(self, employee_ids: list[str]) -> int:
         """Erasure: delete the cases (and so the personal data) of these employee ids."""
+    async def held(self, employee_ids: list[str]) -> list[dict[str, Any]]:
+        """The cases of these employee ids as stored (a GDPR access export)."""
 
 
 class InvitationRepository(Protocol):
@@ -51,6 +60,8 @@ class InvitationRepository(Protocol):
     async def get(self, digest: str) -> ExitInvitation | None: ...
     async def save(self, invitation: ExitInvitation) -> None: ...
     async def forget_cases(self, case_ids: list[str]) -> None: ...
+    async def held(self, case_ids: list[str]) -> list[dict[str, Any]]:
+        """The links of these cases (when they expire, whether used), never their digests."""
 
 
 class WebhookRequestRepository(Protocol):
@@ -59,7 +70,7 @@ class WebhookRequestRepository(Protocol):
         """Raises `Replayed` when the marker is known (within the tolerance's window)."""
 
 
-def _to_document(case: ExitCase) -> dict[str, Any]:
+def case_document(case: ExitCase) -> dict[str, Any]:
     return {
         "_id": case.case_id,
         "employee_id": case.employee_id,
@@ -71,6 +82,7 @@ def _to_document(case: ExitCase) -> dict[str, Any]:
         "answers": case.answers.model_dump(mode="json") if case.answers else None,
         "opened_at": case.opened_at,
         "completed_at": case.completed_at,
+        "closed_at": case.closed_at,
         "cancelled_at": case.cancelled_at,
         "cancellation_reason": case.cancellation_reason,
         "cancelled_after_completion": case.cancelled_after_completion,
@@ -105,12 +117,12 @@ class MongoExitCases:
         doc = await self.collection.find_one({"_id": case_id}, session=self.session)
         return _from_document(doc) if doc else None
 
-    async def latest_for(self, employee_id: str) -> ExitCase | None:
-        doc = await self.collection.find_one({"employee_id": employee_id}, sort=[("hire_date", DESCENDING)], session=self.session)
-        return _from_document(doc) if doc else None
+    async def of_employee(self, employee_id: str) -> list[ExitCase]:
+        cursor = self.collection.find({"employee_id": employee_id}, sort=[("hire_date", DESCENDING)], session=self.session)
+        return [_from_document(doc) async for doc in cursor]
 
     async def save(self, case: ExitCase) -> None:
-        await self.collection.replace_one({"_id": case.case_id}, _to_document(case), upsert=True, session=self.session)
+        await self.collection.replace_one({"_id": case.case_id}, case_document(case), upsert=True, session=self.session)
 
     async def due(self, today: date, limit: int = 500) -> list[str]:
         cursor = self.collection.find(
@@ -125,6 +137,19 @@ class MongoExitCases:
     async def case_ids(self, employee_ids: list[str]) -> list[str]:
         cursor = self.collection.find({"employee_id": {"$in": employee_ids}}, {"_id": 1}, session=self.session)
         return [doc["_id"] async for doc in cursor]
+
+    async def closed_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        cursor = self.collection.find(
+            {"closed_at": {"$lte": cutoff}}, {"_id": 1}, sort=[("closed_at", ASCENDING)], limit=limit, session=self.session
+        )
+        return [doc["_id"] async for doc in cursor]
+
+    async def forget_closed(self, case_id: str, cutoff: datetime) -> bool:
+        result = await self.collection.delete_one({"_id": case_id, "closed_at": {"$lte": cutoff}}, session=self.session)
+        return result.deleted_count == 1
+
+    async def held(self, employee_ids: list[str]) -> list[dict[str, Any]]:
+        return await self.collection.find({"employee_id": {"$in": employee_ids}}, session=self.session).to_list()
 
     async def forget(self, employee_ids: list[str]) -> int:
         result = await self.collection.delete_many({"employee_id": {"$in": employee_ids}}, session=self.session)
@@ -155,6 +180,10 @@ class MongoInvitations:
 
     async def forget_cases(self, case_ids: list[str]) -> None:
         await self.collection.delete_many({"case_id": {"$in": case_ids}}, session=self.session)
+
+    async def held(self, case_ids: list[str]) -> list[dict[str, Any]]:
+        cursor = self.collection.find({"case_id": {"$in": case_ids}}, {"_id": 0}, session=self.session)
+        return await cursor.to_list()
 
 
 class MongoWebhookRequests:

@@ -1,8 +1,9 @@
-"""Completes future-dated exit cases when their departure date comes."""
+"""Completes future-dated exit cases when their departure date comes, and forgets closed cases
+once their retention period has passed."""
 
 import asyncio
 import logging
-from datetime import date
+from datetime import date, datetime
 
 from services.offboarding.dependencies import Dependencies
 from shared.messaging.uow import Transactions, UnitOfWork
@@ -36,6 +37,34 @@ async def complete_due_cases(transactions: Transactions, deps: Dependencies, tod
     return completed
 
 
+async def forget_expired_cases(transactions: Transactions, deps: Dependencies, now: datetime) -> int:
+    """Delete the cases closed longer ago than the retention period, with their links; what is
+    kept is a keyed hash of the stint (in `erased_people`), so that a re-send of that departure
+    is refused instead of opening a new case. Safe with several replicas: each deletion is
+    conditional, in its own transaction, and only the one that deletes does the rest."""
+    cutoff = now - deps.case_retention
+
+    async def expired(uow: UnitOfWork) -> list[str]:
+        return await deps.cases(uow).closed_before(cutoff)
+
+    forgotten = 0
+    for case_id in await transactions.run(expired):
+
+        async def forget(uow: UnitOfWork, case_id: str = case_id) -> bool:
+            cases = deps.cases(uow)
+            case = await cases.get(case_id)
+            if case is None or not await cases.forget_closed(case_id, cutoff):
+                return False  # another replica forgot it, or it changed
+            await deps.invitations(uow).forget_cases([case_id])
+            await deps.erased(uow).remember([deps.erasure_keys.of_stint(case.employee_id, case.departure.hire_date)], uow.now())
+            return True
+
+        forgotten += await transactions.run(forget)
+    if forgotten:
+        log.info("closed exit cases forgotten after their retention period", extra={"forgotten": forgotten})
+    return forgotten
+
+
 class DueCaseScheduler:
     def __init__(self, deps: Dependencies, interval_seconds: float) -> None:
         self.deps = deps
@@ -54,8 +83,9 @@ class DueCaseScheduler:
         while not runtime.stopping.is_set():
             try:
                 await complete_due_cases(runtime.transactions, self.deps, runtime.clock().date())
+                await forget_expired_cases(runtime.transactions, self.deps, runtime.clock())
             except Exception as exc:  # the next round tries again
-                log.warning("completing due cases failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+                log.warning("completing or forgetting cases failed", extra={"error": f"{type(exc).__name__}: {exc}"})
             try:
                 await asyncio.wait_for(runtime.stopping.wait(), self.interval)
             except TimeoutError:

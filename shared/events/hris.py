@@ -30,7 +30,11 @@ class EmployeeDeparted(Event, Language, Position, PersonalContact, WorkContact, 
     "com.alumni.employee.departure-cancelled.v1", topic="hris.employee.departure-cancelled", key="employee_id"
 )
 class EmployeeDepartureCancelled(Event):
-    """A departure is cancelled, e.g. a rescinded resignation."""
+    """A departure is cancelled, e.g. a rescinded resignation. `hire_date` or `departure_date`
+    (optional, added to v1: readers ignore unknown fields) names the stint, for an employee who
+    left more than once; without either, only a departure not completed yet is cancelled."""
 
     employee_id: Identifier
     reason: NonEmpty | None = None
+    hire_date: Day | None = None
+    departure_date: Day | None = None

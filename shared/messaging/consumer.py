@@ -4,6 +4,9 @@
 - run the handler in a unit of work that also records the event's `ce_source` + `ce_id`
   (written last: a repeat aborts there and is dropped) and the events the handler published
   (the outbox); a handler registered `idempotent=True` recognises repeats itself;
+- park a record whose handler waits for what it depends on (one of the router's `waiting`
+  errors): kept in the database, re-checked later (shared/messaging/recheck.py), its offset
+  committed;
 - retry failures with exponential backoff and jitter, blocking only the record's partition;
   a permanent error (the platform's, or one of the router's domain errors) or an exhausted
   budget dead-letters the record;
@@ -14,7 +17,8 @@
 import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiokafka import ConsumerRecord, TopicPartition
 from opentelemetry import metrics, trace
@@ -29,6 +33,9 @@ from shared.messaging.router import EventRouter, Handler
 from shared.messaging.uow import EventContext, Transactions
 from shared.testing.failpoints import failpoint
 from shared.topics import consumer_group
+
+if TYPE_CHECKING:
+    from shared.messaging.recheck import ParkedEvents
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +64,7 @@ class EventConsumer:
         self.handler_timeout = handler_timeout
         self.stopping = stopping
         self.offsets = OffsetCommits(commit_interval, stopping)
+        self.parking: "ParkedEvents | None" = None  # set when the router has `waiting` errors
         self._lag: dict[tuple[str, int], int] = {}
         meter = metrics.get_meter("alumni.consumer")
         self._duration = meter.create_histogram("alumni.handler.duration", unit="s", description="Handling of one record, retries included")
@@ -78,7 +86,7 @@ class EventConsumer:
 
     async def process(self, record: ConsumerRecord) -> tuple[str, str]:
         """Handle one record: (outcome, event type), the outcome one of handled, repeat,
-        skipped, dead_letter, or interrupted (stopping: not to be committed)."""
+        skipped, parked, dead_letter, or interrupted (stopping: not to be committed)."""
         try:
             envelope, event_type, event = decode(record, self.router)
         except PoisonRecord as poison:
@@ -99,8 +107,15 @@ class EventConsumer:
             try:
                 async with asyncio.timeout(self.handler_timeout):
                     applied = await self._apply(envelope, event, handler)
+                if applied and self.parking is not None:
+                    self.parking.related_handled(record.key)
                 return ("handled" if applied else "repeat"), event_type.type
             except Exception as exc:
+                if self.parking is not None and self.router.is_waiting(exc):
+                    try:
+                        return await self.parking.park(record, envelope, exc), event_type.type
+                    except Exception as parking_failed:  # too many wait (permanent), or the database is unreachable (retried)
+                        exc = parking_failed
                 permanent = is_permanent(exc) or self.router.is_permanent(exc)
                 if permanent or attempt >= self.policy.attempts:
                     gave_up = GaveUp(type(exc).__name__, describe(exc), attempt, permanent)
@@ -120,13 +135,18 @@ class EventConsumer:
                 if await self._stopping_within(delay):
                     return "interrupted", event_type.type
 
-    async def _apply(self, envelope: Envelope, event: Event, handler: Handler) -> bool:
+    async def _apply(
+        self, envelope: Envelope, event: Event, handler: Handler, *, settle: Callable[[EventContext], Awaitable[None]] | None = None
+    ) -> bool:
+        """`settle`: more work in the same unit (a parked event's removal)."""
         marked = envelope.type not in self.router.idempotent
 
         async def work(ctx: EventContext) -> None:
             if marked:
                 ctx.mark_processed(envelope)
             await handler(event, ctx)
+            if settle is not None:
+                await settle(ctx)
 
         try:
             await self.transactions.run(work, envelope=envelope)

@@ -11,7 +11,11 @@
         return events
 
 `permanent`: the service's domain errors that mean an event breaks a rule (retrying cannot help):
-such an event is dead-lettered at once. Any other error is retried with backoff.
+such an event is dead-lettered at once. `waiting`: the domain errors that mean what the event
+depends on is not there yet (it travels on another topic): such an event is parked, its
+partition moves on, and it is handled when a later check finds what it waits for, or
+dead-lettered after PARKED_EVENT_MAX_WAIT_SECONDS (shared/messaging/recheck.py). Any other
+error is retried with backoff.
 """
 
 from collections.abc import Awaitable, Callable
@@ -28,13 +32,14 @@ GiveUp = Callable[[Any, EventContext, GaveUp], Awaitable[None]]
 class EventRouter:
     """The events a service handles, by CloudEvents type."""
 
-    def __init__(self, *, permanent: tuple[type[Exception], ...] = ()) -> None:
+    def __init__(self, *, permanent: tuple[type[Exception], ...] = (), waiting: tuple[type[Exception], ...] = ()) -> None:
         self.handlers: dict[str, tuple[EventType, Handler]] = {}
         self.give_ups: dict[str, GiveUp] = {}
         self.concurrency: dict[str, int] = {}  # topic -> consumers, where it is not the default
         self.skipped: set[str] = set()
         self.idempotent: set[str] = set()
         self.permanent = permanent
+        self.waiting = waiting
 
     def on(
         self, *models: type[Event], on_give_up: GiveUp | None = None, concurrency: int | None = None, idempotent: bool = False
@@ -77,3 +82,6 @@ class EventRouter:
 
     def is_permanent(self, exc: BaseException) -> bool:
         return isinstance(exc, self.permanent)
+
+    def is_waiting(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.waiting)

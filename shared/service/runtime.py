@@ -16,6 +16,8 @@ from shared.messaging.deadletters import DeadLetters
 from shared.messaging.failures import RetryPolicy
 from shared.messaging.kafka import KafkaBus
 from shared.messaging.outbox import Outbox
+from shared.messaging.parking import MongoParkedStore
+from shared.messaging.recheck import ParkedEvents
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import Transactions, supports_bulk_write
@@ -46,6 +48,7 @@ class ServiceRuntime:
     consumer: EventConsumer | None = field(init=False, default=None)
     # Topic -> consumers of this process: what the deployment manifests scale on.
     subscriptions: dict[str, int] = field(default_factory=dict)
+    parked: ParkedEvents | None = field(init=False, default=None)
 
     @property
     def db(self) -> AsyncDatabase:
@@ -104,14 +107,27 @@ class ServiceRuntime:
                 stopping=self.stopping,
                 commit_interval=settings.consumer_commit_interval_seconds,
             )
+            if events.waiting:
+                store = MongoParkedStore(self.db)
+                await store.ensure_indexes()
+                self.parked = self.consumer.parking = ParkedEvents(
+                    store, self.consumer, max_wait=settings.parked_event_max_wait_seconds,
+                    first_delay=settings.parked_event_recheck_seconds, max_delay=settings.parked_event_recheck_max_seconds,
+                    lease=max(settings.parked_event_lease_seconds, settings.handler_timeout_seconds),
+                    max_parked=settings.parked_events_max, instance=self.outbox.instance,
+                )
         await _retry_until(deadline, "Kafka", self.kafka.start)
         self.relay.start()
+        if self.parked is not None:
+            self.parked.start(self.stopping)
 
     async def stop(self, on_stop: Sequence[Hook]) -> None:
         self.stopping.set()
         if self.consumer is not None:
             await self.consumer.offsets.flush()  # from now on, each handled record commits at once
         await self.kafka.stop_consuming()
+        if self.parked is not None:
+            await self.parked.stop()
         for hook in reversed(on_stop):
             await hook(self)
         await self.relay.stop()  # publishes what the outbox still holds

@@ -67,6 +67,12 @@ def test_departed_accepts_e164_and_normalises_the_country() -> None:
 
 
 def test_cancelled_contract() -> None:
-    assert list(EmployeeDepartureCancelled.model_fields) == ["employee_id", "reason"]
+    # The brief's two fields, and two optional ones added since (naming the stint): not breaking.
+    assert list(EmployeeDepartureCancelled.model_fields) == ["employee_id", "reason", "hire_date", "departure_date"]
     assert EmployeeDepartureCancelled.event_type.type == "com.alumni.employee.departure-cancelled.v1"
-    assert EmployeeDepartureCancelled.model_validate({"employee_id": "E-1"}).reason is None
+    brief = EmployeeDepartureCancelled.model_validate({"employee_id": "E-1"})
+    assert (brief.reason, brief.hire_date, brief.departure_date) == (None, None, None)
+    dated = EmployeeDepartureCancelled.model_validate({"employee_id": "E-1", "departure_date": "2026-11-20", "unheard_of": 1})
+    assert dated.departure_date.isoformat() == "2026-11-20"  # unknown fields ignored
+    with pytest.raises(ValidationError):
+        EmployeeDepartureCancelled.model_validate({"employee_id": "E-1", "hire_date": "9999-01-01"})

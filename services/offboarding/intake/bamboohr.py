@@ -44,7 +44,8 @@ async def read(source: HrisSource, payload: dict, http: httpx.AsyncClient) -> li
         if (departure := day(worker.get("terminationDate"))) is not None:
             events.append(_departure(source, employee_id, worker, departure))
         elif changed & _TERMINATION_FIELDS and str(worker.get("status", "")).lower() == "active":
-            events.append(EmployeeDepartureCancelled(employee_id=employee_id, reason="active again in BambooHR"))
+            # The hire date names the stint whose departure is rescinded (not an earlier one).
+            events.append(EmployeeDepartureCancelled(employee_id=employee_id, reason="active again in BambooHR", hire_date=day(worker.get("hireDate"))))
     return events
 
 

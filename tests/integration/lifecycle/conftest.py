@@ -28,6 +28,7 @@ SECRET = "test-jwt-secret-of-at-least-32-bytes"
 SOURCES = {"acme": "acme-webhook-secret", "bamboo": "bamboo-private-key", "bob": "bob-webhook-secret"}
 DEPARTED = "com.alumni.employee.departed.v1"
 CANCELLED = "com.alumni.employee.departure-cancelled.v1"
+PARKED_MAX_WAIT = 12
 
 
 @dataclass
@@ -81,8 +82,9 @@ class Lifecycle:
     async def depart(self, payload: dict, **kwargs) -> None:
         await self.publish("hris.employee.departed", DEPARTED, payload, **kwargs)
 
-    async def cancel(self, employee_id: str, reason: str = "resignation rescinded") -> None:
-        await self.publish("hris.employee.departure-cancelled", CANCELLED, {"employee_id": employee_id, "reason": reason})
+    async def cancel(self, employee_id: str, reason: str = "resignation rescinded", **stint: str) -> None:
+        """`stint`: `hire_date` or `departure_date`, naming the departure cancelled."""
+        await self.publish("hris.employee.departure-cancelled", CANCELLED, {"employee_id": employee_id, "reason": reason} | stint)
 
     def auth(self, *scopes: str, subject: str = "programme-manager") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens.issue(subject, list(scopes))}"}
@@ -104,6 +106,22 @@ class Lifecycle:
     async def offboarding_db(self):
         client = AsyncMongoClient(self.stack.cfg.mongodb_uri)
         return client, client["alumni_offboarding"]
+
+    async def parked(self, service: str, employee_id: str) -> list[dict]:
+        """The events the service holds parked for this employee (the record's key)."""
+        client = AsyncMongoClient(self.stack.cfg.mongodb_uri)
+        try:
+            return await client[f"alumni_{service}"].parked_events.find({"aggregate": employee_id}).to_list()
+        finally:
+            await client.close()
+
+    async def wait_parked(self, service: str, employee_id: str, *, timeout: float = 15) -> dict:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (found := await self.parked(service, employee_id)):
+            assert asyncio.get_running_loop().time() < deadline, f"nothing parked in {service} for {employee_id}"
+            await asyncio.sleep(0.1)
+        [parked] = found
+        return parked
 
     def signed(self, source: str, body: bytes, *, at: datetime | None = None) -> dict[str, str]:
         instant = at or self.now()
@@ -134,6 +152,10 @@ async def lifecycle(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory)
         "DUE_CASES_INTERVAL_SECONDS": "0.3",
         "RETRY_BASE_DELAY_SECONDS": "0.2",
         "RETRY_ATTEMPTS": "4",
+        # Parked events checked every half second or so, given up after PARKED_MAX_WAIT seconds.
+        "PARKED_EVENT_RECHECK_SECONDS": "0.5",
+        "PARKED_EVENT_RECHECK_MAX_SECONDS": "1",
+        "PARKED_EVENT_MAX_WAIT_SECONDS": str(PARKED_MAX_WAIT),
     }
     services = LocalStack(stack.cfg, service_env=env)
     await services.up_services(["offboarding", "identity"], log=lambda line: None)

@@ -104,7 +104,8 @@ async def test_a_cancellation_after_completion_is_recorded_and_reported(world: L
     await world.depart(departure)
     alumnus = await world.alumnus_for(departure["employee_id"])
 
-    await world.cancel(departure["employee_id"], "came back the next day")
+    # After completion, a cancellation names its stint (without a date it waits for an open one).
+    await world.cancel(departure["employee_id"], "came back the next day", departure_date=departure["departure_date"])
     [cancelled] = await world.records("alumni.offboarding.cancelled", departure["employee_id"])
 
     assert cancelled.json()["after_completion"] is True

@@ -122,6 +122,8 @@ async def test_bamboohr_reactivation_cancels_and_an_unavailable_api_asks_for_a_r
     assert retried.status_code == 202
     [cancelled] = await world.records("alumni.offboarding.cancelled", "5555")
     assert cancelled.json()["after_completion"] is False
+    [rescinded] = await world.records("hris.employee.departure-cancelled", "5555")
+    assert rescinded.json()["hire_date"] == "2021-06-01"  # names the stint, from the worker's record
 
 
 async def test_hibob_employee_left_reads_the_worker_from_bobs_api(world: Lifecycle) -> None:

@@ -2,7 +2,7 @@
 id or verified email, re-sent completions, exit-form answers and unsubscribe links. The same
 flows on the real broker and database: tests/integration/lifecycle/test_identity.py."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import count
 
 import pytest
@@ -18,6 +18,7 @@ from shared.events.types import Purpose
 from shared.testing.fakes import FakeTransactions, envelope_for
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
+from shared.testing.fakes import InMemoryWaitingEvents
 from tests.unit.identity.fakes import ERASURE_KEYS, InMemoryAlumni
 
 
@@ -25,7 +26,7 @@ class Identity:
     def __init__(self) -> None:
         self.alumni = InMemoryAlumni()
         ids = count(1)
-        self.events = event_handlers(Dependencies(alumni=self.alumni, erased=self.alumni.erased_stints, erasure_keys=ERASURE_KEYS, new_alumnus_id=lambda: f"alm_{next(ids)}"))
+        self.events = event_handlers(Dependencies(alumni=self.alumni, erased=self.alumni.erased_stints, erasure_keys=ERASURE_KEYS, waiting=InMemoryWaitingEvents(), new_alumnus_id=lambda: f"alm_{next(ids)}"))
         self.transactions = FakeTransactions(state=self.alumni)
 
     async def handle(self, event: Event) -> None:
@@ -98,6 +99,33 @@ async def test_exit_form_answers_update_the_alumnus_and_wait_for_the_completion(
     await identity.handle(submitted)
     assert [type(e) for e in identity.transactions.events] == [AlumnusRegistered, AlumnusUpdated, ConsentChanged]
     assert identity.alumni.alumni["alm_1"].profile.skills == ["SQL"]
+    assert identity.events.is_waiting(AlumnusNotYetRegistered("x"))  # parked until the completion, not retried
+
+
+def submitted_for(employee_id: str, hire: str, skills: list[str]) -> ExitFormSubmitted:
+    return ExitFormSubmitted.model_validate({
+        "case_id": f"{employee_id}/{hire}", "employee_id": employee_id, "hire_date": hire, "submitted_at": "2026-11-21T10:00:00Z",
+        "profile": {"skills": skills},
+    })
+
+
+async def test_a_boomerangs_answers_wait_for_the_completion_of_their_own_stint() -> None:
+    identity = Identity()
+    await identity.handle(completed("E-1", "2019-01-01"))
+    with pytest.raises(AlumnusNotYetRegistered, match="E-1/2024-05-01"):
+        await identity.handle(submitted_for("E-1", "2024-05-01", ["Go"]))  # the first stint's record is not enough
+    await identity.handle(completed("E-1", "2024-05-01"))
+    await identity.handle(submitted_for("E-1", "2024-05-01", ["Go"]))
+    assert identity.alumni.alumni["alm_1"].profile.skills == ["Go"]
+
+
+async def test_answers_of_a_stint_erased_while_they_waited_are_refused_and_counted() -> None:
+    identity = Identity()
+    await identity.alumni.erased_people.remember([ERASURE_KEYS.of_stint("E-1", date(2019, 1, 1))], NOW)
+    await identity.handle(submitted_for("E-1", "2019-01-01", ["SQL"]))  # no error: nothing to wait for
+    assert identity.alumni.alumni == {} and identity.transactions.events == []
+    [person] = identity.alumni.erased_people.people.values()
+    assert person["refusals"] == 1
 
 
 async def test_an_unsubscribe_link_withdraws_the_consent_once_and_ignores_the_erased() -> None:

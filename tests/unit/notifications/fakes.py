@@ -6,6 +6,7 @@ SMTP server and webhook receiver."""
 
 import asyncio
 import copy
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,6 +88,11 @@ class InMemoryReachableAlumni:
     async def attendees(self, hosted_event_id: str) -> list[str]:
         return [a for (e, a), response in self.store.rsvps.items() if e == hosted_event_id and response in ATTENDING]
 
+    async def held(self, alumnus_id: str) -> dict[str, Any]:
+        projected = self.store.alumni.get(alumnus_id)
+        rsvps = [{"event_id": e, "alumnus_id": a, "response": r} for (e, a), r in self.store.rsvps.items() if a == alumnus_id]
+        return {"reachable_alumnus": dataclasses.asdict(projected) if projected else None, "rsvps": rsvps}
+
 
 class InMemoryDeliveries:
     def __init__(self, store: Store) -> None:
@@ -127,6 +133,9 @@ class InMemoryDeliveries:
         for delivery in self.store.deliveries.values():
             if delivery["recipient_id"] == alumnus_id:
                 delivery.pop("address", None)
+
+    async def held(self, recipient_ids: list[str]) -> list[dict[str, Any]]:
+        return sorted((dict(d) for d in self.store.deliveries.values() if d["recipient_id"] in recipient_ids), key=lambda d: d["created_at"])
 
 
 @dataclass(frozen=True)

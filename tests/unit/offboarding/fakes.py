@@ -18,13 +18,14 @@ from services.offboarding.domain import CaseStatus, EligibilityPolicy, ExitCase,
 from services.offboarding.handlers import event_handlers
 from services.offboarding.intake.signatures import Replayed
 from services.offboarding.pages import ExitFormPages
-from services.offboarding.scheduler import complete_due_cases
+from services.offboarding.repository import case_document
+from services.offboarding.scheduler import complete_due_cases, forget_expired_cases
 from shared.events import Event
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitFormIssuedV2
 from shared.erasure import ErasureKeys
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
-from shared.testing.fakes import InMemoryErasedPeople, FakeTransactions, envelope_for
+from shared.testing.fakes import FakeTransactions, InMemoryErasedPeople, InMemoryWaitingEvents, envelope_for
 
 E = TypeVar("E", bound=Event)
 
@@ -40,6 +41,7 @@ class OffboardingStore:
         self.invitations: dict[str, ExitInvitation] = {}
         self.webhook_requests: set[str] = set()
         self.erased_people = InMemoryErasedPeople()
+        self.parked = InMemoryWaitingEvents()
 
     def erased(self, uow: object) -> InMemoryErasedPeople:
         return self.erased_people  # looked up each time: a rollback puts back another object
@@ -61,9 +63,9 @@ class InMemoryExitCases:
     async def get(self, case_id: str) -> ExitCase | None:
         return copy.deepcopy(self.store.cases.get(case_id))
 
-    async def latest_for(self, employee_id: str) -> ExitCase | None:
+    async def of_employee(self, employee_id: str) -> list[ExitCase]:
         mine = [c for c in self.store.cases.values() if c.employee_id == employee_id]
-        return copy.deepcopy(max(mine, key=lambda c: c.departure.hire_date)) if mine else None
+        return copy.deepcopy(sorted(mine, key=lambda c: c.departure.hire_date, reverse=True))
 
     async def save(self, case: ExitCase) -> None:
         self.store.cases[case.case_id] = copy.deepcopy(case)
@@ -74,6 +76,20 @@ class InMemoryExitCases:
 
     async def case_ids(self, employee_ids: list[str]) -> list[str]:
         return [c.case_id for c in self.store.cases.values() if c.employee_id in employee_ids]
+
+    async def closed_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        closed = [c for c in self.store.cases.values() if c.closed_at is not None and c.closed_at <= cutoff]
+        return [c.case_id for c in sorted(closed, key=lambda c: c.closed_at)][:limit]
+
+    async def forget_closed(self, case_id: str, cutoff: datetime) -> bool:
+        case = self.store.cases.get(case_id)
+        if case is None or case.closed_at is None or case.closed_at > cutoff:
+            return False
+        del self.store.cases[case_id]
+        return True
+
+    async def held(self, employee_ids: list[str]) -> list[dict]:
+        return [case_document(c) for c in self.store.cases.values() if c.employee_id in employee_ids]
 
     async def forget(self, employee_ids: list[str]) -> int:
         forgotten = await self.case_ids(employee_ids)
@@ -95,6 +111,10 @@ class InMemoryInvitations:
 
     async def save(self, invitation: ExitInvitation) -> None:
         self.store.invitations[invitation.digest].used_at = invitation.used_at
+
+    async def held(self, case_ids: list[str]) -> list[dict]:
+        return [{"case_id": i.case_id, "expires_at": i.expires_at, "used_at": i.used_at}
+                for i in self.store.invitations.values() if i.case_id in case_ids]
 
     async def forget_cases(self, case_ids: list[str]) -> None:
         for digest in [d for d, i in self.store.invitations.items() if i.case_id in case_ids]:
@@ -136,6 +156,7 @@ def dependencies(store: OffboardingStore, vendor_api: httpx.AsyncClient | None =
         webhook_requests=store.webhook_markers,
         erased=store.erased,
         erasure_keys=ERASURE_KEYS,
+        waiting=store.parked,
         policy=EligibilityPolicy(),
         exit_form=ExitFormLinks(BASE_URL, timedelta(days=30), LINK_TOKENS),
         pages=ExitFormPages(),
@@ -168,6 +189,9 @@ class Offboarding:
 
     async def complete_due_cases(self) -> int:
         return await complete_due_cases(self.transactions, self.deps, self.clock().date())
+
+    async def forget_expired_cases(self) -> int:
+        return await forget_expired_cases(self.transactions, self.deps, self.clock())
 
     def published(self, kind: type[E]) -> list[E]:
         return [e for e in self.transactions.events if isinstance(e, kind)]

@@ -6,6 +6,9 @@ import json
 
 from shared.events.alumni import AlumnusErased
 from shared.events.hris import EmployeeDepartureCancelled
+from services.offboarding.api import personal_data
+from shared.web.auth import TokenVerifier
+from shared.web.personal_data import PersonalDataQuery
 from tests.unit.offboarding.fakes import ERASURE_KEYS, Offboarding, departure
 from tests.unit.offboarding.test_api import TOKENS, client
 
@@ -46,3 +49,55 @@ async def test_hr_re_admits_an_erased_employee_and_their_next_departure_is_taken
     assert (forbidden.status_code, unknown.status_code, readmitted.status_code) == (403, 404, 200)
     await offboarding.handle(departure(employee_id="E-1", hire_date="2027-01-01", departure_date="2027-06-01"))
     assert list(offboarding.store.cases) == ["E-1/2027-01-01"]
+
+
+async def test_hr_erases_an_excluded_leaver_by_employee_id_and_a_re_send_is_refused() -> None:
+    offboarding = Offboarding()
+    await offboarding.handle(departure(employee_id="E-7", departure_reason="termination_for_cause"))
+    await offboarding.handle(departure(employee_id="E-8"))  # someone else, eligible: kept
+    offboarding.store.parked.parked.append(("E-7", EmployeeDepartureCancelled(employee_id="E-7", hire_date="2031-01-01")))
+    admin = {"Authorization": f"Bearer {TOKENS.issue('hr', ['alumni:admin'])}"}
+    async with client(offboarding) as http:
+        erased = await http.delete("/employees/E-7", headers=admin)
+        again = await http.delete("/employees/E-7", headers=admin)  # repeated: nothing left, still erased
+    assert erased.status_code == 200 and erased.json()["cases_erased"] == 1
+    assert again.status_code == 200 and again.json()["cases_erased"] == 0
+    assert list(offboarding.store.cases) == ["E-8/2020-01-01"] and len(offboarding.store.invitations) == 1
+    assert offboarding.store.parked.parked == []  # what waited for them goes too
+    offboarding.transactions.committed.clear()
+    await offboarding.handle(departure(employee_id="E-7", departure_reason="termination_for_cause"))  # the HRIS re-sends
+    assert list(offboarding.store.cases) == ["E-8/2020-01-01"] and offboarding.transactions.events == []
+    [person] = offboarding.store.erased_people.people.values()
+    assert person["refusals"] == 1
+
+
+async def test_erasing_an_employee_takes_the_admin_scope_and_a_bounded_id() -> None:
+    offboarding = Offboarding()
+    await offboarding.handle(departure(employee_id="E-7"))
+    writer = {"Authorization": f"Bearer {TOKENS.issue('hr', ['alumni:write'])}"}
+    admin = {"Authorization": f"Bearer {TOKENS.issue('hr', ['alumni:admin'])}"}
+    forged = {"Authorization": "Bearer " + TokenVerifier("another-secret-of-at-least-32-chars").issue("hr", ["alumni:admin"])}
+    async with client(offboarding) as http:
+        anonymous = await http.delete("/employees/E-7")
+        forbidden = await http.delete("/employees/E-7", headers=writer)
+        forgery = await http.delete("/employees/E-7", headers=forged)
+        oversized = await http.delete("/employees/" + "E" * 129, headers=admin)
+    assert (anonymous.status_code, forbidden.status_code, forgery.status_code) == (401, 403, 401)
+    assert oversized.status_code == 422 and "employee_id" in oversized.text
+    assert list(offboarding.store.cases) == ["E-7/2020-01-01"]
+
+
+async def test_what_offboarding_holds_about_an_employee_is_gathered_for_an_export() -> None:
+    offboarding = Offboarding()
+    await offboarding.handle(departure(employee_id="E-7", phone="+33612345678"))
+    await offboarding.handle(departure(employee_id="E-8"))
+    offboarding.store.parked.parked.append(("E-7", EmployeeDepartureCancelled(employee_id="E-7", hire_date="2031-01-01")))
+    gather = personal_data(offboarding.deps)
+    held = await offboarding.transactions.run(lambda uow: gather(uow, PersonalDataQuery(None, ("E-7",))))
+    [case] = held["exit_cases"]
+    assert (case["_id"], case["departure"]["phone"]) == ("E-7/2020-01-01", "+33612345678")
+    [link] = held["exit_form_links"]
+    assert link["case_id"] == "E-7/2020-01-01" and "digest" not in link
+    assert [p["payload"]["hire_date"] for p in held["parked_events"]] == ["2031-01-01"]
+    by_alumnus_only = await offboarding.transactions.run(lambda uow: gather(uow, PersonalDataQuery("alm_1", ())))
+    assert by_alumnus_only["exit_cases"] == [] and "alumni:admin" in by_alumnus_only["note"]

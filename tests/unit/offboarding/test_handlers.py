@@ -14,8 +14,8 @@ from shared.messaging.failures import is_permanent
 from tests.unit.offboarding.fakes import LINK_TOKENS, Offboarding, departure
 
 
-def cancellation(employee_id: str = "E-1", reason: str = "resignation rescinded") -> EmployeeDepartureCancelled:
-    return EmployeeDepartureCancelled(employee_id=employee_id, reason=reason)
+def cancellation(employee_id: str = "E-1", reason: str = "resignation rescinded", **dates: str) -> EmployeeDepartureCancelled:
+    return EmployeeDepartureCancelled.model_validate({"employee_id": employee_id, "reason": reason} | dates)
 
 
 async def test_a_departure_opens_a_case_and_issues_one_exit_form_link() -> None:
@@ -98,10 +98,11 @@ async def test_a_cancellation_before_completion_closes_the_case_with_no_completi
     assert offboarding.store.cases["E-1/2020-01-01"].status is CaseStatus.CANCELLED
 
 
-async def test_a_cancellation_after_completion_is_recorded_and_reported() -> None:
+@pytest.mark.parametrize("named_by", [{"departure_date": "2026-11-20"}, {"hire_date": "2020-01-01"}])
+async def test_a_cancellation_after_completion_that_names_the_stint_is_recorded_and_reported(named_by: dict) -> None:
     offboarding = Offboarding()
     await offboarding.handle(departure())
-    await offboarding.handle(cancellation(reason="came back the next day"))
+    await offboarding.handle(cancellation(reason="came back the next day", **named_by))
 
     [cancelled] = offboarding.published(OffboardingCancelled)
     assert cancelled.after_completion is True and cancelled.reason == "came back the next day"
@@ -109,22 +110,74 @@ async def test_a_cancellation_after_completion_is_recorded_and_reported() -> Non
     assert (case.status, case.cancelled_after_completion) == (CaseStatus.COMPLETED, True)
 
 
-async def test_a_cancellation_of_the_latest_stint() -> None:
+async def test_an_undated_cancellation_after_completion_waits_for_a_departure_it_could_name() -> None:
+    offboarding = Offboarding()
+    await offboarding.handle(departure())
+    with pytest.raises(DepartureNotYetKnown):
+        await offboarding.handle(cancellation())
+    assert offboarding.published(OffboardingCancelled) == []
+    assert offboarding.store.cases["E-1/2020-01-01"].cancelled_at is None
+
+
+async def test_a_cancellation_of_a_boomerang_cancels_the_open_stint_never_the_completed_one() -> None:
     offboarding = Offboarding()
     await offboarding.handle(departure())
     await offboarding.handle(departure(hire_date="2025-01-06", departure_date="2027-01-31"))
     await offboarding.handle(cancellation())
     [cancelled] = offboarding.published(OffboardingCancelled)
     assert cancelled.case_id == "E-1/2025-01-06" and cancelled.after_completion is False
+    assert offboarding.store.cases["E-1/2020-01-01"].cancelled_at is None
 
 
-async def test_a_cancellation_with_no_known_departure_is_retried() -> None:
+async def test_a_boomerang_cancellation_before_its_new_departure_waits_instead_of_taking_the_old_stint() -> None:
     offboarding = Offboarding()
-    with pytest.raises(DepartureNotYetKnown, match="no departure known for employee E-9 to cancel"):
+    await offboarding.handle(departure())  # the first stint, completed
+    with pytest.raises(DepartureNotYetKnown):
+        await offboarding.handle(cancellation())
+    with pytest.raises(DepartureNotYetKnown):
+        await offboarding.handle(cancellation(hire_date="2025-01-06"))
+    assert offboarding.published(OffboardingCancelled) == []
+
+
+async def test_a_dated_cancellation_picks_its_stint_among_several() -> None:
+    offboarding = Offboarding()
+    await offboarding.handle(departure())
+    await offboarding.handle(departure(hire_date="2025-01-06", departure_date="2027-01-31"))
+    await offboarding.handle(cancellation(departure_date="2026-11-20"))
+    [cancelled] = offboarding.published(OffboardingCancelled)
+    assert (cancelled.case_id, cancelled.after_completion) == ("E-1/2020-01-01", True)
+    assert offboarding.store.cases["E-1/2025-01-06"].status is CaseStatus.OPEN
+
+
+async def test_a_cancellation_with_no_known_departure_waits_for_it() -> None:
+    offboarding = Offboarding()
+    with pytest.raises(DepartureNotYetKnown, match="no departure of employee E-9 that this cancellation names is known yet"):
         await offboarding.handle(cancellation("E-9"))
     error = DepartureNotYetKnown("x")
-    assert not offboarding.events.is_permanent(error) and not is_permanent(error)  # retried, then dead-lettered
+    assert offboarding.events.is_waiting(error)  # parked, not retried against a budget
+    assert not offboarding.events.is_permanent(error) and not is_permanent(error)
     assert offboarding.transactions.events == [] and offboarding.store.cases == {}
+
+
+@pytest.mark.parametrize("named_by", [{}, {"hire_date": "2020-01-01"}, {"departure_date": "2026-11-20"}])
+async def test_a_departure_whose_cancellation_came_first_is_cancelled_at_once(named_by: dict) -> None:
+    offboarding = Offboarding()
+    offboarding.store.parked.parked.append(("E-1", cancellation(**named_by)))  # parked by the consumer
+    await offboarding.handle(departure())  # due today: it would complete at once
+    [cancelled] = offboarding.published(OffboardingCancelled)
+    assert (cancelled.after_completion, cancelled.reason) == (False, "resignation rescinded")
+    assert offboarding.published(OffboardingCompleted) == [] and offboarding.published(ExitFormIssuedV2) == []
+    assert offboarding.store.invitations == {}
+    await offboarding.handle(cancellation(**named_by))  # the parked cancellation, handled next: nothing more
+    assert len(offboarding.published(OffboardingCancelled)) == 1
+
+
+async def test_a_parked_cancellation_of_another_stint_leaves_a_departure_alone() -> None:
+    offboarding = Offboarding()
+    offboarding.store.parked.parked.append(("E-1", cancellation(hire_date="2025-01-06")))
+    await offboarding.handle(departure())
+    assert offboarding.published(OffboardingCancelled) == []
+    assert len(offboarding.published(OffboardingCompleted)) == 1
 
 
 async def test_an_erasure_forgets_the_cases_and_their_links() -> None:

@@ -1,0 +1,85 @@
+"""A GDPR access export gathers what every service holds, across real processes: identity asks
+offboarding and notifications for their records with the caller's token, and says which did not
+answer. The delivery audit's retention (a TTL index) follows its setting on the real database."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from devstack.stack import LocalStack
+from shared.service.mongo import ensure_expiry
+from tests.integration.lifecycle.conftest import SECRET, Lifecycle
+from tests.integration.mailbox import Mailbox
+
+RETENTION_DAYS = 45
+
+
+@pytest.fixture(scope="module")
+async def with_notifications(lifecycle: Lifecycle) -> AsyncIterator[LocalStack]:
+    mailbox = Mailbox().start()
+    env = {"AUTH_JWT_SECRET": SECRET, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port), "DELIVERY_RETENTION_DAYS": str(RETENTION_DAYS)}
+    services = LocalStack(lifecycle.stack.cfg, service_env=env)
+    await services.up_services(["notifications"], log=lambda line: None)
+    yield services
+    services.services["notifications"].stop()
+    mailbox.stop()
+
+
+async def export(world: Lifecycle, alumnus_id: str, headers: dict[str, str]) -> dict:
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.get(f"{world.identity}/alumni/{alumnus_id}/export", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_an_export_gathers_what_offboarding_and_notifications_hold(world: Lifecycle, with_notifications: LocalStack) -> None:
+    notifications = with_notifications.services["notifications"].url
+    departure = world.departure(personal_email="camille@home.example", phone="+33687654321")
+    employee_id = departure["employee_id"]
+    await world.depart(departure)
+    alumnus_id = (await world.alumnus_for(employee_id))["alumnus_id"]
+    async with httpx.AsyncClient() as http:  # notifications has sent the exit form and the welcome
+        for _ in range(150):
+            to_leaver = (await http.get(f"{notifications}/deliveries", params={"alumnus_id": employee_id}, headers=world.auth("alumni:read"))).json()
+            to_alumnus = (await http.get(f"{notifications}/deliveries", params={"alumnus_id": alumnus_id}, headers=world.auth("alumni:read"))).json()
+            if to_leaver["items"] and to_alumnus["items"]:
+                break
+            await asyncio.sleep(0.2)
+
+    by_hr = await export(world, alumnus_id, world.auth("alumni:admin"))
+    assert by_hr["unanswered"] == []
+    assert by_hr["alumnus"]["alumnus_id"] == alumnus_id
+    [case] = by_hr["services"]["offboarding"]["exit_cases"]
+    assert (case["_id"], case["departure"]["phone"], case["departure"]["personal_email"]) == (f"{employee_id}/2019-03-01", "+33687654321", "camille@home.example")
+    [link] = by_hr["services"]["offboarding"]["exit_form_links"]
+    assert set(link) == {"case_id", "expires_at", "used_at"}  # never the token's digest
+    held = by_hr["services"]["notifications"]
+    assert held["reachable_alumnus"]["_id"] == alumnus_id
+    assert {d["recipient_id"] for d in held["deliveries"]} >= {employee_id, alumnus_id}  # to the leaver, then to the alumnus
+
+    own = await export(world, alumnus_id, {"Authorization": f"Bearer {world.tokens.issue(f'alumnus:{alumnus_id}', ['alumni:self'])}"})
+    assert own["services"]["notifications"]["reachable_alumnus"]["_id"] == alumnus_id
+    assert own["services"]["offboarding"]["exit_cases"] == [] and "alumni:admin" in own["services"]["offboarding"]["note"]
+
+    with_notifications.services["notifications"].stop()
+    without = await export(world, alumnus_id, world.auth("alumni:admin"))
+    assert [u["service"] for u in without["unanswered"]] == ["notifications"]
+    assert without["unanswered"][0]["reason"].startswith("unreachable")
+    assert without["services"]["offboarding"]["exit_cases"]
+
+
+async def test_the_delivery_audit_expires_after_its_retention_period(world: Lifecycle, with_notifications: LocalStack) -> None:
+    client = AsyncMongoClient(world.stack.cfg.mongodb_uri)
+    deliveries = client["alumni_notifications"].deliveries
+    try:
+        indexes = await deliveries.index_information()
+        [ttl] = [i for i in indexes.values() if i["key"] == [("created_at", 1)]]
+        assert ttl["expireAfterSeconds"] == RETENTION_DAYS * 86400
+        await ensure_expiry(deliveries, "created_at", 400 * 86400)  # the setting changed at the next start
+        [ttl] = [i for i in (await deliveries.index_information()).values() if i["key"] == [("created_at", 1)]]
+        assert ttl["expireAfterSeconds"] == 400 * 86400
+    finally:
+        await client.close()

@@ -1,0 +1,25 @@
+"""What notifications holds about a person, for the GDPR export: the projection, RSVPs and the
+deliveries to the alumnus, and (by employee id) those to the leaver before they were one."""
+
+from services.notifications.api import personal_data
+from shared.web.personal_data import PersonalDataQuery
+from tests.unit.notifications.events import registered, rsvp
+from tests.unit.notifications.fakes import InMemoryNotifications
+
+
+async def test_the_projection_rsvps_and_deliveries_of_the_alumnus_are_gathered() -> None:
+    service = InMemoryNotifications()
+    await service.receive(registered("alm_1", first_name="Anaïs"))
+    await service.receive(registered("alm_2"))
+    await service.receive(rsvp("evt_1", "alm_1", "yes"))
+    await service.deliver()
+    gather = personal_data(service.deps)
+
+    held = await service.transactions.run(lambda uow: gather(uow, PersonalDataQuery("alm_1", ())))
+    assert held["reachable_alumnus"]["alumnus_id"] == "alm_1"
+    assert held["rsvps"] == [{"event_id": "evt_1", "alumnus_id": "alm_1", "response": "yes"}]
+    assert [d["template"] for d in held["deliveries"]] == ["welcome", "rsvp_confirmation"]
+    assert {d["recipient_id"] for d in held["deliveries"]} == {"alm_1"}  # not the HR post, not alm_2's
+
+    nobody = await service.transactions.run(lambda uow: gather(uow, PersonalDataQuery(None, ("E-404",))))
+    assert nobody == {"reachable_alumnus": None, "rsvps": [], "deliveries": []}
