@@ -1,15 +1,21 @@
 """The identity service's composition root: the only place that builds and wires its parts."""
 
+from datetime import timedelta
+
 from fastapi import FastAPI
+from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
 from services.identity import repository
 from services.identity.api import http_router
 from services.identity.dependencies import Dependencies
 from services.identity.handlers import event_handlers
+from services.identity.pages import ConfirmationPages
+from services.identity.verification import ConfirmationLinks
 from shared.service import ServiceRuntime, create_service
 from shared.erasure import ErasureKeys
-from shared.settings import DEVELOPMENT_ERASURE_HASH_KEY, ServiceSettings
+from shared.links import EMAIL_CONFIRMATION_LINKS, DerivedLinks
+from shared.settings import DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET, DEVELOPMENT_ERASURE_HASH_KEY, ServiceSettings
 
 NAME = "identity"
 
@@ -18,20 +24,32 @@ class Settings(ServiceSettings):
     http_port: int = DEFAULT_HTTP_PORTS[NAME]
     # Keys the hashes by which erased alumni's stints are remembered (the same in offboarding).
     erasure_hash_key: str = DEVELOPMENT_ERASURE_HASH_KEY
+    # Derives the tokens of the links confirming a personal email; notifications holds it too,
+    # to write the link in the email. Rotate by moving it to the previous ones (JSON list).
+    email_confirmation_link_secret: str = DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET
+    email_confirmation_link_previous_secrets: list[str] = []
+    email_confirmation_valid_days: int = Field(default=7, ge=1, le=90)
 
     def secrets(self) -> dict[str, str]:
-        return super().secrets() | {"ERASURE_HASH_KEY": self.erasure_hash_key}
+        return super().secrets() | {"ERASURE_HASH_KEY": self.erasure_hash_key, "EMAIL_CONFIRMATION_LINK_SECRET": self.email_confirmation_link_secret}
 
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     deps = Dependencies(
-        alumni=repository.MongoAlumni, erased=repository.mongo_erased_people, erasure_keys=ErasureKeys(settings.erasure_hash_key)
+        alumni=repository.MongoAlumni, erased=repository.mongo_erased_people, erasure_keys=ErasureKeys(settings.erasure_hash_key),
+        confirmations=repository.MongoEmailConfirmations, reviews=repository.MongoMergeReviews,
+        confirmation_links=ConfirmationLinks(
+            DerivedLinks(EMAIL_CONFIRMATION_LINKS, settings.email_confirmation_link_secret, settings.email_confirmation_link_previous_secrets),
+            timedelta(days=settings.email_confirmation_valid_days),
+        ),
+        pages=ConfirmationPages(),
     )
 
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db)
 
     return create_service(
-        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)], on_start=[prepare]
+        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)], on_start=[prepare],
+        secret_paths=("/email-confirmation/",),
     )

@@ -5,7 +5,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.identity.repository import AlumniRepository
+from services.identity.pages import ConfirmationPages
+from services.identity.repository import AlumniRepository, EmailConfirmations, MergeReviews
+from services.identity.verification import ConfirmationLinks
 from shared.erasure import ErasedPeople, ErasureKeys
 from shared.messaging.uow import UnitOfWork
 
@@ -14,10 +16,20 @@ def new_alumnus_id() -> str:
     return f"alm_{uuid.uuid4().hex}"
 
 
+def new_review_id() -> str:
+    return f"rev_{uuid.uuid4().hex}"
+
+
 @dataclass(frozen=True)
 class Dependencies:
     alumni: Callable[[UnitOfWork], AlumniRepository]  # the repository within a unit of work
     # Erased alumni's stints (keyed hashes): a late or replayed completion never registers them again.
     erased: Callable[[UnitOfWork], ErasedPeople]
     erasure_keys: ErasureKeys
+    # Personal emails wait for their owner's confirmation; unsure matches wait for HR.
+    confirmations: Callable[[UnitOfWork], EmailConfirmations]
+    reviews: Callable[[UnitOfWork], MergeReviews]
+    confirmation_links: ConfirmationLinks
+    pages: ConfirmationPages
     new_alumnus_id: Callable[[], str] = new_alumnus_id
+    new_review_id: Callable[[], str] = new_review_id
