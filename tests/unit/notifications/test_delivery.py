@@ -192,3 +192,17 @@ async def test_a_confirmation_email_goes_to_the_unconfirmed_address_with_the_lin
     assert f"{IDENTITY_URL}/email-confirmation/{token}" in mail.email.text
     [(channel, _, text)] = service.chat.posts
     assert channel == "hr" and "rev_1" in text and "E-2" in text and "alm_9" in text and "@" not in text
+
+
+async def test_a_confirmation_naming_a_key_no_longer_held_fails_at_once_and_sends_nothing() -> None:
+    from shared.events.alumni import EmailConfirmationRequested
+
+    service = InMemoryNotifications(attempts=5)
+    await service.receive(EmailConfirmationRequested(
+        alumnus_id="alm_9", email="typed@home.example", first_name="Inès\r\nBcc: x@evil.example", locale="en", link_id="lnk_1",
+        link_key_id="00000000", expires_at="2026-11-29T09:00:00Z",
+    ))
+    [request] = service.published(EmailRequested)
+    assert await service.receive(request) == "dead_letter"
+    [failed] = service.published(NotificationFailed)
+    assert failed.permanent is True and failed.attempts == 1 and service.mailer.sent == []
