@@ -31,8 +31,8 @@ async def test_an_exit_form_with_someone_elses_email_opens_an_hr_review_instead_
 
     # The owner of the address leaves: the HRIS has it for them.
     await world.depart(victim | {"personal_email": victim_email, "phone": "+33611111111"})
-    reviews = await _eventually_review(world, victim["employee_id"])
-    assert reviews["alumnus_id"] == attacker_record["alumnus_id"] and reviews["status"] == "open"
+    review = await _eventually_review(world, victim["employee_id"])
+    assert review["alumnus_id"] == attacker_record["alumnus_id"] and review["status"] == "open"
     await asyncio.sleep(1)
     async with httpx.AsyncClient(base_url=world.identity) as http:
         waiting = await http.get("/alumni", params={"employee_id": victim["employee_id"]}, headers=world.auth("alumni:read"))
@@ -41,14 +41,14 @@ async def test_an_exit_form_with_someone_elses_email_opens_an_hr_review_instead_
         assert [s["employee_id"] for s in attacker_now["stints"]] == [attacker["employee_id"]]
         assert attacker_now["profile"]["phone"] == "+33699999999" and attacker_now["personal_email_verified"] is False
 
-        kept = await http.post(f"/merge-reviews/{reviews['review_id']}/resolution", json={"decision": "keep_separate"}, headers=world.auth("alumni:admin"))
-        again = await http.post(f"/merge-reviews/{reviews['review_id']}/resolution", json={"decision": "merge"}, headers=world.auth("alumni:admin"))
+        kept = await http.post(f"/merge-reviews/{review['review_id']}/resolution", json={"decision": "keep_separate"}, headers=world.auth("alumni:admin"))
+        again = await http.post(f"/merge-reviews/{review['review_id']}/resolution", json={"decision": "merge"}, headers=world.auth("alumni:admin"))
         not_admin = await http.get("/merge-reviews", headers=world.auth("alumni:write"))
     assert kept.status_code == 200 and kept.json()["alumnus_id"] != attacker_record["alumnus_id"]
     assert again.status_code == 409 and not_admin.status_code == 403
     victim_record = await world.alumnus_for(victim["employee_id"])
     assert victim_record["alumnus_id"] == kept.json()["alumnus_id"] and victim_record["profile"]["phone"] == "+33611111111"
-    [event] = await world.records("alumni.alumnus.merge-review-opened", reviews["review_id"])
+    [event] = await world.records("alumni.alumnus.merge-review-opened", review["review_id"])
     assert set(event.json()) == {"review_id", "employee_id", "alumnus_id", "opened_at"}
 
 
