@@ -100,6 +100,8 @@ def cmd_token(args: argparse.Namespace) -> int:
     from shared.web.auth import TokenVerifier
     from shared.settings import DEVELOPMENT_JWT_SECRET
 
+    if os.environ.get("AUTH_JWKS_URL"):
+        print("AUTH_JWKS_URL is set: services checking tokens against it refuse this HS256 token; ask the identity provider", file=sys.stderr)
     secret = os.environ.get("AUTH_JWT_SECRET", DEVELOPMENT_JWT_SECRET)
     subject = f"alumnus:{args.alumnus}" if args.alumnus else args.subject
     scopes = ["alumni:self"] if args.alumnus else args.scope

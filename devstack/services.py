@@ -41,6 +41,7 @@ class ServiceProcess:
             "PYTHONUNBUFFERED": "1",
             "EXIT_FORM_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['offboarding']}",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['notifications']}",
+            "EMAIL_CONFIRMATION_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['identity']}",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(cfg.smtp_port),
             **(extra_env or {}),

@@ -75,6 +75,7 @@ class LinkSigner:
 
 
 EXIT_FORM_LINKS = "exit-form"  # the purpose of the exit form's derived links
+EMAIL_CONFIRMATION_LINKS = "email-confirmation"  # the purpose of the links confirming a personal email
 
 
 class DerivedLinks:

@@ -14,13 +14,16 @@ from pydantic_settings import (
     BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict, SettingsError,
 )
 
+from shared.web.auth import ASYMMETRIC, SYMMETRIC
+
 DEVELOPMENT_JWT_SECRET = "local-development-secret-change-me"
 # Secrets shipped in this repository for one machine: never accepted outside development mode.
 DEVELOPMENT_EXIT_FORM_LINK_SECRET = "local-development-exit-form-link-secret"
 DEVELOPMENT_ERASURE_HASH_KEY = "local-development-erasure-hash-key"
+DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET = "local-development-email-confirmation-link-secret"
 DEVELOPMENT_SECRETS = frozenset({
     DEVELOPMENT_JWT_SECRET, "local-development-unsubscribe-secret", "local-webhook-secret", DEVELOPMENT_EXIT_FORM_LINK_SECRET,
-    DEVELOPMENT_ERASURE_HASH_KEY,
+    DEVELOPMENT_ERASURE_HASH_KEY, DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET,
 })
 MIN_SECRET_LENGTH = 32
 
@@ -123,20 +126,50 @@ class ServiceSettings(BaseSettings):
     # A development machine (`./alumni up`, the tests): the repository's development secrets are
     # accepted. Off, a service refuses to start with a default or weak secret.
     alumni_development_mode: bool = False
-    # Bearer tokens: JWTs (HS256) from the identity provider, checked against the issuer and the
-    # audience when they are set; a token may live at most this long.
+    # Bearer tokens: JWTs from the identity provider, checked against the issuer and the audience
+    # when they are set; a token may live at most this long. Signed with the provider's private
+    # keys, checked with the public ones it publishes at AUTH_JWKS_URL, or (one machine) HS256
+    # with AUTH_JWT_SECRET. AUTH_JWT_ALGORITHMS (comma-separated) defaults to RS256,ES256 with a
+    # JWKS URL and to HS256 without.
     auth_jwt_secret: str = DEVELOPMENT_JWT_SECRET
     auth_jwt_issuer: str = ""
     auth_jwt_audience: str = ""
     auth_token_max_lifetime_seconds: int = Field(default=12 * 3600, ge=60)
+    auth_jwks_url: str = Field(default="", max_length=2048)
+    auth_jwt_algorithms: str = ""
+    auth_jwks_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    auth_jwks_max_bytes: int = Field(default=65536, ge=1024, le=1048576)
+    # A token naming an unknown key fetches the keys again, at most once in this interval.
+    auth_jwks_refresh_min_interval_seconds: float = Field(default=30.0, ge=0)
+    auth_jwks_max_age_seconds: float = Field(default=3600.0, ge=60)
     # Tests and demos only: read "now" from this file (shared/testing/clock.py), and crash at
     # named places (`ALUMNI_FAILPOINTS`, shared/testing/failpoints.py). Never set in production.
     clock_file: str = ""
     alumni_failpoints: str = ""
 
+    def jwt_algorithms(self) -> tuple[str, ...]:
+        if configured := tuple(a.strip() for a in self.auth_jwt_algorithms.split(",") if a.strip()):
+            return configured
+        return ("RS256", "ES256") if self.auth_jwks_url else ("HS256",)
+
     def secrets(self) -> dict[str, str]:
-        """The secrets this service needs, by variable name: a service adds its own."""
-        return {"AUTH_JWT_SECRET": self.auth_jwt_secret}
+        """The secrets this service needs, by variable name: a service adds its own. The token
+        secret only while HS256 tokens are accepted."""
+        return {"AUTH_JWT_SECRET": self.auth_jwt_secret} if "HS256" in self.jwt_algorithms() else {}
+
+    def token_problems(self) -> list[str]:
+        """What makes the token settings unusable or unsafe, in words."""
+        algorithms = self.jwt_algorithms()
+        problems = [f"AUTH_JWT_ALGORITHMS names {a!r}, not one of {', '.join(sorted(SYMMETRIC | ASYMMETRIC))}"
+                    for a in algorithms if a not in SYMMETRIC | ASYMMETRIC]
+        if any(a in ASYMMETRIC for a in algorithms) and not self.auth_jwks_url:
+            problems.append("AUTH_JWT_ALGORITHMS names asymmetric algorithms but AUTH_JWKS_URL is not set")
+        scheme = self.auth_jwks_url.partition("://")[0].lower() if self.auth_jwks_url else ""
+        if scheme and scheme not in ("https", "http"):
+            problems.append("AUTH_JWKS_URL is not an http(s) URL")
+        elif scheme == "http" and not self.alumni_development_mode:
+            problems.append("AUTH_JWKS_URL must be https (anyone on the path could hand out keys over http)")
+        return problems
 
     def weak_secrets(self) -> list[str]:
         """The names of the secrets that are a development default or too short to be one."""
@@ -145,6 +178,8 @@ class ServiceSettings(BaseSettings):
         )
 
     def refuse_weak_secrets(self) -> None:
+        if problems := self.token_problems():
+            raise InsecureConfiguration(f"refusing to start: {'; '.join(problems)}")
         if (weak := self.weak_secrets()) and not self.alumni_development_mode:
             what = "is a development default" if len(weak) == 1 else "are development defaults"
             raise InsecureConfiguration(

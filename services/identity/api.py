@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict
 
+from services.identity.confirmations import request_confirmation
 from services.identity.domain import Alumnus
 from services.identity.dependencies import Dependencies
 from services.identity.repository import AlumniRepository, DirectoryQuery
+from services.identity.verification_api import verification_router
 from shared.web.auth import SELF, Principal, requires, requires_for_alumnus
 from shared.events.alumni import ProfileChanges
 from shared.events.types import Purpose, Willingness
@@ -74,7 +76,7 @@ async def _existing(alumni: AlumniRepository, alumnus_id: str) -> tuple[AlumniRe
 
 def http_router(deps: Dependencies) -> APIRouter:
     router = APIRouter(tags=["alumni"])
-
+    router.include_router(verification_router(deps))
 
     @router.get("/alumni/{alumnus_id}", summary="An alumnus's record")
     async def read_alumnus(alumnus_id: str, request: Request, _: Principal = Depends(requires_for_alumnus(READ, ADMIN))) -> dict:
@@ -106,9 +108,11 @@ def http_router(deps: Dependencies) -> APIRouter:
 
         async def update(uow: UnitOfWork) -> dict:
             alumni, alumnus = await _existing(deps.alumni(uow), alumnus_id)
+            before = str(alumnus.profile.personal_email) if alumnus.profile.personal_email else None
             if updated := alumnus.update_profile(requested, uow.now()):
                 uow.publish(updated, subject=alumnus_id)
                 await alumni.save(alumnus)
+                await request_confirmation(uow, deps, alumnus, before)
             return _view(alumnus)
 
         return await request.app.state.runtime.transactions.run(update)
@@ -185,6 +189,7 @@ def http_router(deps: Dependencies) -> APIRouter:
             erased = alumnus.erase(uow.now())
             uow.publish(erased, subject=alumnus_id)
             await alumni.erase(alumnus_id, uow.now())
+            await deps.confirmations(uow).forget(alumnus_id)
             stints = [deps.erasure_keys.of_stint(s.employee_id, s.hire_date) for s in alumnus.stints]
             await deps.erased(uow).remember(stints, uow.now())
             await deps.waiting(uow).forget([s.employee_id for s in alumnus.stints])  # answers still waiting

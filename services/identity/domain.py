@@ -2,10 +2,14 @@
 
 Each change of an alumnus increments its `version` and yields the event announcing it. Consent
 is given or withdrawn one purpose at a time, each change timestamped with its source and kept.
-A completion for a person already known (same employee id, or same verified personal email)
-adds a stint to their record: a boomerang.
+A completion for a person already known adds a stint to their record: a boomerang. Known means
+the same employee id, or a personal email that can be trusted for it (`trusted_match`): the
+record's address was confirmed by its owner (services/identity/verification.py) and the HRIS
+gives it for the leaver. A personal email is never verified by being typed, in the exit form or
+a profile change: it waits for its confirmation link.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +20,7 @@ from shared.events.alumni import (
     AlumnusRegistered,
     AlumnusUpdated,
     ConsentChanged,
+    EmailConfirmed,
     Stint,
 )
 from shared.events.offboarding import ExitProfile, OffboardingCompleted
@@ -33,12 +38,27 @@ class AlumnusNotYetRegistered(Exception):
     """Exit-form answers for a stint whose completion has not been handled yet (it waits)."""
 
 
-def email_to_match(completed: OffboardingCompleted) -> str | None:
-    """The personal email that identifies a returning person under a new employee id: the one
-    the leaver confirmed in the exit form, else the one the HRIS has."""
-    email = completed.profile.personal_email if completed.profile else None
-    email = email or (completed.leaver.personal_email if completed.leaver else None)
-    return str(email) if email else None
+class AddressChanged(Exception):
+    """A confirmation for an address the record no longer has."""
+
+
+def address_digest(address: str) -> str:
+    """How a confirmation remembers the address it was sent to, without keeping it."""
+    return hashlib.sha256(b"address:" + address.strip().lower().encode()).hexdigest()
+
+
+def emails_to_match(completed: OffboardingCompleted) -> list[str]:
+    """The personal emails that may identify a returning person under a new employee id: the one
+    the HRIS has, then the one the leaver gave (typed in the exit form)."""
+    given = completed.leaver.personal_email if completed.leaver else None
+    return list(dict.fromkeys(str(e) for e in (completed.hris_personal_email, given) if e))
+
+
+def trusted_match(candidate: "Alumnus", completed: OffboardingCompleted) -> bool:
+    """Whether a record found by a leaver's personal email is the leaver's: its address was
+    confirmed by its owner, and the HRIS (not only the leaver's typing) gives that address."""
+    hris = completed.hris_personal_email
+    return candidate.personal_email_verified and hris is not None and str(candidate.profile.personal_email) == str(hris)
 
 
 @dataclass(frozen=True)
@@ -75,7 +95,6 @@ class Alumnus:
     @classmethod
     def register(cls, completed: OffboardingCompleted, alumnus_id: str, now: datetime) -> tuple["Alumnus", AlumnusRegistered]:
         alumnus = cls(alumnus_id=alumnus_id, profile=_profile(completed), stints=[], registered_at=now)
-        alumnus._verify_email(completed.profile)
         for purpose, granted in (completed.profile.consents if completed.profile else {}).items():
             alumnus._record_consent(purpose, granted, EXIT_FORM, now)
         return alumnus, alumnus._add_stint(completed, boomerang=False, now=now)
@@ -88,6 +107,8 @@ class Alumnus:
         if self.has_stint(completed.employee_id, completed.hire_date):
             return None
         latest = _profile(completed)
+        if latest.personal_email not in (None, self.profile.personal_email):
+            self.personal_email_verified = False  # a new address is not verified until confirmed
         # The person's latest position and contact details; what they told us before stays.
         self.profile = self.profile.model_copy(
             update={
@@ -95,7 +116,6 @@ class Alumnus:
                 if v not in (None, [], "") and k in {"department", "job_title", "country", "city", "locale", "personal_email", "phone"}
             }
         )
-        self._verify_email(completed.profile)
         for purpose, granted in (completed.profile.consents if completed.profile else {}).items():
             self._record_consent(purpose, granted, EXIT_FORM, now)
         return self._add_stint(completed, boomerang=True, now=now)
@@ -112,10 +132,24 @@ class Alumnus:
             consents=self.granted_consents(),
         )
 
-    def _verify_email(self, answers: ExitProfile | None) -> None:
-        # An email the leaver confirmed in the exit form is verified.
-        if answers is not None and answers.personal_email is not None:
-            self.personal_email_verified = True
+    # --- the personal email's confirmation ------------------------------------------------
+
+    def email_to_confirm(self, before: str | None) -> str | None:
+        """The address to send a confirmation link to: the record's, when it is not verified and
+        is new (`before`: the address before the change, None for a new record)."""
+        address = str(self.profile.personal_email) if self.profile.personal_email else None
+        return address if address and not self.personal_email_verified and address != before else None
+
+    def confirm_email(self, digest: str, now: datetime) -> EmailConfirmed | None:
+        """Its owner confirmed the address whose `address_digest` is `digest`; None when it was
+        confirmed already."""
+        if self.profile.personal_email is None or address_digest(str(self.profile.personal_email)) != digest:
+            raise AddressChanged("the record's address changed since this link was sent")
+        if self.personal_email_verified:
+            return None
+        self.personal_email_verified = True
+        self._changed(now)
+        return EmailConfirmed(alumnus_id=self.alumnus_id, version=self.version, confirmed_at=now)
 
     # --- profile and consent --------------------------------------------------------------
 
@@ -156,7 +190,6 @@ class Alumnus:
         events: list[AlumnusUpdated | ConsentChanged] = []
         if updated := self.update_profile(changes, now):
             events.append(updated)
-        self._verify_email(answers)
         for purpose, granted in answers.consents.items():
             if changed := self.set_consent(purpose, granted, EXIT_FORM, now):
                 events.append(changed)

@@ -1,10 +1,12 @@
-"""Events in: completed offboardings become alumni, exit-form answers and unsubscribe links
-update them."""
+"""Events in: completed offboardings become alumni (or wait for HR's review of an email match
+that cannot be trusted, services/identity/confirmations.py), exit-form answers and unsubscribe
+links update them."""
 
 import logging
 
+from services.identity.confirmations import admit, request_confirmation
 from services.identity.dependencies import Dependencies
-from services.identity.domain import UNSUBSCRIBE_LINK, Alumnus, AlumnusNotYetRegistered, NotRegistrable, email_to_match
+from services.identity.domain import UNSUBSCRIBE_LINK, AlumnusNotYetRegistered, NotRegistrable
 from shared.events.notifications import UnsubscribeRequested
 from shared.events.offboarding import ExitFormSubmitted, OffboardingCompleted
 from shared.messaging.router import EventRouter
@@ -27,19 +29,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
             await erased.refused(stint, ctx.now())
             log.info("completion of an erased alumnus's stint refused", extra={"event_id": ctx.envelope.id if ctx.envelope else None})
             return
-        alumni = deps.alumni(ctx)
-        existing = await alumni.by_employee_id(event.employee_id)
-        if existing is None and (email := email_to_match(event)):
-            existing = await alumni.by_verified_email(email)
-        if existing is None:
-            alumnus, registered = Alumnus.register(event, deps.new_alumnus_id(), ctx.now())
-        else:
-            alumnus, registered = existing, existing.add_stint(event, ctx.now())
-            if registered is None:
-                return  # this stint is known: a re-sent completion
-            log.info("boomerang registered", extra={"alumnus_id": alumnus.alumnus_id, "stints": len(alumnus.stints)})
-        ctx.publish(registered, subject=alumnus.alumnus_id)
-        await alumni.save(alumnus)
+        await admit(ctx, deps, event)
 
     @events.on(ExitFormSubmitted)
     async def exit_form_submitted(event: ExitFormSubmitted, ctx: EventContext) -> None:
@@ -51,10 +41,17 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         alumni = deps.alumni(ctx)
         alumnus = await alumni.by_employee_id(event.employee_id)
         if alumnus is None or not alumnus.has_stint(event.employee_id, event.hire_date):  # a boomerang's new stint too
+            reviews = deps.reviews(ctx)
+            if review := await reviews.open_for(event.employee_id):
+                review.take_answers(event.profile)  # the leaver waits for HR: so do their answers
+                await reviews.save(review)
+                return
             raise AlumnusNotYetRegistered(f"no alumnus yet for the stint {event.case_id}")
+        before = str(alumnus.profile.personal_email) if alumnus.profile.personal_email else None
         for change in alumnus.apply_exit_form(event.profile, ctx.now()):
             ctx.publish(change, subject=alumnus.alumnus_id)
         await alumni.save(alumnus)
+        await request_confirmation(ctx, deps, alumnus, before)
 
     @events.on(UnsubscribeRequested)
     async def unsubscribed(event: UnsubscribeRequested, ctx: EventContext) -> None:

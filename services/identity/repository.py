@@ -1,19 +1,22 @@
 """The identity service's collections: alumni, the consent ledger, and erasure tombstones,
-behind `AlumniRepository`.
+behind `AlumniRepository`; the links confirming personal emails (`EmailConfirmations`) and the
+merges HR reviews (`MergeReviews`).
 
 An alumnus document keeps a `search` part, derived on save, that the directory queries:
 lower-cased skills and city, departure years, whether the alumnus consented to be listed.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.identity.domain import Alumnus, Consent, ConsentRecord
+from services.identity.verification import Decision, EmailConfirmation, MergeReview
 from shared.events.alumni import AlumnusProfile, Stint
+from shared.events.offboarding import OffboardingCompleted
 from shared.events.types import Purpose
 from shared.erasure import MongoErasedPeople
 from shared.messaging.uow import UnitOfWork
@@ -22,7 +25,11 @@ ALUMNI = "alumni"
 LEDGER = "consent_ledger"
 ERASED = "erased_alumni"
 ERASED_PEOPLE = "erased_people"  # keyed hashes of erased alumni's stints (shared/erasure.py)
-COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE)
+CONFIRMATIONS = "email_confirmations"
+REVIEWS = "merge_reviews"
+COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE, CONFIRMATIONS, REVIEWS)
+# A confirmation link is kept this long after it expires (410, not 404), then deleted.
+CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS = 30 * 86400
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -30,6 +37,9 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ALUMNI].create_index("profile.personal_email")
     await db[ALUMNI].create_index([("search.listed", ASCENDING), ("search.name", ASCENDING)])
     await db[LEDGER].create_index([("alumnus_id", ASCENDING), ("changed_at", ASCENDING)])
+    await db[CONFIRMATIONS].create_index("alumnus_id")
+    await db[CONFIRMATIONS].create_index("expires_at", expireAfterSeconds=CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS)
+    await db[REVIEWS].create_index([("employee_id", ASCENDING), ("decision", ASCENDING)])
 
 
 def _to_document(a: Alumnus) -> dict[str, Any]:
@@ -97,7 +107,7 @@ class DirectoryQuery:
 class AlumniRepository(Protocol):
     async def get(self, alumnus_id: str) -> Alumnus | None: ...
     async def by_employee_id(self, employee_id: str) -> Alumnus | None: ...
-    async def by_verified_email(self, email: str) -> Alumnus | None: ...
+    async def by_email(self, email: str) -> Alumnus | None: ...
     async def save(self, alumnus: Alumnus) -> None: ...
     async def consent_history(self, alumnus_id: str) -> list[ConsentRecord]: ...
     async def was_erased(self, alumnus_id: str) -> bool: ...
@@ -120,9 +130,10 @@ class MongoAlumni:
         doc = await self.db[ALUMNI].find_one({"stints.employee_id": employee_id}, session=self.session)
         return _from_document(doc) if doc else None
 
-    async def by_verified_email(self, email: str) -> Alumnus | None:
+    async def by_email(self, email: str) -> Alumnus | None:
+        """A record with this personal email, a verified one first."""
         doc = await self.db[ALUMNI].find_one(
-            {"profile.personal_email": email, "personal_email_verified": True}, session=self.session
+            {"profile.personal_email": email}, sort=[("personal_email_verified", -1), ("_id", ASCENDING)], session=self.session
         )
         return _from_document(doc) if doc else None
 
@@ -166,3 +177,68 @@ class MongoAlumni:
 
 def mongo_erased_people(uow: UnitOfWork) -> MongoErasedPeople:
     return MongoErasedPeople(uow, ERASED_PEOPLE)
+
+
+class EmailConfirmations(Protocol):
+    async def get(self, digest: str) -> EmailConfirmation | None: ...
+    async def save(self, confirmation: EmailConfirmation) -> None: ...
+    async def forget(self, alumnus_id: str) -> None: ...
+
+
+class MongoEmailConfirmations:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.collection, self.session = uow.db[CONFIRMATIONS], uow.session
+
+    async def get(self, digest: str) -> EmailConfirmation | None:
+        doc = await self.collection.find_one({"_id": digest}, session=self.session)
+        if doc is None:
+            return None
+        return EmailConfirmation(doc["_id"], doc["link_id"], doc["alumnus_id"], doc["address_digest"], doc["requested_at"], doc["expires_at"], doc.get("used_at"))
+
+    async def save(self, c: EmailConfirmation) -> None:
+        doc = {"link_id": c.link_id, "alumnus_id": c.alumnus_id, "address_digest": c.address_digest,
+               "requested_at": c.requested_at, "expires_at": c.expires_at, "used_at": c.used_at}
+        await self.collection.replace_one({"_id": c.digest}, doc, upsert=True, session=self.session)
+
+    async def forget(self, alumnus_id: str) -> None:
+        await self.collection.delete_many({"alumnus_id": alumnus_id}, session=self.session)
+
+
+class MergeReviews(Protocol):
+    async def get(self, review_id: str) -> MergeReview | None: ...
+    async def open_for(self, employee_id: str) -> MergeReview | None: ...
+    async def listed(self, open_only: bool, limit: int) -> list[MergeReview]: ...
+    async def save(self, review: MergeReview) -> None: ...
+
+
+class MongoMergeReviews:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.collection, self.session = uow.db[REVIEWS], uow.session
+
+    async def get(self, review_id: str) -> MergeReview | None:
+        return _review(await self.collection.find_one({"_id": review_id}, session=self.session))
+
+    async def open_for(self, employee_id: str) -> MergeReview | None:
+        return _review(await self.collection.find_one({"employee_id": employee_id, "decision": None}, session=self.session))
+
+    async def listed(self, open_only: bool, limit: int) -> list[MergeReview]:
+        cursor = self.collection.find({"decision": None} if open_only else {}, sort=[("opened_at", ASCENDING)], limit=limit, session=self.session)
+        return [r async for d in cursor if (r := _review(d))]
+
+    async def save(self, r: MergeReview) -> None:
+        doc = {
+            "employee_id": r.employee_id, "hire_date": r.hire_date.isoformat(), "alumnus_id": r.alumnus_id, "opened_at": r.opened_at,
+            "completed": r.completed.model_dump(mode="json") if r.completed else None,
+            "decision": r.decision.value if r.decision else None, "resolved_by": r.resolved_by, "resolved_at": r.resolved_at,
+        }
+        await self.collection.replace_one({"_id": r.review_id}, doc, upsert=True, session=self.session)
+
+
+def _review(doc: dict[str, Any] | None) -> MergeReview | None:
+    if doc is None:
+        return None
+    return MergeReview(
+        doc["_id"], doc["employee_id"], date.fromisoformat(doc["hire_date"]), doc["alumnus_id"], doc["opened_at"],
+        OffboardingCompleted.model_validate(doc["completed"]) if doc.get("completed") else None,
+        Decision(doc["decision"]) if doc.get("decision") else None, doc.get("resolved_by"), doc.get("resolved_at"),
+    )

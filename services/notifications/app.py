@@ -11,7 +11,7 @@ from services.notifications import repository
 from services.notifications.api import http_router, personal_data
 from services.notifications.channels import ChatChannel
 from services.notifications.dependencies import Dependencies
-from services.notifications.links import ExitFormLinks
+from services.notifications.links import EmailConfirmationLinks, ExitFormLinks
 from services.notifications.domain import Planning
 from services.notifications.handlers import event_handlers
 from services.notifications.routing import load_routes
@@ -20,8 +20,8 @@ from services.notifications.templating import Templates, check_templates
 from services.notifications.unsubscribe import UnsubscribeLinks
 from shared.web.personal_data import personal_data_router
 from shared.service import ServiceRuntime, create_service
-from shared.links import EXIT_FORM_LINKS, DerivedLinks
-from shared.settings import DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
+from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks
+from shared.settings import DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET, DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
 
 NAME = "notifications"
 
@@ -54,10 +54,14 @@ class Settings(ServiceSettings):
     # a delivery must outlive the processed-event markers (30 days), so that a redelivered
     # request still finds it sent and is not sent again.
     delivery_retention_days: int = Field(default=365, ge=31)
+    # The links confirming a personal email: where identity serves them, and its secret.
+    email_confirmation_base_url: str = f"http://127.0.0.1:{DEFAULT_HTTP_PORTS['identity']}"
+    email_confirmation_link_secret: str = DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET
+    email_confirmation_link_previous_secrets: list[str] = []
 
     def secrets(self) -> dict[str, str]:
         previous = {f"UNSUBSCRIBE_PREVIOUS_SECRETS[{i}]": s for i, s in enumerate(self.unsubscribe_previous_secrets)}
-        links = {"EXIT_FORM_LINK_SECRET": self.exit_form_link_secret}
+        links = {"EXIT_FORM_LINK_SECRET": self.exit_form_link_secret, "EMAIL_CONFIRMATION_LINK_SECRET": self.email_confirmation_link_secret}
         return super().secrets() | {"UNSUBSCRIBE_SECRET": self.unsubscribe_secret} | previous | links
 
 
@@ -85,6 +89,10 @@ def build(settings: Settings | None = None) -> FastAPI:
         exit_form=ExitFormLinks(
             settings.exit_form_base_url,
             DerivedLinks(EXIT_FORM_LINKS, settings.exit_form_link_secret, settings.exit_form_link_previous_secrets),
+        ),
+        email_confirmation=EmailConfirmationLinks(
+            settings.email_confirmation_base_url,
+            DerivedLinks(EMAIL_CONFIRMATION_LINKS, settings.email_confirmation_link_secret, settings.email_confirmation_link_previous_secrets),
         ),
         portal_url=settings.portal_url,
     )

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.notifications.domain import Planning
-from services.notifications.links import ExitFormLinks
+from services.notifications.links import NamedLinks
 from services.notifications.repository import Deliveries, ReachableAlumni
 from services.notifications.senders import ChatPoster, Mailer
 from services.notifications.templating import Templates
@@ -22,5 +22,6 @@ class Dependencies:
     mailer: Mailer  # email (SMTP)
     chat: ChatPoster  # chat webhooks
     unsubscribe: UnsubscribeLinks
-    exit_form: ExitFormLinks
+    exit_form: NamedLinks
+    email_confirmation: NamedLinks
     portal_url: str  # the alumni portal, which messages link to

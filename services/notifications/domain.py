@@ -135,6 +135,8 @@ class Planning:
             return [Recipient(channel.recipient_kind, route.team, route.team, channel.locale, channel=channel.format)]
         if route.audience == "leaver":
             return [Recipient("leaver", payload["employee_id"], payload["email"], payload["locale"], payload["first_name"])]
+        if route.audience == "address":  # an alumnus's address waiting for its confirmation, not the projection's
+            return [Recipient("alumnus_address", payload["alumnus_id"], payload["email"], payload["locale"], payload["first_name"])]
         countries = (payload.get("countries") or []) if route.audience == "invitees" else []
         return [
             Recipient("alumnus", a.alumnus_id, a.contact.email, a.contact.locale, a.contact.first_name, a.contact.last_name)

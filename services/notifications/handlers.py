@@ -197,7 +197,8 @@ async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime) -> 
     unsubscribe_url = deps.unsubscribe.url(request.recipient_id, request.purpose, now) if carries_unsubscribe_link(request) else None
     context = request.context | {"portal_url": deps.portal_url, "unsubscribe_url": unsubscribe_url}
     if "event" in context:
-        context["event"] = deps.exit_form.add_to(request.source_event_type, context["event"])
+        for links in (deps.exit_form, deps.email_confirmation):
+            context["event"] = links.add_to(request.source_event_type, context["event"])
     if isinstance(request, ChatPostRequested):
         channel = deps.planning.channels.get(request.address)
         if channel is None:

@@ -27,6 +27,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "alumnus_id": "alm_sample", "version": 1, "boomerang": True,
         "stint": {"employee_id": "E-1", "hire_date": "2019-03-01", "departure_date": "2026-11-30"}, "profile": _PROFILE,
     },
+    "com.alumni.alumnus.email-confirmation-requested.v1": {
+        "alumnus_id": "alm_sample", "email": "elodie@example.org", "first_name": "Élodie", "locale": "fr",
+        "link_id": "sample-link", "link_key_id": "sample", "expires_at": "2026-12-31T00:00:00Z",
+    },
+    "com.alumni.alumnus.merge-review-opened.v1": {
+        "review_id": "rev_sample", "employee_id": "E-2", "alumnus_id": "alm_sample", "opened_at": "2026-11-22T09:00:00Z",
+    },
     "com.alumni.referral.submitted.v1": {
         "referral_id": "ref_1", "alumnus_id": "alm_sample", "kind": "candidate", "referred_name": "Hugo Lambert",
         "position": "Data engineer", "submitted_at": "2026-11-22T09:00:00Z",
@@ -53,7 +60,10 @@ def sample_payload(ce_type: str) -> dict[str, Any]:
 
 
 # What a message gets only when it is sent (services/notifications/links.py), as a sample.
-SEND_TIME = {"com.alumni.offboarding.exit-form-issued.v2": {"form_url": "https://alumni.example/exit-form/sample-token"}}
+SEND_TIME = {
+    "com.alumni.offboarding.exit-form-issued.v2": {"form_url": "https://alumni.example/exit-form/sample-token"},
+    "com.alumni.alumnus.email-confirmation-requested.v1": {"confirm_url": "https://alumni.example/email-confirmation/sample-token"},
+}
 
 
 def sample_context(ce_type: str, locale: str, *, consent_gated: bool) -> dict[str, Any]:

@@ -166,7 +166,7 @@ class ExitCase:
             exclusion_reason=self.decision.reason,
             # Personal data travels only to where it is needed: identity, for eligible leavers.
             leaver=self._leaver() if eligible else None,
-            profile=(self.answers or ExitProfile()) if eligible else None,
+            profile=(self.answers or ExitProfile()) if eligible else None, hris_personal_email=d.personal_email if eligible else None,
         )
 
     def _leaver(self) -> Leaver:

@@ -3,11 +3,11 @@ alumnus, so a projection can ignore a stale or repeated change."""
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from shared.events.base import Event, event_type
+from shared.events.base import Event, event_type, personal
 from shared.events.people import Expertise, Language, Name, PersonalContact, Position, PublicProfiles, all_optional
-from shared.events.types import Identifier, NonEmpty, Purpose
+from shared.events.types import Identifier, Locale, NonEmpty, Purpose
 
 
 class Stint(BaseModel):
@@ -70,3 +70,42 @@ class AlumnusErased(Event):
     employee_ids: list[Identifier] = Field(max_length=100)
     version: int
     erased_at: datetime
+
+
+@event_type(
+    "com.alumni.alumnus.email-confirmation-requested.v1", topic="alumni.alumnus.email-confirmation-requested", key="alumnus_id"
+)
+class EmailConfirmationRequested(Event):
+    """A personal email entered an alumnus's record unconfirmed: notifications sends a link to it,
+    whose token is derived from `link_id` with `EMAIL_CONFIRMATION_LINK_SECRET` (the key
+    `link_key_id` names), which identity and notifications alone hold. Until it is confirmed,
+    the address is never trusted to merge another leaver into this record."""
+
+    alumnus_id: Identifier
+    email: EmailStr = personal()
+    first_name: NonEmpty = personal()
+    locale: Locale = Locale.EN
+    link_id: Identifier
+    link_key_id: Identifier
+    expires_at: datetime
+
+
+@event_type("com.alumni.alumnus.email-confirmed.v1", topic="alumni.alumnus.email-confirmed", key="alumnus_id")
+class EmailConfirmed(Event):
+    """The owner of an alumnus's personal email confirmed it by the link sent to it."""
+
+    alumnus_id: Identifier
+    version: int
+    confirmed_at: datetime
+
+
+@event_type("com.alumni.alumnus.merge-review-opened.v1", topic="alumni.alumnus.merge-review-opened", key="review_id")
+class MergeReviewOpened(Event):
+    """A leaver's personal email matches an alumnus's record that cannot be trusted for merging
+    (the address is not confirmed, or the leaver only typed it): HR decides whether the leaver is
+    that alumnus (a boomerang) or someone else. Ids only."""
+
+    review_id: Identifier
+    employee_id: Identifier
+    alumnus_id: Identifier  # the record the address matched
+    opened_at: datetime

@@ -5,7 +5,9 @@ from shared.events.base import Event, event_type, personal
 from shared.events.types import Identifier, Locale, NonEmpty, Purpose
 
 Channel = Literal["email", "slack", "teams", "discord"]
-RecipientKind = Literal["alumnus", "leaver", "team_channel", "community_channel", "recruiter"]
+# `alumnus_address`: an address an alumnus gave, written to before it is confirmed (and before
+# the projection may know it): a confirmation link.
+RecipientKind = Literal["alumnus", "leaver", "alumnus_address", "team_channel", "community_channel", "recruiter"]
 
 
 class DeliveryOutcome(Event):

@@ -33,6 +33,10 @@ class OffboardingCompleted(Event):
     exclusion_reason: NonEmpty | None = None
     leaver: Leaver | None = None
     profile: ExitProfile | None = None
+    # The personal email the HRIS has for the leaver (`leaver.personal_email` is the one they
+    # typed in the exit form when they did): only this one may match a returning alumnus's
+    # confirmed address without HR's review. Absent in completions made before it existed.
+    hris_personal_email: EmailStr | None = personal(default=None)
 
 
 @event_type(

@@ -34,6 +34,7 @@ from shared.testing import failpoints
 from shared.testing.clock import clock_for
 from shared.web.auth import TokenVerifier
 from shared.web.health import health_router
+from shared.web.jwks import JwksKeys
 from shared.web.limits import BodySizeLimit
 from shared.web.redaction import redact_paths
 
@@ -84,6 +85,8 @@ def create_service(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start(events)
+        if keys is not None:
+            await keys.refresh()  # a failure is logged; readiness reports it until keys are held
         for hook in on_start:
             await hook(runtime)
         if weak := settings.weak_secrets():
@@ -108,11 +111,15 @@ def create_service(
     async def event_too_large(request: Request, exc: EventTooLarge) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
+    keys = jwks_keys(settings)
     app.state.token_verifier = TokenVerifier(
         settings.auth_jwt_secret, issuer=settings.auth_jwt_issuer, audience=settings.auth_jwt_audience,
-        max_lifetime_seconds=settings.auth_token_max_lifetime_seconds,
+        max_lifetime_seconds=settings.auth_token_max_lifetime_seconds, algorithms=settings.jwt_algorithms(), keys=keys,
     )
-    app.include_router(health_router({"kafka": runtime.kafka_reachable, "mongodb": runtime.mongodb_reachable}))
+    checks = {"kafka": runtime.kafka_reachable, "mongodb": runtime.mongodb_reachable}
+    if keys is not None:
+        checks["jwks"] = keys.ready
+    app.include_router(health_router(checks))
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:
@@ -128,6 +135,15 @@ def create_service(
         server_request_hook=redact_paths(secret_paths) if secret_paths else None,
     )
     return app
+
+
+def jwks_keys(settings: ServiceSettings) -> JwksKeys | None:
+    if not settings.auth_jwks_url:
+        return None
+    return JwksKeys(
+        settings.auth_jwks_url, timeout_seconds=settings.auth_jwks_timeout_seconds, max_bytes=settings.auth_jwks_max_bytes,
+        min_refresh_interval_seconds=settings.auth_jwks_refresh_min_interval_seconds, max_age_seconds=settings.auth_jwks_max_age_seconds,
+    )
 
 
 def serve(app: FastAPI) -> None:

@@ -1,5 +1,10 @@
-"""Bearer tokens for the HTTP APIs: JWTs signed by the company's identity provider (HS256 with
-`AUTH_JWT_SECRET`), validated by each service.
+"""Bearer tokens for the HTTP APIs: JWTs signed by the company's identity provider, validated by
+each service. Two ways, chosen by `AUTH_JWT_ALGORITHMS`:
+- asymmetric (RS256, ES256, ...): the provider signs with its private key, the services check
+  with the public keys it publishes at `AUTH_JWKS_URL` (shared/web/jwks.py);
+- HS256 with the shared `AUTH_JWT_SECRET` (one machine, `./alumni token`).
+A token's `alg` header must be one of the configured algorithms and its key must be of that
+algorithm's kind: `none` is never accepted, nor an HS256 token made with a public key.
 
 Scopes (the `scope` claim, space-separated):
 - `alumni:read`, `alumni:write`, `alumni:admin`: programme managers and internal services (each
@@ -18,7 +23,13 @@ from dataclasses import dataclass
 import jwt
 from fastapi import Depends, HTTPException, Request
 
+from shared.web.jwks import MAX_KID_LENGTH, JwksKeys
+
 log = logging.getLogger(__name__)
+
+SYMMETRIC = frozenset({"HS256"})
+ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
+MAX_TOKEN_LENGTH = 8192
 
 ALUMNUS_PREFIX = "alumnus:"
 SELF = "alumni:self"
@@ -43,18 +54,38 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, secret: str, *, issuer: str = "", audience: str = "", max_lifetime_seconds: int = 12 * 3600) -> None:
+    def __init__(
+        self,
+        secret: str = "",
+        *,
+        issuer: str = "",
+        audience: str = "",
+        max_lifetime_seconds: int = 12 * 3600,
+        algorithms: tuple[str, ...] = ("HS256",),
+        keys: JwksKeys | None = None,
+    ) -> None:
         self.secret = secret
         self.issuer = issuer
         self.audience = audience
         self.max_lifetime = max_lifetime_seconds
+        self.algorithms = frozenset(algorithms) & (SYMMETRIC | ASYMMETRIC)  # never `none`
+        self.keys = keys
+
+    async def authenticate(self, token: str) -> Principal:
+        """`verify`, fetching the provider's keys again when the token names one not held."""
+        alg, kid = self._header(token)
+        if alg in ASYMMETRIC and self.keys is not None:
+            await self.keys.key(kid)
+        return self.verify(token)
 
     def verify(self, token: str) -> Principal:
+        """The token's principal, checked with the keys held."""
+        alg, kid = self._header(token)
         try:
             claims = jwt.decode(
                 token,
-                self.secret,
-                algorithms=["HS256"],
+                self._key(alg, kid),
+                algorithms=[alg],
                 issuer=self.issuer or None,
                 audience=self.audience or None,
                 options={"require": ["exp", "sub"], "verify_aud": bool(self.audience)},
@@ -62,16 +93,38 @@ class TokenVerifier:
         except jwt.ExpiredSignatureError:
             raise _unauthorized("the token has expired") from None
         except jwt.InvalidTokenError as exc:
-            # The library's words may describe the token: the caller learns only which check failed.
-            log.info("bearer token refused", extra={"error_class": type(exc).__name__})
-            raise _unauthorized(f"the token is not valid ({type(exc).__name__})") from None
+            raise _invalid(exc) from None
         issued = claims.get("iat", time.time())
         if not isinstance(issued, int | float) or claims["exp"] - min(issued, time.time()) > self.max_lifetime:
             raise _unauthorized(f"the token lives longer than the {self.max_lifetime} seconds this service accepts")
         return Principal(str(claims["sub"]), effective_scopes(set(str(claims.get("scope", "")).split())))
 
+    def _header(self, token: str) -> tuple[str, str]:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise _unauthorized(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise _invalid(exc) from None
+        alg, kid = header.get("alg"), header.get("kid", "")
+        if not isinstance(alg, str) or alg not in self.algorithms:
+            raise _unauthorized("the token is not valid (InvalidAlgorithmError)")
+        if alg in ASYMMETRIC and not (isinstance(kid, str) and 0 < len(kid) <= MAX_KID_LENGTH):
+            raise _unauthorized("the token names no signing key (kid)")
+        return alg, kid if isinstance(kid, str) else ""
+
+    def _key(self, alg: str, kid: str) -> object:
+        if alg in SYMMETRIC:
+            return self.secret
+        key = self.keys.cached(kid) if self.keys is not None else None
+        if key is None:
+            raise _unauthorized("the token is signed by a key this service does not know")
+        if not key.signs(alg):
+            raise _unauthorized("the token's algorithm does not fit its key")
+        return key.key
+
     def issue(self, subject: str, scopes: list[str], ttl_seconds: int = 3600) -> str:
-        """A token as the identity provider would issue it (for tests, demos and `./alumni token`)."""
+        """An HS256 token as the identity provider would issue it (for tests, demos and `./alumni token`)."""
         now = int(time.time())
         claims = {"sub": subject, "scope": " ".join(scopes), "iat": now, "exp": now + ttl_seconds}
         if self.issuer:
@@ -81,17 +134,23 @@ class TokenVerifier:
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
 
+def _invalid(exc: jwt.InvalidTokenError) -> HTTPException:
+    # The library's words may describe the token: the caller learns only which check failed.
+    log.info("bearer token refused", extra={"error_class": type(exc).__name__})
+    return _unauthorized(f"the token is not valid ({type(exc).__name__})")
+
+
 def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-def authenticated(request: Request) -> Principal:
+async def authenticated(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(token.strip())
+    return await verifier.authenticate(token.strip())
 
 
 def requires(*scopes: str) -> Callable[..., Principal]:

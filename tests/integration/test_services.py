@@ -79,6 +79,7 @@ async def test_a_service_refuses_to_start_with_a_development_secret_outside_deve
     }
     env.pop("AUTH_JWT_SECRET", None)
     env["ERASURE_HASH_KEY"] = "an-erasure-hash-key-of-forty-characters!"
+    env["EMAIL_CONFIRMATION_LINK_SECRET"] = "an-email-confirmation-secret-of-40-chars"
     refused = subprocess.run([sys.executable, "-m", "services.identity"], env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0
     last_line = refused.stderr.strip().splitlines()[-1]

@@ -3,6 +3,7 @@ identifiers, never an email) and identity's gathering from its peers (the caller
 forwarded, a peer that does not answer named with its reason). The same across real processes:
 tests/integration/lifecycle/test_export.py."""
 
+import dataclasses
 from types import SimpleNamespace
 
 import httpx
@@ -10,12 +11,11 @@ import pytest
 from fastapi import FastAPI
 
 from services.identity.api import http_router
-from services.identity.dependencies import Dependencies
 from services.identity.handlers import event_handlers
-from shared.testing.fakes import FakeTransactions, InMemoryWaitingEvents, envelope_for
+from shared.testing.fakes import FakeTransactions, envelope_for
 from shared.web.auth import TokenVerifier
 from shared.web.personal_data import Peers, PersonalDataQuery, personal_data_router
-from tests.unit.identity.fakes import ERASURE_KEYS, InMemoryAlumni
+from tests.unit.identity.fakes import InMemoryAlumni, dependencies
 from tests.unit.identity.test_handlers import completed
 
 TOKENS = TokenVerifier("personal-data-unit-test-secret-32-chars")
@@ -114,8 +114,7 @@ async def test_peers_are_asked_with_the_callers_token_and_those_that_do_not_answ
 
 async def identity_with_peers(seen: list[httpx.Request]) -> httpx.AsyncClient:
     alumni = InMemoryAlumni()
-    deps = Dependencies(alumni=alumni, erased=alumni.erased_stints, erasure_keys=ERASURE_KEYS, waiting=InMemoryWaitingEvents(),
-                        new_alumnus_id=lambda: "alm_1", peers=peers_answering(seen))
+    deps = dataclasses.replace(dependencies(alumni, new_alumnus_id=lambda: "alm_1"), peers=peers_answering(seen))
     transactions = FakeTransactions(state=alumni)
     event = completed()
     _, handler = event_handlers(deps).handlers[event.event_type.type]

@@ -16,8 +16,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from devstack.stack import LocalStack
-from shared.links import EXIT_FORM_LINKS, DerivedLinks
-from shared.settings import DEVELOPMENT_EXIT_FORM_LINK_SECRET
+from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks
+from shared.settings import DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET, DEVELOPMENT_EXIT_FORM_LINK_SECRET
 from services.offboarding.intake.signatures import sign_bamboohr, sign_generic, sign_hibob
 from shared.web.auth import TokenVerifier
 from tests.integration.kafka_io import Record, cloudevent_headers, produce, wait_for
@@ -47,6 +47,11 @@ class Lifecycle:
         the event carries the link's id, never its token."""
         token = DerivedLinks(EXIT_FORM_LINKS, DEVELOPMENT_EXIT_FORM_LINK_SECRET).token(issued["link_id"], issued["link_key_id"])
         return f"{self.offboarding}/exit-form/{token}"
+
+    def confirmation_url(self, requested: dict) -> str:
+        """The link an `email-confirmation-requested` event names, made as notifications makes it."""
+        tokens = DerivedLinks(EMAIL_CONFIRMATION_LINKS, DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET)
+        return f"{self.identity}/email-confirmation/{tokens.token(requested['link_id'], requested['link_key_id'])}"
 
     @property
     def identity(self) -> str:

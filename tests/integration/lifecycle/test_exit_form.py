@@ -44,7 +44,7 @@ async def test_answers_before_the_departure_date_ride_on_the_completion(world: L
 
     assert completed.json()["profile"]["skills"] == ["Kafka", "Data governance"]
     assert alumnus["profile"]["personal_email"] == "camille.roux@example.org"
-    assert alumnus["personal_email_verified"] is True
+    assert alumnus["personal_email_verified"] is False  # typed in the form: it waits for its owner's confirmation
     assert alumnus["profile"]["willing_to"] == ["mentor", "speak_at_events"]
     assert alumnus["consents"] == {"directory": True, "events": True, "newsletter": False}
 
@@ -72,7 +72,9 @@ async def test_answers_after_completion_update_the_alumnus(world: Lifecycle) -> 
     [updated] = await world.records("alumni.alumnus.updated", alumnus["alumnus_id"])
     assert updated.json()["changed"] == ["personal_email", "skills", "willing_to"]
     refreshed = await world.alumnus_for(departure["employee_id"])
-    assert refreshed["profile"]["skills"] == ["Negotiation", "Mandarin"] and refreshed["personal_email_verified"] is True
+    assert refreshed["profile"]["skills"] == ["Negotiation", "Mandarin"] and refreshed["personal_email_verified"] is False
+    [requested] = await world.records("alumni.alumnus.email-confirmation-requested", alumnus["alumnus_id"])
+    assert requested.json()["email"] == "late@example.org" and "token" not in requested.value.decode()
 
 
 async def test_expired_unknown_and_invalid_submissions_are_refused(world: Lifecycle) -> None:

@@ -34,13 +34,16 @@ async def test_a_boomerang_keeps_one_record_with_two_stints(world: Lifecycle) ->
     assert record["profile"]["job_title"] == "Director"
 
 
-async def test_a_boomerang_under_a_new_employee_id_is_found_by_verified_email(world: Lifecycle) -> None:
+async def test_a_boomerang_under_a_new_employee_id_is_found_by_confirmed_email(world: Lifecycle) -> None:
     first = world.departure()
     await world.depart(first)
     alumnus = await world.alumnus_for(first["employee_id"])
     email = f"{first['employee_id'].lower()}@home.example"
     await _submit_form(world, first["employee_id"], {"personal_email": email})
-    await world.records("alumni.alumnus.updated", alumnus["alumnus_id"])
+    [requested] = await world.records("alumni.alumnus.email-confirmation-requested", alumnus["alumnus_id"])
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(world.confirmation_url(requested.json()), json={})).status_code == 200
+    await world.records("alumni.alumnus.email-confirmed", alumnus["alumnus_id"])
 
     rehired = world.departure(personal_email=email, hire_date="2024-02-01", departure_date="2026-11-21")
     await world.depart(rehired)

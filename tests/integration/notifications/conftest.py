@@ -1,5 +1,5 @@
 """Notifications and identity as real processes, sending to a real SMTP server and a real chat
-webhook receiver on loopback."""
+webhook receiver on loopback, exporting their spans to a real OTLP receiver."""
 
 import asyncio
 import json
@@ -18,6 +18,7 @@ from shared.events.alumni import AlumnusProfile, AlumnusRegistered, Stint
 from tests.integration.chat_receiver import ChatReceiver
 from tests.integration.kafka_io import Record, publish_event, wait_for
 from tests.integration.mailbox import Mailbox
+from tests.integration.otlp_receiver import OtlpReceiver
 
 SECRET = "notifications-test-jwt-secret-32-bytes!"
 HR, RECRUITING, COMMUNITY = "/hooks/slack/hr", "/hooks/teams/recruiting", "/hooks/discord/community"
@@ -29,6 +30,7 @@ class Messaging:
     mailbox: Mailbox
     chat: ChatReceiver
     tokens: TokenVerifier
+    traces: OtlpReceiver
 
     @property
     def bootstrap(self) -> str:
@@ -94,6 +96,7 @@ class Messaging:
 async def messaging(stack: LocalStack) -> AsyncIterator[Messaging]:
     mailbox = Mailbox().start()
     chat = ChatReceiver().start()
+    traces = OtlpReceiver().start()
     channels = {
         "hr": {"format": "slack", "url": chat.url(HR), "per_second": 20},
         "recruiting": {"format": "teams", "url": chat.url(RECRUITING), "recipient_kind": "recruiter", "per_second": 20},
@@ -107,14 +110,18 @@ async def messaging(stack: LocalStack) -> AsyncIterator[Messaging]:
         "RETRY_BASE_DELAY_SECONDS": "0.3",
         "RETRY_ATTEMPTS": "8",
         "SMTP_TIMEOUT_SECONDS": "3",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "OTEL_METRICS_EXPORTER": "none",
     }
     services = LocalStack(stack.cfg, service_env=env)
     await services.up_services(["identity", "notifications"], log=lambda line: None)
-    yield Messaging(services, mailbox, chat, TokenVerifier(SECRET))
+    yield Messaging(services, mailbox, chat, TokenVerifier(SECRET), traces)
     for name in ("identity", "notifications"):
         services.services[name].stop()
     mailbox.stop()
     chat.stop()
+    traces.stop()
 
 
 def now() -> datetime:

@@ -10,12 +10,13 @@ import pytest
 from services.notifications.routing import load_routes
 from services.notifications.samples import SAMPLES
 from shared.events import registry
-from shared.links import EXIT_FORM_LINKS, DerivedLinks
-from shared.settings import DEVELOPMENT_EXIT_FORM_LINK_SECRET
+from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks
+from shared.settings import DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET, DEVELOPMENT_EXIT_FORM_LINK_SECRET
 from tests.integration.notifications.conftest import COMMUNITY, HR, RECRUITING, Messaging
 
 TABLE = load_routes()
 EXIT_FORM_TOKENS = DerivedLinks(EXIT_FORM_LINKS, DEVELOPMENT_EXIT_FORM_LINK_SECRET)
+CONFIRMATION_TOKENS = DerivedLinks(EMAIL_CONFIRMATION_LINKS, DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET)
 PATHS = {"hr": HR, "recruiting": RECRUITING, "community": COMMUNITY}
 
 
@@ -36,12 +37,13 @@ async def test_each_route_delivers_its_message(messaging: Messaging, route) -> N
     if route.channel == "chat":
         [post] = await messaging.posts(PATHS[route.team], marker)
         assert post  # the post carries this event's marker
-    elif route.audience == "leaver":
+    elif route.audience in ("leaver", "address"):
         [mail] = await messaging.mail_to(payload["email"])
         text = mail.get_body(preferencelist=("plain",)).get_content()
         assert marker in text
-        if "link_id" in payload:  # the link is made when the email is sent, with offboarding's secret
-            assert f"/exit-form/{EXIT_FORM_TOKENS.token(marker)}" in text
+        if "link_id" in payload:  # the link is made when the email is sent, with the serving service's secret
+            link = f"/exit-form/{EXIT_FORM_TOKENS.token(marker)}" if route.audience == "leaver" else f"/email-confirmation/{CONFIRMATION_TOKENS.token(marker)}"
+            assert link in text
     else:
         mails = await messaging.mail_to(address, count=2 if route.audience != "attendees" else 3)
         assert marker in mails[-1].get_body(preferencelist=("plain",)).get_content() or marker in mails[-1]["Subject"]
@@ -53,6 +55,10 @@ def _personalise(ce_type: str, alumnus_id: str, address: str, marker: str) -> di
     if kind == "offboarding":
         link = {"link_id": marker, "link_key_id": EXIT_FORM_TOKENS.kid} if ce_type.endswith("exit-form-issued.v2") else {}
         return {"employee_id": marker, "first_name": marker, "email": f"{marker}@leaver.example", "case_id": f"{marker}/2019-03-01"} | link
+    if ce_type.endswith("email-confirmation-requested.v1"):  # to the address to confirm, not the projection's
+        return {"alumnus_id": alumnus_id, "email": f"{marker}@typed.example", "first_name": marker, "link_id": marker, "link_key_id": CONFIRMATION_TOKENS.kid}
+    if ce_type.endswith("merge-review-opened.v1"):
+        return {"review_id": marker, "alumnus_id": alumnus_id}
     if kind == "alumnus":  # a newer version, so that the greeting takes the new name
         return {"alumnus_id": alumnus_id, "version": 2, "profile": SAMPLES[ce_type]["profile"] | {"first_name": marker, "personal_email": address, "locale": "en"}}
     if kind == "referral":

@@ -1,14 +1,31 @@
-"""`AlumniRepository` in memory, for fast tests of identity's handlers."""
+"""Identity's repositories in memory, for fast tests of its handlers and API: `InMemoryAlumni`
+holds every collection, so that a failed unit of work rolls them all back."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import count
 
+from services.identity.dependencies import Dependencies
 from services.identity.domain import Alumnus, ConsentRecord
+from services.identity.pages import ConfirmationPages
 from services.identity.repository import DirectoryQuery
+from services.identity.verification import ConfirmationLinks, EmailConfirmation, MergeReview
 from shared.events.types import Purpose
 from shared.erasure import ErasureKeys
-from shared.testing.fakes import InMemoryErasedPeople
+from shared.links import EMAIL_CONFIRMATION_LINKS, DerivedLinks
+from shared.testing.fakes import InMemoryWaitingEvents, InMemoryErasedPeople
 
 ERASURE_KEYS = ErasureKeys("unit-test-erasure-hash-key-of-32-chars")
+CONFIRMATION_LINKS = ConfirmationLinks(DerivedLinks(EMAIL_CONFIRMATION_LINKS, "unit-test-confirmation-secret-of-32-chars"), timedelta(days=7))
+
+
+def dependencies(alumni: "InMemoryAlumni", new_alumnus_id=None, waiting: InMemoryWaitingEvents | None = None) -> Dependencies:
+    ids, reviews = count(1), count(1)
+    return Dependencies(
+        alumni=alumni, erased=alumni.erased_stints, erasure_keys=ERASURE_KEYS, waiting=waiting or InMemoryWaitingEvents(),
+        confirmations=alumni.confirmations_in, reviews=alumni.reviews_in, confirmation_links=CONFIRMATION_LINKS,
+        pages=ConfirmationPages(), new_alumnus_id=new_alumnus_id or (lambda: f"alm_{next(ids)}"),
+        new_review_id=lambda: f"rev_{next(reviews)}",
+    )
 
 
 class InMemoryAlumni:
@@ -17,6 +34,8 @@ class InMemoryAlumni:
         self.ledger: list[tuple[str, ConsentRecord]] = []
         self.erased: dict[str, datetime] = {}
         self.erased_people = InMemoryErasedPeople()
+        self.confirmations: dict[str, EmailConfirmation] = {}
+        self.reviews: dict[str, MergeReview] = {}
 
     def __call__(self, uow: object) -> "InMemoryAlumni":
         return self  # the same store in every unit of work, as the database is
@@ -30,8 +49,15 @@ class InMemoryAlumni:
     async def by_employee_id(self, employee_id: str) -> Alumnus | None:
         return next((a for a in self.alumni.values() if any(s.employee_id == employee_id for s in a.stints)), None)
 
-    async def by_verified_email(self, email: str) -> Alumnus | None:
-        return next((a for a in self.alumni.values() if a.personal_email_verified and a.profile.personal_email == email), None)
+    def confirmations_in(self, uow: object) -> "InMemoryConfirmations":
+        return InMemoryConfirmations(self)
+
+    def reviews_in(self, uow: object) -> "InMemoryReviews":
+        return InMemoryReviews(self)
+
+    async def by_email(self, email: str) -> Alumnus | None:
+        found = sorted((a for a in self.alumni.values() if a.profile.personal_email == email), key=lambda a: (not a.personal_email_verified, a.alumnus_id))
+        return found[0] if found else None
 
     async def save(self, alumnus: Alumnus) -> None:
         self.ledger += [(alumnus.alumnus_id, r) for r in alumnus.ledger]
@@ -53,3 +79,34 @@ class InMemoryAlumni:
         listed = [a for a in self.alumni.values() if a.consents_to(Purpose.DIRECTORY)]
         start = (query.page - 1) * query.page_size
         return len(listed), listed[start : start + query.page_size]
+
+
+class InMemoryConfirmations:
+    def __init__(self, store: InMemoryAlumni) -> None:
+        self.store = store
+
+    async def get(self, digest: str) -> EmailConfirmation | None:
+        return self.store.confirmations.get(digest)
+
+    async def save(self, confirmation: EmailConfirmation) -> None:
+        self.store.confirmations[confirmation.digest] = confirmation
+
+    async def forget(self, alumnus_id: str) -> None:
+        self.store.confirmations = {k: c for k, c in self.store.confirmations.items() if c.alumnus_id != alumnus_id}
+
+
+class InMemoryReviews:
+    def __init__(self, store: InMemoryAlumni) -> None:
+        self.store = store
+
+    async def get(self, review_id: str) -> MergeReview | None:
+        return self.store.reviews.get(review_id)
+
+    async def open_for(self, employee_id: str) -> MergeReview | None:
+        return next((r for r in self.store.reviews.values() if r.employee_id == employee_id and r.is_open), None)
+
+    async def listed(self, open_only: bool, limit: int) -> list[MergeReview]:
+        return [r for r in self.store.reviews.values() if r.is_open or not open_only][:limit]
+
+    async def save(self, review: MergeReview) -> None:
+        self.store.reviews[review.review_id] = review

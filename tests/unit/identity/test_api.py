@@ -8,13 +8,11 @@ import pytest
 from fastapi import FastAPI
 
 from services.identity.api import http_router
-from services.identity.dependencies import Dependencies
 from services.identity.handlers import event_handlers
 from shared.testing.fakes import FakeTransactions, envelope_for
 from shared.web.auth import TokenVerifier
 from shared.web.limits import BodySizeLimit
-from shared.testing.fakes import InMemoryWaitingEvents
-from tests.unit.identity.fakes import ERASURE_KEYS, InMemoryAlumni
+from tests.unit.identity.fakes import ERASURE_KEYS, InMemoryAlumni, dependencies
 from tests.unit.identity.test_handlers import completed
 
 SECRET = "identity-unit-test-secret-of-32-chars"
@@ -22,7 +20,7 @@ SECRET = "identity-unit-test-secret-of-32-chars"
 
 async def identity_api() -> tuple[httpx.AsyncClient, InMemoryAlumni, FakeTransactions, str]:
     alumni = InMemoryAlumni()
-    deps = Dependencies(alumni=alumni, erased=alumni.erased_stints, erasure_keys=ERASURE_KEYS, waiting=InMemoryWaitingEvents(), new_alumnus_id=lambda: "alm_1")
+    deps = dependencies(alumni, new_alumnus_id=lambda: "alm_1")
     transactions = FakeTransactions(state=alumni)
     event = completed(consents={"directory": True})
     _, handler = event_handlers(deps).handlers[event.event_type.type]

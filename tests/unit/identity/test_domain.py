@@ -16,10 +16,10 @@ def completed(employee_id: str = "E-1", hire: str = "2019-01-01", **profile) -> 
     })
 
 
-def test_registration_takes_the_exit_form_answers_as_verified_and_consented() -> None:
+def test_registration_takes_the_exit_form_consents_but_an_address_typed_there_is_not_verified() -> None:
     alumnus, registered = Alumnus.register(completed(personal_email="ines@home.example", consents={"events": True}), "alm_1", NOW)
     assert registered.boomerang is False and registered.version == 1
-    assert alumnus.personal_email_verified and alumnus.consents_to(Purpose.EVENTS)
+    assert not alumnus.personal_email_verified and alumnus.consents_to(Purpose.EVENTS)
     assert [(r.purpose, r.granted, r.source) for r in alumnus.ledger] == [(Purpose.EVENTS, True, "exit-form")]
 
 

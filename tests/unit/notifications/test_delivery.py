@@ -169,3 +169,40 @@ def test_delivery_topics_have_three_consumers_and_no_processed_marker() -> None:
     requests = {m.event_type for m in (EmailRequested, BulkEmailRequested, ChatPostRequested)}
     assert {t.type for t in requests} <= events.idempotent and {t.type for t in requests} <= set(events.give_ups)
     assert {events.concurrency[t.topic] for t in requests} == {3}
+
+
+async def test_a_confirmation_email_goes_to_the_unconfirmed_address_with_the_link_derived_at_send_time() -> None:
+    from shared.events.alumni import EmailConfirmationRequested, MergeReviewOpened
+    from tests.unit.notifications.fakes import CONFIRMATION_TOKENS, IDENTITY_URL
+
+    service = InMemoryNotifications()
+    requested = EmailConfirmationRequested(
+        alumnus_id="alm_9", email="typed@home.example", first_name="Inès", locale="fr", link_id="lnk_1",
+        link_key_id=CONFIRMATION_TOKENS.kid, expires_at="2026-11-29T09:00:00Z",
+    )
+    await service.receive(requested)  # the projection does not know alm_9 yet: the email goes anyway
+    await service.receive(MergeReviewOpened(review_id="rev_1", employee_id="E-2", alumnus_id="alm_9", opened_at="2026-11-22T09:00:00Z"))
+    assert await service.deliver() == ["handled", "handled"]
+    [request] = service.published(EmailRequested)
+    assert request.recipient_kind == "alumnus_address" and request.recipient_id == "alm_9"
+    token = CONFIRMATION_TOKENS.token("lnk_1")
+    assert token not in request.model_dump_json()  # the request on the topic holds no token either
+    [mail] = service.mailer.sent
+    assert mail.to == "typed@home.example" and mail.email.subject == "Confirmez votre adresse e-mail"
+    assert f"{IDENTITY_URL}/email-confirmation/{token}" in mail.email.text
+    [(channel, _, text)] = service.chat.posts
+    assert channel == "hr" and "rev_1" in text and "E-2" in text and "alm_9" in text and "@" not in text
+
+
+async def test_a_confirmation_naming_a_key_no_longer_held_fails_at_once_and_sends_nothing() -> None:
+    from shared.events.alumni import EmailConfirmationRequested
+
+    service = InMemoryNotifications(attempts=5)
+    await service.receive(EmailConfirmationRequested(
+        alumnus_id="alm_9", email="typed@home.example", first_name="Inès\r\nBcc: x@evil.example", locale="en", link_id="lnk_1",
+        link_key_id="00000000", expires_at="2026-11-29T09:00:00Z",
+    ))
+    [request] = service.published(EmailRequested)
+    assert await service.receive(request) == "dead_letter"
+    [failed] = service.published(NotificationFailed)
+    assert failed.permanent is True and failed.attempts == 1 and service.mailer.sent == []
