@@ -38,6 +38,7 @@ class ServiceProcess:
             "PYTHONUNBUFFERED": "1",
             "EXIT_FORM_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['offboarding']}",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['notifications']}",
+            "ENGAGEMENT_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['engagement']}",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(cfg.smtp_port),
             **(extra_env or {}),

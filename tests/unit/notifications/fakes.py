@@ -18,12 +18,13 @@ from services.notifications.domain import ATTENDING, FAILED, PLANNED, SETTLED, D
 from services.notifications.handlers import event_handlers
 from services.notifications.routing import load_routes
 from services.notifications.templating import Email, Templates
+from services.notifications.hosted_events import HostedEventMessages
 from services.notifications.links import ExitFormLinks
 from services.notifications.unsubscribe import UnsubscribeLinks
 from shared.events import Envelope, Event
 from shared.events.notifications import DeliveryRequest
 from shared.events.types import Purpose
-from shared.links import EXIT_FORM_LINKS, DerivedLinks
+from shared.links import EXIT_FORM_LINKS, DerivedLinks, RsvpLinks
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.failures import RetryPolicy
 from shared.testing.fakes import FakeTransactions, envelope_for
@@ -32,6 +33,8 @@ SECRET = "unit-test-unsubscribe-secret"
 OFFBOARDING_URL = "https://alumni.example/offboarding"
 EXIT_FORM_TOKENS = DerivedLinks(EXIT_FORM_LINKS, "unit-test-exit-form-link-secret-32-chars")
 BASE_URL = "https://alumni.example/notifications"
+ENGAGEMENT_URL = "https://alumni.example/engagement"
+RSVP_LINKS = RsvpLinks("unit-test-rsvp-link-secret-of-32-chars")
 CHANNELS = {
     "hr": ChatChannel(format="slack", url="http://127.0.0.1:9/hr"),
     "recruiting": ChatChannel(format="teams", url="http://127.0.0.1:9/recruiting", recipient_kind="recruiter"),
@@ -185,6 +188,7 @@ class InMemoryNotifications:
             planning=Planning(load_routes(), CHANNELS if channels is None else channels), templates=Templates(),
             mailer=self.mailer, chat=self.chat, unsubscribe=UnsubscribeLinks(SECRET, BASE_URL), portal_url="https://alumni.example",
             exit_form=ExitFormLinks(OFFBOARDING_URL, EXIT_FORM_TOKENS),
+            hosted_events=HostedEventMessages(ENGAGEMENT_URL, RSVP_LINKS, "alumni.example"),
         )
         self.events = event_handlers(self.deps)
         self.transactions = FakeTransactions(state=self.store)
