@@ -54,6 +54,13 @@ async def body(request: Request) -> Any:
         raise http_error(InvalidHostedEvent([("(body)", "the body is not JSON")])) from None
 
 
+async def parsed(request: Request, model: type[T]) -> T:
+    try:
+        return read(model, await body(request))
+    except InvalidHostedEvent as exc:
+        raise http_error(exc) from None
+
+
 def view(e: HostedEvent) -> dict[str, Any]:
     return {
         "event_id": e.event_id, "title": e.title, "kind": e.kind, "description": e.description,
@@ -76,7 +83,7 @@ def http_router(deps: Dependencies) -> APIRouter:
 
     @router.post("/events", status_code=201, summary="Create a hosted event (a draft)")
     async def create(request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
-        draft = read(HostedEventRequest, await body(request))
+        draft = await parsed(request, HostedEventRequest)
         values = draft.model_dump(exclude={"audience"})
         values["online_url"] = str(draft.online_url) if draft.online_url else None
         values["locale"] = draft.locale.value
@@ -106,7 +113,7 @@ def http_router(deps: Dependencies) -> APIRouter:
 
     @router.patch("/events/{event_id}", summary="Change an event; a new time or place is sent to those going")
     async def change(event_id: str, request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
-        changes = read(HostedEventChanges, await body(request)).model_dump(exclude_unset=True)
+        changes = (await parsed(request, HostedEventChanges)).model_dump(exclude_unset=True)
         if changes.get("online_url") is not None:
             changes["online_url"] = str(changes["online_url"])
         if cleared := [(k, "cannot be cleared") for k in ("title", "starts_at", "ends_at", "timezone") if k in changes and changes[k] is None]:
@@ -125,7 +132,7 @@ def http_router(deps: Dependencies) -> APIRouter:
 
     @router.post("/events/{event_id}/cancel", summary="Cancel an event; those going or maybe are told")
     async def cancel(event_id: str, request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
-        reason = read(Cancellation, await body(request)).reason
+        reason = (await parsed(request, Cancellation)).reason
 
         async def work(uow: UnitOfWork) -> dict:
             hosted = await _existing(uow, deps, event_id)
@@ -179,13 +186,13 @@ def http_router(deps: Dependencies) -> APIRouter:
     async def rsvp(event_id: str, request: Request, principal: Principal = Depends(requires(SELF))) -> dict:
         if principal.alumnus_id is None:
             raise HTTPException(403, "an alumnus answers with their own token")
-        response = read(RsvpRequest, await body(request)).response
+        response = (await parsed(request, RsvpRequest)).response
         outcome = await run(request, lambda uow: answer(uow, deps, event_id, principal.alumnus_id, response))
         return outcome.view()
 
     @router.post("/events/{event_id}/check-ins", summary="Record who came")
     async def check_in(event_id: str, request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
-        ids = read(CheckInRequest, await body(request)).alumnus_ids
+        ids = (await parsed(request, CheckInRequest)).alumnus_ids
 
         async def work(uow: UnitOfWork) -> dict:
             hosted = await _existing(uow, deps, event_id)
