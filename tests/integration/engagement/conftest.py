@@ -74,6 +74,9 @@ class Engagement:
         await publish_event(self.bootstrap, completed, source="/alumni/offboarding")
         return Alumnus(await self._alumnus_id(employee_id), address, employee_id)
 
+    async def many_alumni(self, count: int, **fields) -> list[Alumnus]:
+        return list(await asyncio.gather(*(self.alumnus(**fields) for _ in range(count))))
+
     async def _alumnus_id(self, employee_id: str, timeout: float = 60) -> str:
         deadline = asyncio.get_running_loop().time() + timeout
         async with httpx.AsyncClient() as http:
