@@ -9,6 +9,7 @@
 - `mailings`: the chunked fan-outs in progress (invitations, reminders, updates).
 """
 
+from datetime import datetime
 from typing import Protocol
 
 from pymongo import ASCENDING, ReturnDocument
@@ -46,7 +47,8 @@ class HostedEvents(Protocol):
     async def free_seat(self, event_id: str) -> None: ...
     async def next_ticket(self, event_id: str) -> int: ...
     async def listing(self, statuses: tuple[str, ...], starting_after: object = None) -> list[HostedEvent]: ...
-    async def published(self) -> list[HostedEvent]: ...
+    async def to_remind(self, now: datetime, until: datetime) -> list[str]:
+        """Published events not reminded yet that start after `now` and by `until`."""
 
 
 class Answers(Protocol):
@@ -122,8 +124,9 @@ class MongoHostedEvents(_Repository):
         cursor = self.db[HOSTED_EVENTS].find(selector, sort=[("starts_at", ASCENDING)], limit=1000, session=self.session)
         return [event_from_document(d) async for d in cursor]
 
-    async def published(self) -> list[HostedEvent]:
-        return await self.listing((PUBLISHED,))
+    async def to_remind(self, now: datetime, until: datetime) -> list[str]:
+        selector = {"status": PUBLISHED, "reminded": False, "starts_at": {"$gt": now, "$lte": until}}
+        return [d["_id"] async for d in self.db[HOSTED_EVENTS].find(selector, {"_id": 1}, limit=1000, session=self.session)]
 
 
 class MongoAnswers(_Repository):

@@ -7,7 +7,7 @@ clock (CLOCK_FILE in tests)."""
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.engagement.dependencies import Dependencies
 from services.engagement.domain import CANCELLED, INVITATIONS, REMINDERS, Mailing
@@ -66,7 +66,7 @@ async def schedule_reminders(transactions: Transactions, deps: Dependencies, now
     """Start the reminders of the events starting within EVENT_REMINDER_HOURS; how many."""
 
     async def due(uow: UnitOfWork) -> list[str]:
-        return [e.event_id for e in await deps.hosted_events(uow).published() if e.reminder_due(now, deps.reminder_hours)]
+        return await deps.hosted_events(uow).to_remind(now, now + timedelta(hours=deps.reminder_hours))
 
     started = 0
     for event_id in await transactions.run(due):

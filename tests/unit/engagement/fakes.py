@@ -79,8 +79,8 @@ class InMemoryHostedEvents(_Repo):
         found = [e["event"] for e in self.store.events.values() if e["event"].status in statuses]
         return sorted((copy.deepcopy(e) for e in found if starting_after is None or e.starts_at > starting_after), key=lambda e: e.starts_at)
 
-    async def published(self) -> list[HostedEvent]:
-        return await self.listing((PUBLISHED,))
+    async def to_remind(self, now: datetime, until: datetime) -> list[str]:
+        return [e.event_id for e in await self.listing((PUBLISHED,), now) if not e.reminded and e.starts_at <= until]
 
 
 class InMemoryAnswers(_Repo):

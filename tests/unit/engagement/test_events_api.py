@@ -3,6 +3,7 @@ publishing once with invitations in chunks, answers with capacity, waitlist and 
 one-click links, changes, cancellation, check-ins, reminders and erasure. The same flows on the
 real broker, database and SMTP server: tests/integration/engagement."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -237,3 +238,19 @@ async def test_erasure_deletes_answers_and_check_ins_gives_the_seat_on_and_nothi
     assert (await rsvp(service, event_id, "a", "yes")).status_code == 403
     async with service.api("events:write") as api:
         assert (await api.post(f"/events/{event_id}/check-ins", json={"alumnus_ids": ["a"]})).json()["not_recorded"] == ["a"]
+
+
+async def test_a_link_signed_before_a_rotation_still_answers_and_names_its_key() -> None:
+    old, new = "engagement-unit-test-rsvp-link-secret", "a-newer-rsvp-link-secret-of-32-characters"
+    service = Engagement()
+    service.deps = replace(service.deps, rsvp_links=RsvpLinks(new, [old]))
+    await service.receive(registered("alm_1"))
+    event_id = await hosted(service)
+    before = RsvpLinks(old).token(event_id, "alm_1", "maybe", STARTS)
+    assert RsvpLinks(old).signer.kid != RsvpLinks(new).signer.kid
+    async with service.api() as api:
+        assert (await api.post(f"/rsvp/{before}")).status_code == 200
+    assert service.store.answers[(event_id, "alm_1")].status == "maybe"
+    service.deps = replace(service.deps, rsvp_links=RsvpLinks(new))
+    async with service.api() as api:  # once the old secret is dropped, its links are refused
+        assert (await api.post(f"/rsvp/{before}")).status_code == 404
