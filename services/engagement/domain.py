@@ -146,9 +146,11 @@ class HostedEvent:
             return None
         if self.status == PUBLISHED and self.started(now):
             raise EventClosed(f"event {self.event_id} has started")
-        was_published = self.status == PUBLISHED
-        self.status, self.cancelled_at = CANCELLED, now
-        return EventCancelled(event_id=self.event_id, reason=reason, cancelled_at=now) if was_published else None
+        if self.status == DRAFT:
+            self.status, self.cancelled_at = CANCELLED, now
+            return None
+        self.status, self.cancelled_at, self.sequence = CANCELLED, now, self.sequence + 1
+        return EventCancelled(event_id=self.event_id, reason=reason, cancelled_at=now, hosted_event=self.details())
 
     def reminder_due(self, now: datetime, hours: float) -> bool:
         return self.status == PUBLISHED and not self.reminded and self.starts_at - timedelta(hours=hours) <= now < self.starts_at

@@ -184,6 +184,9 @@ async def _candidates(
         ids = list(dict.fromkeys(payload["alumnus_ids"]))
     else:
         return []  # the leaver and chat channels are named by the event and the configuration
+    if route.audience == "named":  # up to a chunk of alumni: one read for them all
+        found = await reachable.many([i for i in ids if i not in known])
+        return [known.get(i) or found.get(i) for i in ids]
     return [known[i] if i in known else await reachable.get(i) for i in ids]
 
 
@@ -200,6 +203,7 @@ async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime) -> 
         await deps.chat.post(request.address, channel, deps.templates.chat(request.template, request.locale.value, context))
     else:
         email = deps.templates.email(request.template, request.locale.value, context)
-        if (calendar := deps.hosted_events.calendar(request.context.get("event", {}), now)) is not None:
-            email = replace(email, attachments=(Attachment("event.ics", "text/calendar; method=REQUEST", calendar),))
+        if calendar := deps.hosted_events.calendar(request.source_event_type, request.context.get("event", {}), now):
+            method, data = calendar
+            email = replace(email, attachments=(Attachment("event.ics", f"text/calendar; method={method}", data),))
         await deps.mailer.send(request.delivery_id, request.address, email, unsubscribe_url)

@@ -12,10 +12,11 @@ from typing import Any
 
 import icalendar
 
-from shared.events.engagement import EventInvitationsIssued
+from shared.events.engagement import EventCancelled, EventInvitationsIssued
 from shared.links import RsvpLinks
 
 INVITATIONS = EventInvitationsIssued.event_type.type
+CANCELLATION = EventCancelled.event_type.type
 CALENDAR_PRODID = "-//Alumni network//Hosted events//EN"
 
 _DAYS = {
@@ -94,9 +95,11 @@ class HostedEventMessages:
         urls = {r: f"{base}/rsvp/{self.rsvp_links.token(hosted['event_id'], alumnus_id, r, starts_at)}" for r in RsvpLinks.RESPONSES}
         return event | {"rsvp_urls": urls}
 
-    def calendar(self, event: dict[str, Any], stamp: datetime) -> bytes | None:
-        """The calendar file a message about a hosted event carries; None for a message without
-        one (a declined or waitlisted answer: no seat to put in a calendar)."""
-        if "hosted_event" not in event or event.get("status") in ("declined", "waitlisted"):
+    def calendar(self, source_event_type: str, event: dict[str, Any], stamp: datetime) -> tuple[str, bytes] | None:
+        """The calendar file a message about a hosted event carries, with its METHOD (REQUEST, or
+        CANCEL for a cancellation); None for a message without one (an event without its facts,
+        a declined or waitlisted answer: no seat to put in a calendar)."""
+        if not event.get("hosted_event") or event.get("status") in ("declined", "waitlisted"):
             return None
-        return calendar_file(event["hosted_event"], self.uid_domain, stamp)
+        method = "CANCEL" if source_event_type == CANCELLATION else "REQUEST"
+        return method, calendar_file(event["hosted_event"], self.uid_domain, stamp, method=method)

@@ -56,7 +56,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "com.alumni.event.updated.v1": {"event_id": "evt_1", "hosted_event": _HOSTED | {"sequence": 1}, "alumnus_ids": ["alm_sample"], "changed": ["starts_at"]},
     "com.alumni.event.reminder-due.v1": {"event_id": "evt_1", "hosted_event": _HOSTED, "alumnus_ids": ["alm_sample"]},
     "com.alumni.event.rsvp-recorded.v1": {"event_id": "evt_1", "alumnus_id": "alm_sample", "response": "yes", "recorded_at": "2026-12-01T09:00:00Z"},
-    "com.alumni.event.cancelled.v1": {"event_id": "evt_1", "reason": "The venue is closed.", "cancelled_at": "2027-01-10T09:00:00Z"},
+    "com.alumni.event.cancelled.v1": {
+        "event_id": "evt_1", "reason": "The venue is closed.", "cancelled_at": "2027-01-10T09:00:00Z", "hosted_event": _HOSTED | {"sequence": 2},
+    },
 }
 
 

@@ -7,6 +7,29 @@ from shared.events.base import Event, event_type
 from shared.events.types import CountryCode, Identifier, Locale, NonEmpty, Url
 
 EventKind = Literal["meetup", "webinar", "brown_bag", "conference"]
+RsvpStatus = Literal["going", "waitlisted", "maybe", "declined"]
+# An IANA time zone name (checked against the zone database where an event is created).
+TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")]
+MAX_RECIPIENTS_PER_EVENT = 1000  # alumni named by one notice; a larger audience is several notices
+
+
+class HostedEventDetails(BaseModel):
+    """What a message about a hosted event shows and its calendar file holds: the same `event_id`
+    is the calendar's UID, and `sequence` grows with every change of its time or place."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: Identifier
+    title: NonEmpty
+    kind: EventKind
+    description: NonEmpty | None = None
+    starts_at: datetime
+    ends_at: datetime
+    timezone: TimeZoneName = "UTC"
+    location: NonEmpty | None = None
+    online_url: Url | None = None
+    locale: Locale = Locale.EN
+    sequence: int = Field(default=0, ge=0, le=1_000_000)
 
 
 @event_type("com.alumni.event.hosted.v1", topic="alumni.event.hosted", key="event_id")
@@ -50,34 +73,12 @@ class EventCancelled(Event):
     event_id: Identifier
     reason: NonEmpty | None = None
     cancelled_at: datetime
+    # Added after v1 (optional, so every v1 event stays valid): the event's facts, SEQUENCE raised,
+    # for the calendar file that removes it from the calendars.
+    hosted_event: HostedEventDetails | None = None
 
 
 # --- the facts engagement adds to the three above (new types: the v1 ones keep their meaning) ---
-
-RsvpStatus = Literal["going", "waitlisted", "maybe", "declined"]
-# An IANA time zone name (checked against the zone database where an event is created).
-TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")]
-MAX_RECIPIENTS_PER_EVENT = 1000  # alumni named by one notice; a larger audience is several notices
-
-
-class HostedEventDetails(BaseModel):
-    """What a message about a hosted event shows and its calendar file holds: the same `event_id`
-    is the calendar's UID, and `sequence` grows with every change of its time or place."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    event_id: Identifier
-    title: NonEmpty
-    kind: EventKind
-    description: NonEmpty | None = None
-    starts_at: datetime
-    ends_at: datetime
-    timezone: TimeZoneName = "UTC"
-    location: NonEmpty | None = None
-    online_url: Url | None = None
-    locale: Locale = Locale.EN
-    sequence: int = Field(default=0, ge=0, le=1_000_000)
-
 
 class _Notice(Event):
     event_id: Identifier

@@ -19,7 +19,8 @@ from pymongo import AsyncMongoClient
 from devstack.stack import LocalStack
 from shared.events.offboarding import OffboardingCompleted
 from shared.web.auth import TokenVerifier
-from tests.integration.kafka_io import Record, publish_event, wait_for
+from shared.events import Envelope
+from tests.integration.kafka_io import Record, produce, wait_for
 from tests.integration.mailbox import Mailbox
 
 SECRET = "engagement-test-jwt-secret-of-32-chars!"
@@ -59,33 +60,39 @@ class Engagement:
     def as_alumnus(self, alumnus_id: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens.issue(f'alumnus:{alumnus_id}', ['alumni:self'])}"}
 
-    async def alumnus(self, *, country: str = "FR", department: str = "Finance", left: date = date(2025, 6, 30), skills=("SQL",),
-                      events: bool = True, locale: str = "fr") -> Alumnus:
+    async def alumnus(self, **fields) -> Alumnus:
         """An eligible completion, as offboarding publishes it, made an alumnus by identity."""
-        employee_id = f"E-{uuid.uuid4().hex[:10]}"
-        address = f"{employee_id.lower()}@home.example"
-        completed = OffboardingCompleted.model_validate({
-            "case_id": f"{employee_id}/2019-03-01", "employee_id": employee_id, "hire_date": "2019-03-01", "departure_date": left.isoformat(),
-            "departure_reason": "resignation", "outcome": "eligible",
-            "leaver": {"first_name": "Élodie", "last_name": "Martin", "work_email": f"{employee_id.lower()}@acme.example",
-                       "personal_email": address, "department": department, "country": country, "locale": locale},
-            "profile": {"personal_email": address, "skills": list(skills), "consents": {"events": events}},
-        })
-        await publish_event(self.bootstrap, completed, source="/alumni/offboarding")
-        return Alumnus(await self._alumnus_id(employee_id), address, employee_id)
+        [alumnus] = await self.many_alumni(1, **fields)
+        return alumnus
 
-    async def many_alumni(self, count: int, **fields) -> list[Alumnus]:
-        return list(await asyncio.gather(*(self.alumnus(**fields) for _ in range(count))))
+    async def many_alumni(self, count: int, *, country: str = "FR", department: str = "Finance", left: date = date(2025, 6, 30),
+                          skills=("SQL",), events: bool = True, locale: str = "fr") -> list[Alumnus]:
+        leavers, records = [], []
+        for _ in range(count):
+            employee_id = f"E-{uuid.uuid4().hex[:10]}"
+            address = f"{employee_id.lower()}@home.example"
+            leavers.append((employee_id, address))
+            completed = OffboardingCompleted.model_validate({
+                "case_id": f"{employee_id}/2019-03-01", "employee_id": employee_id, "hire_date": "2019-03-01",
+                "departure_date": left.isoformat(), "departure_reason": "resignation", "outcome": "eligible",
+                "leaver": {"first_name": "Élodie", "last_name": "Martin", "work_email": f"{employee_id.lower()}@acme.example",
+                           "personal_email": address, "department": department, "country": country, "locale": locale},
+                "profile": {"personal_email": address, "skills": list(skills), "consents": {"events": events}},
+            })
+            envelope = Envelope(type=completed.event_type.type, source="/alumni/offboarding", subject=employee_id)
+            records.append((completed.key.encode(), completed.model_dump_json().encode(), [(k, v.encode()) for k, v in envelope.headers().items()]))
+        await produce(self.bootstrap, OffboardingCompleted.event_type.topic, records)
+        async with httpx.AsyncClient(timeout=30) as http:
+            return [Alumnus(await self._alumnus_id(http, employee_id), address, employee_id) for employee_id, address in leavers]
 
-    async def _alumnus_id(self, employee_id: str, timeout: float = 60) -> str:
+    async def _alumnus_id(self, http: httpx.AsyncClient, employee_id: str, timeout: float = 90) -> str:
         deadline = asyncio.get_running_loop().time() + timeout
-        async with httpx.AsyncClient() as http:
-            while True:
-                found = await http.get(f"{self.url('identity')}/alumni", params={"employee_id": employee_id}, headers=self.auth("alumni:read"))
-                if found.status_code == 200:
-                    return found.json()["alumnus_id"]
-                assert asyncio.get_running_loop().time() < deadline, f"identity registered no alumnus for {employee_id}"
-                await asyncio.sleep(0.2)
+        while True:
+            found = await http.get(f"{self.url('identity')}/alumni", params={"employee_id": employee_id}, headers=self.auth("alumni:read"))
+            if found.status_code == 200:
+                return found.json()["alumnus_id"]
+            assert asyncio.get_running_loop().time() < deadline, f"identity registered no alumnus for {employee_id}"
+            await asyncio.sleep(0.2)
 
     async def known_to_engagement(self, alumni: list[Alumnus], timeout: float = 60) -> None:
         """Waits until engagement's projection holds these alumni (it reads identity's events)."""
@@ -105,7 +112,7 @@ class Engagement:
             "title": "Afterwork des anciens", "kind": "meetup", "starts_at": starts.isoformat(),
             "ends_at": (starts + timedelta(hours=2)).isoformat(), "timezone": "Europe/Paris", "location": "Lyon", "locale": "fr",
         } | fields
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(timeout=30) as http:
             created = await http.post(f"{self.url()}/events", json=body, headers=self.auth("events:write"))
             assert created.status_code == 201, created.text
             event_id = created.json()["event_id"]
@@ -132,7 +139,7 @@ class Engagement:
         return await wait_for(self.bootstrap, topic, lambda r: r.key == event_id.encode(), **kwargs)
 
     async def attendees(self, event_id: str) -> dict:
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(timeout=30) as http:
             response = await http.get(f"{self.url()}/events/{event_id}/attendees", headers=self.auth("events:read"))
         assert response.status_code == 200, response.text
         return response.json()

@@ -19,7 +19,7 @@ async def test_one_click_from_the_invitation_records_the_answer_and_confirms_it(
     event_id = await world.hosted_event(title="Brown-bag juridique", audience={"departments": ["légal"]}, capacity=5)
     [invitation] = await world.mail_to(alumnus.address, subject="Vous êtes invité")
     link = rsvp_link(invitation, "yes")
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         page = await http.get(link)  # what a mail scanner does: nothing is recorded
         assert page.status_code == 200 and "Confirmer ma réponse : oui" in page.text
         assert (await world.attendees(event_id))["counts"]["going"] == 0
@@ -52,7 +52,7 @@ async def test_fifty_concurrent_yeses_for_ten_seats_then_a_promotion(world: Enga
 
     going = attendees["going"][0]
     first_waiting = attendees["waitlisted"][0]
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         declined = await http.put(f"{world.url()}/events/{event_id}/rsvp", json={"response": "no"}, headers=world.as_alumnus(going))
     assert declined.json() == {"status": "declined"}
     attendees = await world.attendees(event_id)

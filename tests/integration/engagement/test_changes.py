@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 async def answer(world: Engagement, event_id: str, alumnus_id: str, response: str) -> httpx.Response:
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         return await http.put(f"{world.url()}/events/{event_id}/rsvp", json={"response": response}, headers=world.as_alumnus(alumnus_id))
 
 
@@ -29,7 +29,7 @@ async def test_a_new_time_then_reminders_check_ins_and_cancellation(world: Engag
         assert (await answer(world, event_id, alumnus.alumnus_id, response)).status_code == 200
 
     later = world.now() + timedelta(days=12)
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         changed = await http.patch(f"{world.url()}/events/{event_id}", headers=world.auth("events:write"),
                                    json={"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=1)).isoformat(), "location": "Paris"})
     assert changed.status_code == 200 and changed.json()["sequence"] == 1
@@ -47,7 +47,7 @@ async def test_a_new_time_then_reminders_check_ins_and_cancellation(world: Engag
     assert "Paris" in text_of(reminder) and int(calendar_of(reminder)["SEQUENCE"]) == 1
     assert await world.mail_to(maybe.address, subject="Rappel", timeout=1) == []
 
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         checked = await http.post(f"{world.url()}/events/{event_id}/check-ins", json={"alumnus_ids": [maybe.alumnus_id]}, headers=world.auth("events:write"))
         assert checked.status_code == 200 and checked.json()["recorded"] == [maybe.alumnus_id]
         attendees = await world.attendees(event_id)
@@ -57,7 +57,11 @@ async def test_a_new_time_then_reminders_check_ins_and_cancellation(world: Engag
     assert (await answer(world, event_id, declined.alumnus_id, "yes")).status_code == 409
     for told in (going, maybe):
         [cancellation] = await world.mail_to(told.address, subject="annulé")
-        assert "La salle est fermée." in text_of(cancellation)
+        assert "Webinaire data" in cancellation["Subject"] and "La salle est fermée." in text_of(cancellation)
+        [part] = [p for p in cancellation.iter_attachments() if p.get_content_type() == "text/calendar"]
+        assert part.get_param("method") == "CANCEL"
+        entry = calendar_of(cancellation)
+        assert str(entry["UID"]).startswith(f"{event_id}@") and int(entry["SEQUENCE"]) == 2 and str(entry["STATUS"]) == "CANCELLED"
     assert await world.mail_to(declined.address, subject="annulé", timeout=1) == []
 
 
@@ -67,7 +71,7 @@ async def test_an_erased_alumnus_s_answers_and_check_ins_go_and_never_come_back(
     event_id = await world.hosted_event(audience={"departments": ["erasure"]}, capacity=1)
     assert (await answer(world, event_id, erased.alumnus_id, "yes")).json() == {"status": "going"}
     assert (await answer(world, event_id, waiting.alumnus_id, "yes")).json() == {"status": "waitlisted", "waitlist_position": 1}
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         await http.post(f"{world.url()}/events/{event_id}/check-ins", json={"alumnus_ids": [erased.alumnus_id]}, headers=world.auth("events:write"))
         assert (await http.delete(f"{world.url('identity')}/alumni/{erased.alumnus_id}", headers=world.auth("alumni:admin"))).status_code == 200
 

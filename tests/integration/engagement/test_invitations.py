@@ -22,13 +22,13 @@ async def test_invitations_go_once_to_each_alumnus_of_the_audience_and_to_nobody
         await world.alumnus(skills=("Go",)), await world.alumnus(events=False),
     ]
     erased = await world.alumnus()
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         assert (await http.delete(f"{world.url('identity')}/alumni/{erased.alumnus_id}", headers=world.auth("alumni:admin"))).status_code == 200
     await world.known_to_engagement(matching + others + [erased])
 
     audience = {"countries": ["FR"], "departments": ["finance"], "departure_years": [2025], "skills": ["sql"]}
     event_id = await world.hosted_event(title="Rencontre Finance", audience=audience)
-    async with httpx.AsyncClient() as http:  # publish again: nothing new
+    async with httpx.AsyncClient(timeout=30) as http:  # publish again: nothing new
         again = await http.post(f"{world.url()}/events/{event_id}/publish", headers=world.auth("events:write"))
     assert again.status_code == 200 and again.json()["status"] == "published"
 
@@ -55,7 +55,7 @@ async def test_invitations_go_once_to_each_alumnus_of_the_audience_and_to_nobody
 
 
 async def test_hostile_requests_are_refused_and_change_nothing(world: Engagement) -> None:
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         url = f"{world.url()}/events"
         before = (await http.get(url, headers=world.auth("events:read"))).json()["items"]
         starts = world.now() + timedelta(days=3)

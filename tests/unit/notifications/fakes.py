@@ -70,6 +70,10 @@ class InMemoryReachableAlumni:
         self.reads += 1
         return copy.deepcopy(self.store.alumni.get(alumnus_id))
 
+    async def many(self, alumnus_ids: list[str]) -> dict[str, ReachableAlumnus]:
+        self.reads += 1
+        return {i: copy.deepcopy(self.store.alumni[i]) for i in alumnus_ids if i in self.store.alumni}
+
     async def save(self, alumnus: ReachableAlumnus) -> None:
         self.writes += 1
         self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)

@@ -38,7 +38,9 @@ async def test_invitations_go_to_the_alumni_engagement_names_who_still_consent_n
     await service.receive(erased("alm_erased"))
 
     await service.receive(hosted("evt_1"))  # the announcement: a community post, no email
+    reads = service.reachable.reads
     await service.receive(invited("evt_1", ["alm_yes", "alm_no", "alm_erased", "alm_unknown"]))
+    assert service.reachable.reads == reads + 1  # a chunk of alumni is one read of the projection
 
     invitations = [r for r in service.requests if r.template == "event_invitation"]
     assert all(isinstance(r, BulkEmailRequested) and r.purpose is Purpose.EVENTS for r in invitations)
