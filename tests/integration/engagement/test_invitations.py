@@ -81,3 +81,14 @@ async def test_hostile_requests_are_refused_and_change_nothing(world: Engagement
         assert (await http.post(f"{world.url()}/rsvp/{'x' * 3000}")).status_code == 404
         after = (await http.get(url, headers=world.auth("events:read"))).json()["items"]
     assert after == before
+
+
+async def test_the_demo_hosts_an_event_for_the_alumni_in_france(world: Engagement) -> None:
+    from devstack.demo import host_event
+    from tests.integration.engagement.conftest import SECRET
+
+    alumnus = await world.alumnus(country="FR")
+    await world.known_to_engagement([alumnus])
+    result = await host_event(world.stack.cfg, SECRET, timeout=90)
+    [invitation] = await world.mail_to(alumnus.address, subject="Afterwork des anciens")
+    assert result["invitations sent"] >= 1 and result["event_id"] in str(calendar_of(invitation)["UID"])
