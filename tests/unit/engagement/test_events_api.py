@@ -3,6 +3,7 @@ publishing once with invitations in chunks, answers with capacity, waitlist and 
 one-click links, changes, cancellation, check-ins, reminders and erasure. The same flows on the
 real broker, database and SMTP server: tests/integration/engagement."""
 
+import copy
 from dataclasses import replace
 from datetime import timedelta
 
@@ -255,3 +256,27 @@ async def test_a_link_signed_before_a_rotation_still_answers_and_names_its_key()
     service.deps = replace(service.deps, rsvp_links=RsvpLinks(new))
     async with service.api() as api:  # once the old secret is dropped, its links are refused
         assert (await api.post(f"/rsvp/{before}")).status_code == 404
+
+
+async def test_a_chunk_read_by_two_instances_is_told_once() -> None:
+    from services.engagement.scheduler import tell_next_chunk
+
+    service = Engagement(chunk_size=2)
+    for i in range(3):
+        await service.receive(registered(f"alm_{i}"))
+    async with service.api("events:write") as api:
+        event_id = (await api.post("/events", json=draft())).json()["event_id"]
+        await api.post(f"/events/{event_id}/publish")
+    [mailing_id] = list(service.store.mailings)
+    stale = copy.deepcopy(service.store.mailings[mailing_id])  # what the second instance read
+
+    class SecondInstance(type(service.deps.mailings)):
+        async def get(self, mailing_id: str):
+            return copy.deepcopy(stale)
+
+    second = replace(service.deps, mailings=SecondInstance(service.store))
+    assert await service.transactions.run(lambda uow: tell_next_chunk(uow, service.deps, mailing_id))
+    assert not await service.transactions.run(lambda uow: tell_next_chunk(uow, second, mailing_id))  # its chunk is taken
+    await service.tick()
+    chunks = service.published(EventInvitationsIssued)
+    assert [c.alumnus_ids for c in chunks] == [["alm_0", "alm_1"], ["alm_2"]]
