@@ -160,8 +160,11 @@ def http_router(deps: Dependencies) -> APIRouter:
     async def one(event_id: str, request: Request, principal: Principal = Depends(requires(READ, SELF))) -> dict:
         async def work(uow: UnitOfWork) -> dict:
             hosted = await _existing(uow, deps, event_id)
-            if READ not in principal.scopes and (hosted.status == DRAFT or not hosted.audience.includes(await deps.alumni(uow).get(principal.alumnus_id or ""))):
-                raise UnknownHostedEvent(f"no event {event_id}")
+            if READ in principal.scopes:
+                return view(hosted)
+            alumnus = await deps.alumni(uow).get(principal.alumnus_id or "")
+            if hosted.status == DRAFT or not hosted.audience.includes(alumnus):
+                raise UnknownHostedEvent(f"no event {event_id}")  # an alumnus learns nothing of events not for them
             return view(hosted)
 
         return await run(request, work)

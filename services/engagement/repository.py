@@ -31,6 +31,7 @@ MAX_LISTED = 10_000  # answers an attendees list shows at most
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[HOSTED_EVENTS].create_index([("status", ASCENDING), ("starts_at", ASCENDING)])
     await db[ANSWERS].create_index([("event_id", ASCENDING), ("status", ASCENDING), ("ticket", ASCENDING)])
+    await db[ANSWERS].create_index([("event_id", ASCENDING), ("status", ASCENDING), ("alumnus_id", ASCENDING)])
     await db[ANSWERS].create_index("alumnus_id")
     await db[CHECK_INS].create_index("alumnus_id")
     await db[KNOWN_ALUMNI].create_index([("consents.events", ASCENDING), ("country", ASCENDING)])

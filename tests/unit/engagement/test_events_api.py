@@ -153,11 +153,17 @@ async def test_an_alumnus_lists_the_events_open_to_them_and_staff_all() -> None:
     service = Engagement()
     await service.receive(registered("alm_fr", country="FR"))
     fr = await hosted(service, audience={"countries": ["FR"]})
-    await hosted(service, audience={"countries": ["DE"]})
+    de = await hosted(service, audience={"countries": ["DE"]})
+    async with service.api("events:write") as api:
+        draft_id = (await api.post("/events", json=draft())).json()["event_id"]
     async with service.api(alumnus="alm_fr") as api:
         assert [e["event_id"] for e in (await api.get("/events", params={"upcoming": "true"})).json()["items"]] == [fr]
+        assert (await api.get(f"/events/{fr}")).status_code == 200
+        assert (await api.get(f"/events/{de}")).status_code == 404 and (await api.get(f"/events/{draft_id}")).status_code == 404
     async with service.api("events:read") as api:
-        assert len((await api.get("/events")).json()["items"]) == 2
+        assert (await api.get(f"/events/{draft_id}")).json()["status"] == "draft"
+    async with service.api("events:read") as api:
+        assert len((await api.get("/events")).json()["items"]) == 3
 
 
 async def test_one_click_links_confirm_on_get_record_on_post_and_refuse_forged_or_expired() -> None:
