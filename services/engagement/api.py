@@ -8,11 +8,13 @@ their type: a broken rule 422 (naming the field), an unknown event 404, an alumn
 audience 403, a cancelled or started event 409.
 """
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from services.engagement.answering import answer
 from services.engagement.dependencies import Dependencies
@@ -22,7 +24,7 @@ from services.engagement.domain import (
 )
 from services.engagement.audience import Audience
 from services.engagement.one_click import one_click_router
-from services.engagement.schemas import Cancellation, CheckInRequest, HostedEventChanges, HostedEventRequest, RsvpRequest, read
+from services.engagement.schemas import Cancellation, CheckInRequest, HostedEventChanges, HostedEventRequest, RsvpRequest
 from shared.events.engagement import AttendanceRecorded
 from shared.messaging.uow import UnitOfWork
 from shared.web.auth import SELF, Principal, requires
@@ -39,25 +41,29 @@ def http_error(exc: EngagementError) -> HTTPException:
     return HTTPException(status, str(exc))
 
 
+class FieldNamingRoute(APIRoute):
+    """A request body that breaks the contract is answered as the domain's broken rules are:
+    422 `{"detail": {"message", "errors": [{"field", "message"}]}}`, naming each field and rule,
+    never the value given."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request):
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors = [(".".join(str(p) for p in e["loc"][1:]) or "(body)", e["msg"]) for e in exc.errors()]
+                error = http_error(InvalidHostedEvent(errors))
+                return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+
+        return checked
+
+
 async def run(request: Request, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
     try:
         return await request.app.state.runtime.transactions.run(work)
     except EngagementError as exc:
-        raise http_error(exc) from None
-
-
-async def body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        raise http_error(InvalidHostedEvent([("(body)", "the body is not JSON")])) from None
-
-
-async def parsed(request: Request, model: type[T]) -> T:
-    try:
-        return read(model, await body(request))
-    except InvalidHostedEvent as exc:
         raise http_error(exc) from None
 
 
@@ -78,12 +84,11 @@ async def _existing(uow: UnitOfWork, deps: Dependencies, event_id: str) -> Hoste
 
 
 def http_router(deps: Dependencies) -> APIRouter:
-    router = APIRouter(tags=["hosted events"])
+    router = APIRouter(tags=["hosted events"], route_class=FieldNamingRoute)
     router.include_router(one_click_router(deps))
 
     @router.post("/events", status_code=201, summary="Create a hosted event (a draft)")
-    async def create(request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
-        draft = await parsed(request, HostedEventRequest)
+    async def create(draft: HostedEventRequest, request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
         values = draft.model_dump(exclude={"audience"})
         values["online_url"] = str(draft.online_url) if draft.online_url else None
         values["locale"] = draft.locale.value
@@ -112,8 +117,8 @@ def http_router(deps: Dependencies) -> APIRouter:
         return published
 
     @router.patch("/events/{event_id}", summary="Change an event; a new time or place is sent to those going")
-    async def change(event_id: str, request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
-        changes = (await parsed(request, HostedEventChanges)).model_dump(exclude_unset=True)
+    async def change(event_id: str, body: HostedEventChanges, request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
+        changes = body.model_dump(exclude_unset=True)
         if changes.get("online_url") is not None:
             changes["online_url"] = str(changes["online_url"])
         if cleared := [(k, "cannot be cleared") for k in ("title", "starts_at", "ends_at", "timezone") if k in changes and changes[k] is None]:
@@ -131,8 +136,8 @@ def http_router(deps: Dependencies) -> APIRouter:
         return changed
 
     @router.post("/events/{event_id}/cancel", summary="Cancel an event; those going or maybe are told")
-    async def cancel(event_id: str, request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
-        reason = (await parsed(request, Cancellation)).reason
+    async def cancel(event_id: str, request: Request, body: Cancellation | None = None, _: Principal = Depends(requires(WRITE))) -> dict:
+        reason = body.reason if body else None
 
         async def work(uow: UnitOfWork) -> dict:
             hosted = await _existing(uow, deps, event_id)
@@ -186,16 +191,16 @@ def http_router(deps: Dependencies) -> APIRouter:
         return await run(request, work)
 
     @router.put("/events/{event_id}/rsvp", summary="An alumnus answers (their own token)")
-    async def rsvp(event_id: str, request: Request, principal: Principal = Depends(requires(SELF))) -> dict:
+    async def rsvp(event_id: str, body: RsvpRequest, request: Request, principal: Principal = Depends(requires(SELF))) -> dict:
         if principal.alumnus_id is None:
             raise HTTPException(403, "an alumnus answers with their own token")
-        response = (await parsed(request, RsvpRequest)).response
+        response = body.response
         outcome = await run(request, lambda uow: answer(uow, deps, event_id, principal.alumnus_id, response))
         return outcome.view()
 
     @router.post("/events/{event_id}/check-ins", summary="Record who came")
-    async def check_in(event_id: str, request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
-        ids = (await parsed(request, CheckInRequest)).alumnus_ids
+    async def check_in(event_id: str, body: CheckInRequest, request: Request, _: Principal = Depends(requires(WRITE))) -> dict:
+        ids = body.alumnus_ids
 
         async def work(uow: UnitOfWork) -> dict:
             hosted = await _existing(uow, deps, event_id)

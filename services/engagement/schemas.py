@@ -1,13 +1,12 @@
 """What the HTTP API accepts, every value bounded, unknown fields refused; a request that breaks
-a rule is answered 422 naming each field and rule, never the value given."""
+a rule is answered 422 naming each field and rule, never the value given (api.py)."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.engagement.domain import InvalidHostedEvent
 from shared.events.engagement import EventKind, TimeZoneName
 from shared.events.types import CountryCode, Identifier, Locale, NonEmpty, Url, Willingness
 
@@ -70,13 +69,3 @@ class RsvpRequest(_Strict):
 
 class CheckInRequest(_Strict):
     alumnus_ids: list[Identifier] = Field(min_length=1, max_length=MAX_CHECK_INS)
-
-
-def read(model: type[BaseModel], data: Any) -> Any:
-    """`data` as `model`, or InvalidHostedEvent naming every field and rule broken."""
-    try:
-        return model.model_validate(data if data is not None else {})
-    except pydantic.ValidationError as exc:
-        raise InvalidHostedEvent([
-            (".".join(str(p) for p in e["loc"]) or "(body)", e["msg"]) for e in exc.errors(include_input=False, include_url=False)
-        ]) from None
