@@ -51,7 +51,8 @@ async def answer(uow: UnitOfWork, deps: Dependencies, event_id: str, alumnus_id:
     elif status == WAITLISTED and previous is not None:
         ticket = previous.ticket
     now = uow.now()
-    recorded = Answer(event_id, alumnus_id, response, status, now if previous is None or status != previous.status else previous.answered_at, ticket)
+    kept = previous is not None and status == previous.status  # the same place: its time of arrival stays
+    recorded = Answer(event_id, alumnus_id, response, status, previous.answered_at if kept else now, ticket)
     await answers.save(recorded)
     if frees_a_seat(previous, status):
         await give_up_seat(uow, deps, hosted)
