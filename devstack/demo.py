@@ -11,8 +11,9 @@ import asyncio
 import json
 import random
 import sys
+import os
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,8 @@ from devstack.config import ROOT, StackConfig
 from devstack.errors import StackError
 from services.offboarding.intake.signatures import sign_generic
 from shared.events import Envelope
+from shared.settings import DEVELOPMENT_JWT_SECRET
+from shared.web.auth import TokenVerifier
 
 EXPORT = ROOT / "deploy" / "demo" / "hris-export.jsonl"
 WEBHOOK_SECRET = "local-webhook-secret"
@@ -159,6 +162,36 @@ async def summary(cfg: StackConfig, expected_cases: int, timeout: float = 180) -
         await client.close()
 
 
+async def host_event(cfg: StackConfig, secret: str, timeout: float = 180) -> dict:
+    """The demo's hosted event: a meetup in Paris in two weeks for the alumni in France, published
+    through engagement's API; once its invitations are told, how many were sent."""
+    headers = {"Authorization": f"Bearer {TokenVerifier(secret).issue('demo', ['events:write'])}"}
+    engagement = f"http://127.0.0.1:{cfg.service_ports()['engagement']}"
+    starts = (datetime.now(UTC) + timedelta(days=14)).replace(hour=17, minute=30, second=0, microsecond=0)
+    body = {
+        "title": "Afterwork des anciens", "kind": "meetup", "description": "Retrouvailles et nouvelles de l'entreprise.",
+        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=3)).isoformat(), "timezone": "Europe/Paris",
+        "location": "Paris", "locale": "fr", "capacity": 40, "audience": {"countries": ["FR"]},
+    }
+    async with httpx.AsyncClient(timeout=30) as http:
+        created = await http.post(f"{engagement}/events", json=body, headers=headers)
+        if created.status_code != 201:
+            raise StackError(f"engagement refused the demo's event ({created.status_code}): {created.text}")
+        event_id = created.json()["event_id"]
+        await http.post(f"{engagement}/events/{event_id}/publish", headers=headers)
+    client = AsyncMongoClient(cfg.mongodb_uri)
+    try:
+        mailings, deliveries = client["alumni_engagement"].mailings, client["alumni_notifications"].deliveries
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await mailings.find_one({"event_id": event_id, "done": True}) and not await deliveries.find_one({"status": "planned"}):
+                break
+            await asyncio.sleep(1)
+        return {"event_id": event_id, "invitations sent": await deliveries.count_documents({"template": "event_invitation", "status": "sent"})}
+    finally:
+        await client.close()
+
+
 async def dead_letters(cfg: StackConfig) -> int:
     from shared.tools.dlq import read_dead_letters
 
@@ -177,6 +210,8 @@ def run(cfg: StackConfig, *, regenerate: bool, seed: int, count: int) -> int:
     print("waiting for the services to finish ...")
     result = asyncio.run(summary(cfg, distinct_cases))
     result["dead letters"] = asyncio.run(dead_letters(cfg))
+    print("hosting an event for the alumni in France ...")
+    result["hosted event"] = asyncio.run(host_event(cfg, os.environ.get("AUTH_JWT_SECRET", DEVELOPMENT_JWT_SECRET)))
     width = max(len(k) for k in result)
     for key, value in result.items():
         if isinstance(value, dict):
@@ -191,6 +226,7 @@ where to look:
   dead letters ./alumni dlq list hris.employee.departed
   alumni API   curl -H "Authorization: Bearer $(./alumni token --scope alumni:read)" "http://127.0.0.1:{ports['identity']}/directory?country=FR"
   deliveries   curl -H "Authorization: Bearer $(./alumni token --scope alumni:read)" "http://127.0.0.1:{ports['notifications']}/deliveries?alumnus_id=<id>"
-  API docs     http://127.0.0.1:{ports['identity']}/docs, http://127.0.0.1:{ports['offboarding']}/docs, http://127.0.0.1:{ports['notifications']}/docs
+  the event    curl -H "Authorization: Bearer $(./alumni token --scope events:read)" "http://127.0.0.1:{ports['engagement']}/events/{result['hosted event']['event_id']}/attendees"
+  API docs     http://127.0.0.1:{ports['identity']}/docs, http://127.0.0.1:{ports['offboarding']}/docs, http://127.0.0.1:{ports['notifications']}/docs, http://127.0.0.1:{ports['engagement']}/docs
   traces       set OTEL_EXPORTER_OTLP_ENDPOINT before ./alumni up (docker compose runs Jaeger on :16686)""")
     return 0

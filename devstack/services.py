@@ -42,6 +42,7 @@ class ServiceProcess:
             "EXIT_FORM_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['offboarding']}",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['notifications']}",
             "EMAIL_CONFIRMATION_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['identity']}",
+            "ENGAGEMENT_BASE_URL": f"http://127.0.0.1:{cfg.service_ports()['engagement']}",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(cfg.smtp_port),
             **(extra_env or {}),

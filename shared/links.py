@@ -74,6 +74,28 @@ class LinkSigner:
         return _b64(hmac.new(self._keys[kid], body.encode(), hashlib.sha256).digest())
 
 
+class RsvpLinks:
+    """One-click answers to an invitation (yes, no, maybe), one link each per alumnus and event,
+    signed and expiring when the event starts. The token is made from the event's facts by
+    whoever holds the secret (notifications, when it sends the invitation), and checked by
+    engagement: the same facts give the same token, so no event ever carries one."""
+
+    RESPONSES = ("yes", "no", "maybe")
+
+    def __init__(self, secret: str, previous_secrets: Sequence[str] = ()) -> None:
+        self.signer = LinkSigner(secret, previous_secrets)
+
+    def token(self, hosted_event_id: str, alumnus_id: str, response: str, starts_at: datetime) -> str:
+        return self.signer.sign({"e": hosted_event_id, "a": alumnus_id, "r": response}, starts_at)
+
+    def read(self, token: str, now: datetime) -> tuple[str, str, str]:
+        """(hosted event, alumnus, response) of a genuine link still valid."""
+        fields = self.signer.read(token, now)
+        if set(fields) != {"e", "a", "r"} or fields["r"] not in self.RESPONSES:
+            raise InvalidLink("not a link of ours")
+        return fields["e"], fields["a"], fields["r"]
+
+
 EXIT_FORM_LINKS = "exit-form"  # the purpose of the exit form's derived links
 EMAIL_CONFIRMATION_LINKS = "email-confirmation"  # the purpose of the links confirming a personal email
 

@@ -21,9 +21,10 @@ DEVELOPMENT_JWT_SECRET = "local-development-secret-change-me"
 DEVELOPMENT_EXIT_FORM_LINK_SECRET = "local-development-exit-form-link-secret"
 DEVELOPMENT_ERASURE_HASH_KEY = "local-development-erasure-hash-key"
 DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET = "local-development-email-confirmation-link-secret"
+DEVELOPMENT_RSVP_LINK_SECRET = "local-development-rsvp-link-secret"
 DEVELOPMENT_SECRETS = frozenset({
     DEVELOPMENT_JWT_SECRET, "local-development-unsubscribe-secret", "local-webhook-secret", DEVELOPMENT_EXIT_FORM_LINK_SECRET,
-    DEVELOPMENT_ERASURE_HASH_KEY, DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET,
+    DEVELOPMENT_ERASURE_HASH_KEY, DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET, DEVELOPMENT_RSVP_LINK_SECRET,
 })
 MIN_SECRET_LENGTH = 32
 

@@ -1,21 +1,61 @@
 """The engagement service's composition root: the only place that builds and wires its parts."""
 
 from fastapi import FastAPI
+from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
+from services.engagement import repository
 from services.engagement.api import http_router
 from services.engagement.dependencies import Dependencies
 from services.engagement.handlers import event_handlers
-from shared.service import create_service
-from shared.settings import ServiceSettings
+from services.engagement.pages import RsvpPages
+from services.engagement.scheduler import EngagementScheduler
+from shared.events.engagement import MAX_RECIPIENTS_PER_EVENT
+from shared.links import RsvpLinks
+from shared.service import ServiceRuntime, create_service
+from shared.settings import DEVELOPMENT_RSVP_LINK_SECRET, ServiceSettings
 
 NAME = "engagement"
 
 
 class Settings(ServiceSettings):
     http_port: int = DEFAULT_HTTP_PORTS[NAME]
+    # Signs the one-click answers of invitations; notifications holds it too, to write the links.
+    # Rotate by moving it to the previous ones (JSON list) in both services.
+    rsvp_link_secret: str = DEVELOPMENT_RSVP_LINK_SECRET
+    rsvp_link_previous_secrets: list[str] = []
+    # Those going are reminded this long before the start.
+    event_reminder_hours: float = Field(default=24.0, gt=0)
+    # Alumni named by one invitation, reminder or update event (a larger audience is several).
+    event_notice_chunk_size: int = Field(default=500, ge=1, le=MAX_RECIPIENTS_PER_EVENT)
+    # How often the scheduler looks for reminders due and mailings left (publishing wakes it).
+    event_scheduler_interval_seconds: float = Field(default=30.0, gt=0)
+
+    def secrets(self) -> dict[str, str]:
+        previous = {f"RSVP_LINK_PREVIOUS_SECRETS[{i}]": s for i, s in enumerate(self.rsvp_link_previous_secrets)}
+        return super().secrets() | {"RSVP_LINK_SECRET": self.rsvp_link_secret} | previous
 
 
 def build(settings: Settings | None = None) -> FastAPI:
-    deps = Dependencies()
-    return create_service(NAME, settings or Settings(), events=event_handlers(deps), http_routers=[http_router(deps)])
+    settings = settings or Settings()
+    scheduler: EngagementScheduler | None = None
+
+    def wake() -> None:
+        if scheduler is not None:
+            scheduler.wake()
+
+    deps = Dependencies(
+        hosted_events=repository.MongoHostedEvents, answers=repository.MongoAnswers, check_ins=repository.MongoCheckIns,
+        alumni=repository.MongoKnownAlumni, mailings=repository.MongoMailings,
+        rsvp_links=RsvpLinks(settings.rsvp_link_secret, settings.rsvp_link_previous_secrets), pages=RsvpPages(),
+        chunk_size=settings.event_notice_chunk_size, reminder_hours=settings.event_reminder_hours, wake_scheduler=wake,
+    )
+    scheduler = EngagementScheduler(deps, settings.event_scheduler_interval_seconds)
+
+    async def prepare(runtime: ServiceRuntime) -> None:
+        await repository.ensure_indexes(runtime.db)
+
+    return create_service(
+        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)],
+        on_start=[prepare, scheduler.start], on_stop=[scheduler.stop], secret_paths=("/rsvp/",),
+    )

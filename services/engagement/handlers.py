@@ -1,8 +1,42 @@
-"""Events in: none handled yet (the service is being built)."""
+"""Events in: identity's events keep the projection of alumni that audiences are chosen by
+(applied in version order; an erased alumnus stays a tombstone, and their answers and check-ins
+are deleted)."""
 
+from collections.abc import Callable
+
+from services.engagement.answering import forget_alumnus
+from services.engagement.audience import KnownAlumnus
 from services.engagement.dependencies import Dependencies
+from shared.events.alumni import AlumnusErased, AlumnusRegistered, AlumnusUpdated, ConsentChanged
 from shared.messaging.router import EventRouter
+from shared.messaging.uow import EventContext
 
 
 def event_handlers(deps: Dependencies) -> EventRouter:
-    return EventRouter()
+    events = EventRouter()
+
+    async def project(ctx: EventContext, alumnus_id: str, change: Callable[[KnownAlumnus], bool]) -> None:
+        alumni = deps.alumni(ctx)
+        alumnus = await alumni.get(alumnus_id) or KnownAlumnus(alumnus_id)
+        if change(alumnus):
+            await alumni.save(alumnus)
+
+    @events.on(AlumnusRegistered)
+    async def registered(event: AlumnusRegistered, ctx: EventContext) -> None:
+        year = event.stint.departure_date.year
+        await project(ctx, event.alumnus_id, lambda a: a.register(event.version, event.profile, year, event.boomerang, event.consents))
+
+    @events.on(AlumnusUpdated)
+    async def updated(event: AlumnusUpdated, ctx: EventContext) -> None:
+        await project(ctx, event.alumnus_id, lambda a: a.update_profile(event.version, event.profile))
+
+    @events.on(ConsentChanged)
+    async def consent_changed(event: ConsentChanged, ctx: EventContext) -> None:
+        await project(ctx, event.alumnus_id, lambda a: a.set_consent(event.purpose, event.granted, event.version))
+
+    @events.on(AlumnusErased)
+    async def erased(event: AlumnusErased, ctx: EventContext) -> None:
+        await deps.alumni(ctx).save(KnownAlumnus.tombstone(event.alumnus_id, event.erased_at))
+        await forget_alumnus(ctx, deps, event.alumnus_id)
+
+    return events

@@ -11,6 +11,7 @@ from services.notifications import repository
 from services.notifications.api import http_router, personal_data
 from services.notifications.channels import ChatChannel
 from services.notifications.dependencies import Dependencies
+from services.notifications.hosted_events import HostedEventMessages
 from services.notifications.links import EmailConfirmationLinks, ExitFormLinks
 from services.notifications.domain import Planning
 from services.notifications.handlers import event_handlers
@@ -20,8 +21,8 @@ from services.notifications.templating import Templates, check_templates
 from services.notifications.unsubscribe import UnsubscribeLinks
 from shared.web.personal_data import personal_data_router
 from shared.service import ServiceRuntime, create_service
-from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks
-from shared.settings import DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET, DEVELOPMENT_EXIT_FORM_LINK_SECRET, ServiceSettings
+from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks, RsvpLinks
+from shared.settings import DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET, DEVELOPMENT_EXIT_FORM_LINK_SECRET, DEVELOPMENT_RSVP_LINK_SECRET, ServiceSettings
 
 NAME = "notifications"
 
@@ -59,9 +60,19 @@ class Settings(ServiceSettings):
     email_confirmation_link_secret: str = DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET
     email_confirmation_link_previous_secrets: list[str] = []
 
+    # The one-click answers of invitations: where engagement serves them, and the secret (and
+    # previous ones) they are signed with, the same as engagement's.
+    engagement_base_url: str = f"http://127.0.0.1:{DEFAULT_HTTP_PORTS['engagement']}"
+    rsvp_link_secret: str = DEVELOPMENT_RSVP_LINK_SECRET
+    rsvp_link_previous_secrets: list[str] = []
+
+
     def secrets(self) -> dict[str, str]:
         previous = {f"UNSUBSCRIBE_PREVIOUS_SECRETS[{i}]": s for i, s in enumerate(self.unsubscribe_previous_secrets)}
-        links = {"EXIT_FORM_LINK_SECRET": self.exit_form_link_secret, "EMAIL_CONFIRMATION_LINK_SECRET": self.email_confirmation_link_secret}
+        links = {
+            "EXIT_FORM_LINK_SECRET": self.exit_form_link_secret, "EMAIL_CONFIRMATION_LINK_SECRET": self.email_confirmation_link_secret,
+            "RSVP_LINK_SECRET": self.rsvp_link_secret,
+        }
         return super().secrets() | {"UNSUBSCRIBE_SECRET": self.unsubscribe_secret} | previous | links
 
 
@@ -95,6 +106,10 @@ def build(settings: Settings | None = None) -> FastAPI:
             DerivedLinks(EMAIL_CONFIRMATION_LINKS, settings.email_confirmation_link_secret, settings.email_confirmation_link_previous_secrets),
         ),
         portal_url=settings.portal_url,
+        hosted_events=HostedEventMessages(
+            settings.engagement_base_url, RsvpLinks(settings.rsvp_link_secret, settings.rsvp_link_previous_secrets),
+            settings.message_id_domain,
+        ),
     )
 
     async def prepare(runtime: ServiceRuntime) -> None:

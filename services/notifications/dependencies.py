@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.notifications.domain import Planning
+from services.notifications.hosted_events import HostedEventMessages
 from services.notifications.links import NamedLinks
 from services.notifications.repository import Deliveries, ReachableAlumni
 from services.notifications.senders import ChatPoster, Mailer
@@ -25,3 +26,4 @@ class Dependencies:
     exit_form: NamedLinks
     email_confirmation: NamedLinks
     portal_url: str  # the alumni portal, which messages link to
+    hosted_events: HostedEventMessages  # hosted events' one-click answers and calendar files

@@ -13,6 +13,7 @@ is recorded failed and `alumni.notification.failed` says why.
 """
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -34,7 +35,7 @@ from services.notifications.domain import (
 )
 from services.notifications.repository import ReachableAlumni
 from services.notifications.routing import Route
-from services.notifications.templating import TemplateError
+from services.notifications.templating import Attachment, TemplateError
 from shared.events import Event, registry
 from shared.events.alumni import AlumnusErased, AlumnusRegistered, AlumnusUpdated, ConsentChanged
 from shared.events.engagement import RsvpRecorded
@@ -188,8 +189,13 @@ async def _candidates(
         ids = [payload["alumnus_id"]]
     elif route.audience == "attendees":
         ids = await reachable.attendees(payload["event_id"])
+    elif route.audience == "named":
+        ids = list(dict.fromkeys(payload["alumnus_ids"]))
     else:
         return []  # the leaver and chat channels are named by the event and the configuration
+    if route.audience == "named":  # up to a chunk of alumni: one read for them all
+        found = await reachable.many([i for i in ids if i not in known])
+        return [known.get(i) or found.get(i) for i in ids]
     return [known[i] if i in known else await reachable.get(i) for i in ids]
 
 
@@ -199,6 +205,7 @@ async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime) -> 
     if "event" in context:
         for links in (deps.exit_form, deps.email_confirmation):
             context["event"] = links.add_to(request.source_event_type, context["event"])
+        context["event"] = deps.hosted_events.add_to(request.source_event_type, context["event"], request.recipient_id)
     if isinstance(request, ChatPostRequested):
         channel = deps.planning.channels.get(request.address)
         if channel is None:
@@ -206,4 +213,7 @@ async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime) -> 
         await deps.chat.post(request.address, channel, deps.templates.chat(request.template, request.locale.value, context))
     else:
         email = deps.templates.email(request.template, request.locale.value, context)
+        if calendar := deps.hosted_events.calendar(request.source_event_type, request.context.get("event", {}), now):
+            method, data = calendar
+            email = replace(email, attachments=(Attachment("event.ics", f"text/calendar; method={method}", data),))
         await deps.mailer.send(request.delivery_id, request.address, email, unsubscribe_url)

@@ -40,6 +40,9 @@ class ReachableAlumni(Protocol):
     async def get(self, alumnus_id: str) -> ReachableAlumnus | None:
         """The alumnus as projected (a tombstone if erased); None if unknown."""
 
+    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, ReachableAlumnus]:
+        """Those of `alumnus_ids` the projection knows (tombstones too), by id."""
+
     async def save(self, alumnus: ReachableAlumnus) -> None: ...
 
     async def erase(self, alumnus_id: str, at: datetime) -> None:
@@ -113,6 +116,12 @@ class MongoReachableAlumni:
     async def get(self, alumnus_id: str) -> ReachableAlumnus | None:
         doc = await self.db[REACHABLE].find_one({"_id": alumnus_id}, session=self.session)
         return _from_document(doc) if doc else None
+
+    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, ReachableAlumnus]:
+        if not alumnus_ids:
+            return {}
+        cursor = self.db[REACHABLE].find({"_id": {"$in": list(alumnus_ids)}}, session=self.session)
+        return {d["_id"]: _from_document(d) async for d in cursor}
 
     async def save(self, alumnus: ReachableAlumnus) -> None:
         await self.db[REACHABLE].replace_one({"_id": alumnus.alumnus_id}, _to_document(alumnus), upsert=True, session=self.session)

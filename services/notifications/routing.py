@@ -9,7 +9,7 @@ from shared.events import registry
 from shared.events.types import Purpose
 
 ROUTES_FILE = Path(__file__).with_name("routes.toml")
-AUDIENCES = ("alumnus", "leaver", "address", "invitees", "attendees")
+AUDIENCES = ("alumnus", "leaver", "address", "invitees", "attendees", "named")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,11 @@ from shared.events import registry
 
 _PROFILE = {"first_name": "Élodie", "last_name": "Martin", "department": "Finance", "locale": "fr"}
 
+_HOSTED = {
+    "event_id": "evt_1", "title": "Rencontre des anciens", "kind": "meetup", "description": "Apéritif & retrouvailles <3",
+    "starts_at": "2027-01-15T18:30:00Z", "ends_at": "2027-01-15T21:00:00Z", "timezone": "Europe/Paris", "location": "Lyon", "locale": "fr",
+}
+
 SAMPLES: dict[str, dict[str, Any]] = {
     "com.alumni.offboarding.exit-form-issued.v2": {
         "case_id": "E-1/2019-03-01", "employee_id": "E-1", "first_name": "Élodie", "email": "elodie@example.org",
@@ -49,8 +54,18 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "event_id": "evt_1", "title": "Rencontre des anciens", "kind": "meetup", "description": "Apéritif & retrouvailles <3",
         "starts_at": "2027-01-15T18:30:00Z", "ends_at": "2027-01-15T21:00:00Z", "location": "Lyon", "locale": "fr",
     },
+    "com.alumni.event.invitations-issued.v1": {"event_id": "evt_1", "hosted_event": _HOSTED, "alumnus_ids": ["alm_sample"], "chunk": 0},
+    "com.alumni.event.rsvp-confirmed.v1": {
+        "event_id": "evt_1", "alumnus_id": "alm_sample", "status": "waitlisted", "waitlist_position": 3, "hosted_event": _HOSTED,
+        "confirmed_at": "2026-12-01T09:00:00Z",
+    },
+    "com.alumni.event.waitlist-promoted.v1": {"event_id": "evt_1", "alumnus_id": "alm_sample", "hosted_event": _HOSTED, "promoted_at": "2026-12-02T09:00:00Z"},
+    "com.alumni.event.updated.v1": {"event_id": "evt_1", "hosted_event": _HOSTED | {"sequence": 1}, "alumnus_ids": ["alm_sample"], "changed": ["starts_at"]},
+    "com.alumni.event.reminder-due.v1": {"event_id": "evt_1", "hosted_event": _HOSTED, "alumnus_ids": ["alm_sample"]},
     "com.alumni.event.rsvp-recorded.v1": {"event_id": "evt_1", "alumnus_id": "alm_sample", "response": "yes", "recorded_at": "2026-12-01T09:00:00Z"},
-    "com.alumni.event.cancelled.v1": {"event_id": "evt_1", "reason": "The venue is closed.", "cancelled_at": "2027-01-10T09:00:00Z"},
+    "com.alumni.event.cancelled.v1": {
+        "event_id": "evt_1", "reason": "The venue is closed.", "cancelled_at": "2027-01-10T09:00:00Z", "hosted_event": _HOSTED | {"sequence": 2},
+    },
 }
 
 
@@ -63,6 +78,9 @@ def sample_payload(ce_type: str) -> dict[str, Any]:
 SEND_TIME = {
     "com.alumni.offboarding.exit-form-issued.v2": {"form_url": "https://alumni.example/exit-form/sample-token"},
     "com.alumni.alumnus.email-confirmation-requested.v1": {"confirm_url": "https://alumni.example/email-confirmation/sample-token"},
+    "com.alumni.event.invitations-issued.v1": {
+        "rsvp_urls": {r: f"https://alumni.example/rsvp/sample-{r}" for r in ("yes", "no", "maybe")},
+    },
 }
 
 

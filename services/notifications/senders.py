@@ -54,6 +54,13 @@ class SmtpSender:
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
+        for attachment in email.attachments:
+            maintype, _, rest = attachment.content_type.partition("/")
+            subtype, *params = [p.strip() for p in rest.split(";")]
+            message.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename,
+                params=dict(p.split("=", 1) for p in params if "=" in p),
+            )
         return message
 
     async def send(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None) -> None:

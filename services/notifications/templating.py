@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
+from services.notifications.hosted_events import local_time
 from services.notifications.routing import RoutingTable
 from services.notifications.samples import SAMPLES, sample_context
 
@@ -22,10 +23,18 @@ class TemplateError(Exception):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=REQUEST"
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Email:
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
@@ -46,6 +55,8 @@ class Templates:
             keep_trailing_newline=False,
             finalize=_without_control_characters,
         )
+        # A hosted event's start, in its time zone and a language: {{ event.hosted_event | local_time(recipient.locale) }}
+        self.env.filters["local_time"] = local_time
 
     def _render(self, name: str, locale: str, part: str, context: dict[str, Any]) -> str:
         for candidate in (locale, "en"):

@@ -58,7 +58,11 @@ def test_each_service_listens_and_publishes_its_port(name: str) -> None:
 def test_each_service_is_given_its_secrets_and_never_a_default(name: str) -> None:
     settings = importlib.import_module(f"services.{name}.app").Settings
     env = SERVICES[name]["environment"]
-    needed = {secret.upper() for secret in ("auth_jwt_secret", "unsubscribe_secret", "exit_form_link_secret", "erasure_hash_key", "email_confirmation_link_secret") if secret in settings.model_fields}
+    needed = {
+        secret.upper()
+        for secret in ("auth_jwt_secret", "unsubscribe_secret", "exit_form_link_secret", "erasure_hash_key", "email_confirmation_link_secret", "rsvp_link_secret")
+        if secret in settings.model_fields
+    }
     for variable in needed:
         assert env.get(variable, "").startswith(f"${{{variable}:?"), f"{name}: {variable} must come from the operator"
     assert "ALUMNI_DEVELOPMENT_MODE" not in env

@@ -15,8 +15,8 @@ class Span:
 
 
 def test_a_token_in_a_secret_path_never_reaches_a_span() -> None:
-    redact = redact_paths(("/exit-form/", "/unsubscribe/"))
-    for path in ("/unsubscribe/SECRET-TOKEN", "/exit-form/SECRET-TOKEN"):
+    redact = redact_paths(("/exit-form/", "/unsubscribe/", "/rsvp/"))
+    for path in ("/unsubscribe/SECRET-TOKEN", "/exit-form/SECRET-TOKEN", "/rsvp/SECRET-TOKEN"):
         span = Span()
         redact(span, {"path": path})
         assert not [v for v in span.attributes.values() if "SECRET-TOKEN" in v]

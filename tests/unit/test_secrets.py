@@ -37,10 +37,17 @@ def test_each_service_names_its_own_secrets() -> None:
     from services.notifications.app import Settings as NotificationsSettings
     from services.offboarding.app import Settings as OffboardingSettings
 
-    assert NotificationsSettings(auth_jwt_secret=STRONG).weak_secrets() == ["EMAIL_CONFIRMATION_LINK_SECRET", "EXIT_FORM_LINK_SECRET", "UNSUBSCRIBE_SECRET"]
+    assert NotificationsSettings(auth_jwt_secret=STRONG).weak_secrets() == [
+        "EMAIL_CONFIRMATION_LINK_SECRET", "EXIT_FORM_LINK_SECRET", "RSVP_LINK_SECRET", "UNSUBSCRIBE_SECRET"
+    ]
     from services.identity.app import Settings as IdentitySettings
+    from services.engagement.app import Settings as EngagementSettings
 
     assert IdentitySettings(auth_jwt_secret=STRONG, erasure_hash_key=STRONG).weak_secrets() == ["EMAIL_CONFIRMATION_LINK_SECRET"]
+    assert EngagementSettings(auth_jwt_secret=STRONG).weak_secrets() == ["RSVP_LINK_SECRET"]
+    assert EngagementSettings(auth_jwt_secret=STRONG, rsvp_link_secret=STRONG, rsvp_link_previous_secrets=["short"]).weak_secrets() == [
+        "RSVP_LINK_PREVIOUS_SECRETS[0]"
+    ]
     sources = {"workday": {"kind": "generic", "secret": "local-webhook-secret"}, "bob": {"kind": "hibob", "secret": STRONG}}
     offboarding = OffboardingSettings(auth_jwt_secret=STRONG, hris_sources=sources, exit_form_link_secret=STRONG, erasure_hash_key=STRONG)
     assert offboarding.weak_secrets() == ["HRIS_SOURCES.workday.secret"]

@@ -11,6 +11,7 @@ from email.message import Message
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 
 from devstack.stack import LocalStack
 from shared.web.auth import TokenVerifier
@@ -84,6 +85,17 @@ class Messaging:
 
     async def records(self, topic: str, match, **kwargs) -> list[Record]:
         return await wait_for(self.bootstrap, topic, match, **kwargs)
+
+    async def rsvp_projected(self, hosted_event_id: str, alumnus_id: str, timeout: float = 30) -> None:
+        """Waits until the service's own record of RSVPs holds this answer."""
+        client = AsyncMongoClient(self.stack.cfg.mongodb_uri)
+        try:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while not await client["alumni_notifications"]["rsvps"].find_one({"_id": f"{hosted_event_id}|{alumnus_id}"}):
+                assert asyncio.get_running_loop().time() < deadline, "the RSVP was never projected"
+                await asyncio.sleep(0.1)
+        finally:
+            await client.close()
 
     async def deliveries(self, **query: str) -> list[dict]:
         async with httpx.AsyncClient() as http:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from shared.events.alumni import AlumnusErased
-from shared.events.engagement import EventHosted, RsvpRecorded
+from shared.events.engagement import EventHosted, EventInvitationsIssued, HostedEventDetails, RsvpRecorded
 from tests.integration.notifications.conftest import COMMUNITY, HR, Messaging
 from tests.integration.platform.test_dead_letters import sample
 
@@ -17,6 +17,13 @@ from tests.integration.platform.test_dead_letters import sample
 def _hosted(title: str, **fields) -> EventHosted:
     start = datetime(2027, 1, 15, 18, 30, tzinfo=UTC)
     return EventHosted(event_id=f"evt_{time.time_ns()}", title=title, kind="meetup", starts_at=start, ends_at=start + timedelta(hours=2), location="Lyon", **fields)
+
+
+def _invited(hosted: EventHosted, alumnus_ids: list[str]) -> EventInvitationsIssued:
+    """Engagement's invitations for `hosted`: the audience it decided, named."""
+    details = HostedEventDetails(event_id=hosted.event_id, title=hosted.title, kind=hosted.kind, starts_at=hosted.starts_at,
+                                 ends_at=hosted.ends_at, timezone="Europe/Paris", location=hosted.location)
+    return EventInvitationsIssued(event_id=hosted.event_id, hosted_event=details, alumnus_ids=alumnus_ids, chunk=0)
 
 
 async def test_a_registered_alumnus_gets_a_welcome_in_their_language_and_hr_a_post(messaging: Messaging) -> None:
@@ -46,14 +53,17 @@ async def test_a_registered_alumnus_gets_a_welcome_in_their_language_and_hr_a_po
     assert sample(metrics, "alumni_notifications_deliveries_total", channel="slack", status="sent") >= 2
 
 
-async def test_a_consent_gated_invitation_goes_only_to_those_who_consented(messaging: Messaging) -> None:
+async def test_a_consent_gated_invitation_goes_only_to_the_named_alumni_who_consented(messaging: Messaging) -> None:
     yes_id, yes_address = await messaging.register(consents={"events": True}, country="FR")
-    _, no_address = await messaging.register(consents={"events": False}, country="FR")
-    _, abroad_address = await messaging.register(consents={"events": True}, country="DE")
+    no_id, no_address = await messaging.register(consents={"events": False}, country="FR")
+    _, abroad_address = await messaging.register(consents={"events": True}, country="DE")  # not named by engagement
     await messaging.mail_to(yes_address)  # the welcome: the projection knows them
+    await messaging.mail_to(no_address)
     await messaging.mail_to(abroad_address)
     hosted = _hosted("Afterwork des anciens", countries=["FR"])
     await messaging.publish(hosted)
+    invited = _invited(hosted, [yes_id, no_id])
+    await messaging.publish(invited)
 
     invitations = await messaging.mail_to(yes_address, count=2)
     assert [m["Subject"] for m in invitations][-1] == "You are invited: Afterwork des anciens"
@@ -64,11 +74,15 @@ async def test_a_consent_gated_invitation_goes_only_to_those_who_consented(messa
     assert len(await messaging.mail_to(abroad_address, count=2, timeout=3)) == 1
     [post] = await messaging.posts(COMMUNITY, "Afterwork des anciens")
     assert post["content"].startswith(":calendar: Afterwork des anciens, le 2027-01-15")
-    assert [d["recipient_id"] for d in await messaging.deliveries(event_id=await _event_id(messaging, hosted)) if d["channel"] == "email"] == [yes_id]
+    assert invitation.get_body(preferencelist=("plain",)).get_content().count("/rsvp/") == 3  # yes, maybe, no
+    announced = await messaging.deliveries(event_id=await _event_id(messaging, "alumni.event.hosted", hosted))
+    assert [d["channel"] for d in announced] == ["discord"]  # the community post, no email
+    invitations_id = await _event_id(messaging, "alumni.event.invitations-issued", invited)
+    assert [d["recipient_id"] for d in await messaging.deliveries(event_id=invitations_id)] == [yes_id]
 
 
-async def _event_id(messaging: Messaging, hosted: EventHosted) -> str:
-    [record] = await messaging.records("alumni.event.hosted", lambda r: r.key == hosted.event_id.encode())
+async def _event_id(messaging: Messaging, topic: str, event) -> str:
+    [record] = await messaging.records(topic, lambda r: r.key == event.event_id.encode())
     return record.headers["ce_id"]
 
 
@@ -85,15 +99,16 @@ async def test_unsubscribe_end_to_end(messaging: Messaging) -> None:
         profile=ExitProfile(personal_email=address, consents={"events": True}),
     ))
     await messaging.mail_to(address, count=2)  # welcome, and the link confirming the address
-    await messaging.publish(_hosted("Conférence annuelle"))
+    async with httpx.AsyncClient() as http:
+        found = await http.get(f"{messaging.identity}/alumni", params={"employee_id": employee_id}, headers=messaging.auth("alumni:read"))
+    alumnus_id = found.json()["alumnus_id"]
+    await messaging.publish(_invited(_hosted("Conférence annuelle"), [alumnus_id]))
     [invitation] = [m for m in await messaging.mail_to(address, count=3) if m["List-Unsubscribe"]]
     link = invitation["List-Unsubscribe"].strip("<>")
 
     async with httpx.AsyncClient() as http:
         page = await http.get(link)
         one_click = await http.post(link, content="List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"})
-        found = await http.get(f"{messaging.identity}/alumni", params={"employee_id": employee_id}, headers=messaging.auth("alumni:read"))
-        alumnus_id = found.json()["alumnus_id"]
         for _ in range(100):
             ledger = (await http.get(f"{messaging.identity}/alumni/{alumnus_id}/consents", headers=messaging.auth("alumni:read"))).json()
             if ledger["consents"]["events"]["granted"] is False:
@@ -103,7 +118,7 @@ async def test_unsubscribe_end_to_end(messaging: Messaging) -> None:
     assert page.status_code == 200 and "<form method=\"post\">" in page.text
     assert one_click.status_code == 200 and one_click.json() == {"unsubscribed": "events"}
     assert ledger["consents"]["events"] == {"granted": False, "changed_at": ledger["consents"]["events"]["changed_at"], "source": "unsubscribe-link"}
-    await messaging.publish(_hosted("Encore un événement"))
+    await messaging.publish(_invited(_hosted("Encore un événement"), [alumnus_id]))
     await asyncio.sleep(3)
     assert len(messaging.mailbox.to(address)) == 3  # welcome, confirmation and the first invitation, nothing after
 
@@ -115,6 +130,7 @@ async def test_an_erased_alumnus_gets_nothing(messaging: Messaging) -> None:
     await asyncio.sleep(1)
     hosted = _hosted("After erasure")
     await messaging.publish(hosted)
+    await messaging.publish(_invited(hosted, [alumnus_id]))
     await messaging.publish(RsvpRecorded(event_id=hosted.event_id, alumnus_id=alumnus_id, response="yes", recorded_at=datetime.now(UTC)))
 
     assert len(await messaging.mail_to(address, count=2, timeout=4)) == 1

@@ -1,14 +1,15 @@
 """A mixed batch of departures through the whole system: some by the signed webhook, some
 straight to Kafka, excluded ones, a cancellation, a re-send, a boomerang, malformed records.
 Each departure carries its own trace context, so its one trace can be followed from intake
-through offboarding, identity and notifications to the SMTP send."""
+through offboarding, identity and notifications to the SMTP send. Then one hosted event, from
+publishing to an answer's confirmation."""
 
 import asyncio
 import json
 import secrets
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
@@ -162,3 +163,50 @@ async def test_a_mixed_batch_through_the_whole_system(system: System, figures) -
     figures(f"whole system: {len(eligible)} alumni for {len(eligible)} eligible (one boomerang, two stints), "
             f"{sum(counts.values())} welcome emails, 0 for {len(excluded)} excluded and 1 cancelled, "
             f"{len(letters)} dead letters; a departure's trace: {len(spans)} spans across {sorted({s.service for s in spans})}")
+
+
+async def test_one_hosted_event_from_publish_to_an_rsvp_confirmation(system: System) -> None:
+    """A leaver becomes an alumnus, consents to events, is invited to a hosted event, answers
+    yes in one click from the email and gets the confirmation with its calendar file."""
+    run = uuid.uuid4().hex[:6]
+    departure = _departure(60, run, department=f"Events {run}", locale="en")
+    await _send(system, departure, "kafka", _traceparent()[1])
+    services = {name: s.url for name, s in system.stack.services.items()}
+    tokens = TokenVerifier(DEVELOPMENT_JWT_SECRET)
+    staff = {"Authorization": f"Bearer {tokens.issue('system-test', ['alumni:write', 'events:write'])}"}
+
+    async def registered() -> dict | None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            found = await http.get(f"{services['identity']}/alumni", params={"employee_id": departure["employee_id"]}, headers=staff)
+        return found.json() if found.status_code == 200 else None
+
+    alumnus = await _eventually(registered)
+    assert alumnus, "the leaver never became an alumnus"
+    async with httpx.AsyncClient(timeout=30) as http:
+        consent = await http.put(f"{services['identity']}/alumni/{alumnus['alumnus_id']}/consents/events", json={"granted": True}, headers=staff)
+        assert consent.status_code == 200
+        await asyncio.sleep(2)  # engagement and notifications project the consent
+        starts = datetime.now(UTC) + timedelta(days=7)
+        created = await http.post(f"{services['engagement']}/events", headers=staff, json={
+            "title": f"Alumni meetup {run}", "kind": "meetup", "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
+            "timezone": "Europe/London", "location": "London", "locale": "en", "audience": {"departments": [f"events {run}"]},
+        })
+        assert created.status_code == 201, created.text
+        event_id = created.json()["event_id"]
+        assert (await http.post(f"{services['engagement']}/events/{event_id}/publish", headers=staff)).status_code == 200
+
+    address = departure["personal_email"]
+
+    async def mail(subject: str) -> list:
+        return [m for m in system.mailbox.to(address) if subject in m["Subject"]] or None
+
+    [invitation] = await _eventually(lambda: mail("You are invited"))
+    text = invitation.get_body(preferencelist=("plain",)).get_content()
+    [yes] = [line.split(": ", 1)[1].strip() for line in text.splitlines() if line.startswith("Yes: ")]
+    async with httpx.AsyncClient(timeout=30) as http:
+        assert (await http.get(yes)).status_code == 200
+        answered = await http.post(yes)
+    assert answered.status_code == 200 and "your seat is booked" in answered.text
+    [confirmation] = await _eventually(lambda: mail("Your seat is booked"))
+    [calendar] = [p for p in confirmation.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert f"UID:{event_id}@" in calendar.get_content().replace("\r\n ", "")

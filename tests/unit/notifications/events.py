@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 from shared.events.alumni import AlumnusErased, AlumnusProfile, AlumnusRegistered, AlumnusUpdated, ConsentChanged, Stint
-from shared.events.engagement import EventCancelled, EventHosted, RsvpRecorded
+from shared.events.engagement import EventCancelled, EventHosted, EventInvitationsIssued, HostedEventDetails, RsvpRecorded
 from shared.events.types import Purpose
 
 AT = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -49,3 +49,13 @@ def rsvp(hosted_event_id: str, alumnus_id: str, response: str) -> RsvpRecorded:
 
 def cancelled(hosted_event_id: str) -> EventCancelled:
     return EventCancelled(event_id=hosted_event_id, reason="The venue is closed.", cancelled_at=AT)
+
+
+def invited(hosted_event_id: str, alumnus_ids: list[str], *, chunk: int = 0) -> EventInvitationsIssued:
+    """Engagement's invitations: the audience it decided, named."""
+    starts = datetime(2027, 1, 15, 18, 30, tzinfo=UTC)
+    details = HostedEventDetails(
+        event_id=hosted_event_id, title="Afterwork des anciens", kind="meetup", starts_at=starts, ends_at=starts + timedelta(hours=2),
+        timezone="Europe/Paris", location="Lyon", description="Apéritif & retrouvailles <3",
+    )
+    return EventInvitationsIssued(event_id=hosted_event_id, hosted_event=details, alumnus_ids=alumnus_ids, chunk=chunk)

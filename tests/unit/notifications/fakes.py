@@ -19,12 +19,13 @@ from services.notifications.domain import ATTENDING, FAILED, PLANNED, SETTLED, D
 from services.notifications.handlers import event_handlers
 from services.notifications.routing import load_routes
 from services.notifications.templating import Email, Templates
+from services.notifications.hosted_events import HostedEventMessages
 from services.notifications.links import EmailConfirmationLinks, ExitFormLinks
 from services.notifications.unsubscribe import UnsubscribeLinks
 from shared.events import Envelope, Event
 from shared.events.notifications import DeliveryRequest
 from shared.events.types import Purpose
-from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks
+from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks, RsvpLinks
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.failures import RetryPolicy
 from shared.testing.fakes import FakeTransactions, envelope_for
@@ -35,6 +36,8 @@ EXIT_FORM_TOKENS = DerivedLinks(EXIT_FORM_LINKS, "unit-test-exit-form-link-secre
 IDENTITY_URL = "https://alumni.example/identity"
 CONFIRMATION_TOKENS = DerivedLinks(EMAIL_CONFIRMATION_LINKS, "unit-test-email-confirmation-secret-32c")
 BASE_URL = "https://alumni.example/notifications"
+ENGAGEMENT_URL = "https://alumni.example/engagement"
+RSVP_LINKS = RsvpLinks("unit-test-rsvp-link-secret-of-32-chars")
 CHANNELS = {
     "hr": ChatChannel(format="slack", url="http://127.0.0.1:9/hr"),
     "recruiting": ChatChannel(format="teams", url="http://127.0.0.1:9/recruiting", recipient_kind="recruiter"),
@@ -69,6 +72,10 @@ class InMemoryReachableAlumni:
     async def get(self, alumnus_id: str) -> ReachableAlumnus | None:
         self.reads += 1
         return copy.deepcopy(self.store.alumni.get(alumnus_id))
+
+    async def many(self, alumnus_ids: list[str]) -> dict[str, ReachableAlumnus]:
+        self.reads += 1
+        return {i: copy.deepcopy(self.store.alumni[i]) for i in alumnus_ids if i in self.store.alumni}
 
     async def save(self, alumnus: ReachableAlumnus) -> None:
         self.writes += 1
@@ -197,6 +204,7 @@ class InMemoryNotifications:
             mailer=self.mailer, chat=self.chat, unsubscribe=UnsubscribeLinks(SECRET, BASE_URL), portal_url="https://alumni.example",
             exit_form=ExitFormLinks(OFFBOARDING_URL, EXIT_FORM_TOKENS),
             email_confirmation=EmailConfirmationLinks(IDENTITY_URL, CONFIRMATION_TOKENS),
+            hosted_events=HostedEventMessages(ENGAGEMENT_URL, RSVP_LINKS, "alumni.example"),
         )
         self.events = event_handlers(self.deps)
         self.transactions = FakeTransactions(state=self.store)

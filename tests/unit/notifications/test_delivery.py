@@ -16,7 +16,7 @@ from shared.events.notifications import (
 from shared.events.types import Purpose
 from shared.messaging.failures import PermanentError, TransientError
 from shared.testing.fakes import envelope_for
-from tests.unit.notifications.events import consent_changed, erased, hosted, registered
+from tests.unit.notifications.events import consent_changed, erased, invited, registered
 from tests.unit.notifications.fakes import SECRET, InMemoryNotifications
 
 
@@ -38,7 +38,7 @@ async def test_a_request_is_sent_once_and_reported_delivered() -> None:
 async def test_a_consent_gated_email_carries_its_unsubscribe_link() -> None:
     service = InMemoryNotifications()
     await service.receive(registered("alm_1", consents={"events": True}))
-    await service.receive(hosted("evt_1"))
+    await service.receive(invited("evt_1", ["alm_1"]))
     await service.deliver()
 
     [invitation] = [m for m in service.mailer.sent if m.email.subject.startswith("You are invited")]
@@ -62,7 +62,7 @@ async def test_a_repeated_request_is_dropped_even_under_another_event_id() -> No
 async def test_a_consent_withdrawn_between_planning_and_sending_skips_the_delivery() -> None:
     service = InMemoryNotifications()
     await service.receive(registered("alm_1", consents={"events": True}))
-    await service.receive(hosted("evt_1"))
+    await service.receive(invited("evt_1", ["alm_1"]))
     await service.receive(consent_changed("alm_1", 2, "events", False))
 
     await service.deliver()

@@ -18,7 +18,8 @@ async def test_the_projection_rsvps_and_deliveries_of_the_alumnus_are_gathered()
     held = await service.transactions.run(lambda uow: gather(uow, PersonalDataQuery("alm_1", ())))
     assert held["reachable_alumnus"]["alumnus_id"] == "alm_1"
     assert held["rsvps"] == [{"event_id": "evt_1", "alumnus_id": "alm_1", "response": "yes"}]
-    assert [d["template"] for d in held["deliveries"]] == ["welcome", "rsvp_confirmation"]
+    # An answer is confirmed from engagement's RsvpConfirmed, not from RsvpRecorded: no delivery here.
+    assert [d["template"] for d in held["deliveries"]] == ["welcome"]
     assert {d["recipient_id"] for d in held["deliveries"]} == {"alm_1"}  # not the HR post, not alm_2's
 
     nobody = await service.transactions.run(lambda uow: gather(uow, PersonalDataQuery(None, ("E-404",))))

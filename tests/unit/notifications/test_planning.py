@@ -9,7 +9,7 @@ from shared.events.offboarding import OffboardingCompleted
 from shared.events.referrals import AlumnusReferred
 from shared.events.types import Purpose
 from shared.testing.fakes import envelope_for
-from tests.unit.notifications.events import cancelled, consent_changed, erased, hosted, registered, rsvp, updated
+from tests.unit.notifications.events import cancelled, consent_changed, erased, hosted, invited, registered, rsvp, updated
 from tests.unit.notifications.fakes import CHANNELS, InMemoryNotifications
 
 
@@ -31,23 +31,21 @@ async def test_a_registration_plans_a_welcome_in_the_alumnus_locale_and_an_hr_po
     assert (service.reachable.reads, service.reachable.writes) == (1, 1)
 
 
-async def test_invitations_go_to_alumni_who_consented_in_the_hosted_event_countries_never_to_the_erased() -> None:
+async def test_invitations_go_to_the_alumni_engagement_names_who_still_consent_never_to_the_erased() -> None:
     service = InMemoryNotifications()
-    for alumnus_id, consents, country in [
-        ("alm_yes_fr", {"events": True}, "FR"), ("alm_no_fr", {"events": False}, "FR"), ("alm_yes_de", {"events": True}, "DE"),
-        ("alm_erased", {"events": True}, "FR"), ("alm_newsletter_fr", {"newsletter": True}, "FR"),
-    ]:
-        await service.receive(registered(alumnus_id, consents=consents, country=country))
+    for alumnus_id, consents in [("alm_yes", {"events": True}), ("alm_no", {"events": False}), ("alm_erased", {"events": True})]:
+        await service.receive(registered(alumnus_id, consents=consents))
     await service.receive(erased("alm_erased"))
 
-    await service.receive(hosted("evt_fr", countries=["FR"]))
-    await service.receive(hosted("evt_anywhere"))
+    await service.receive(hosted("evt_1"))  # the announcement: a community post, no email
+    reads = service.reachable.reads
+    await service.receive(invited("evt_1", ["alm_yes", "alm_no", "alm_erased", "alm_unknown"]))
+    assert service.reachable.reads == reads + 1  # a chunk of alumni is one read of the projection
 
     invitations = [r for r in service.requests if r.template == "event_invitation"]
     assert all(isinstance(r, BulkEmailRequested) and r.purpose is Purpose.EVENTS for r in invitations)
-    by_hosted_event = sorted((r.context["event"]["event_id"], r.recipient_id) for r in invitations)
-    assert by_hosted_event == [("evt_anywhere", "alm_yes_de"), ("evt_anywhere", "alm_yes_fr"), ("evt_fr", "alm_yes_fr")]
-    assert len([r for r in service.requests if r.template == "community_event"]) == 2  # one post per hosted event
+    assert [(r.context["event"]["event_id"], r.recipient_id) for r in invitations] == [("evt_1", "alm_yes")]
+    assert len([r for r in service.requests if r.template == "community_event"]) == 1
 
 
 async def test_a_cancellation_goes_to_those_who_answered_yes_or_maybe() -> None:
@@ -62,7 +60,8 @@ async def test_a_cancellation_goes_to_those_who_answered_yes_or_maybe() -> None:
     await service.receive(cancelled("evt_1"))
 
     assert sorted(r for r, _, _ in emails(service, "event_cancelled")) == ["alm_maybe", "alm_yes"]
-    assert len(emails(service, "rsvp_confirmation")) == 5  # every answer is confirmed, whatever it was
+    # An answer is confirmed from what engagement made of it (rsvp-confirmed), not from the answer itself.
+    assert emails(service, "rsvp_confirmation") == []
 
 
 async def test_a_route_to_an_unconfigured_chat_channel_plans_nothing() -> None:

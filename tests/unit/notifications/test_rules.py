@@ -37,7 +37,8 @@ def test_events_routed_only_to_unconfigured_chat_channels_are_read_and_skipped()
     unconfigured = InMemoryNotifications(channels={}).events
     assert unconfigured.skipped == chat_only
     assert "com.alumni.alumnus.registered.v1" not in unconfigured.skipped  # its welcome email still goes
-    configured = InMemoryNotifications(channels={"hr": ChatChannel(url="http://127.0.0.1:9/hook", format="slack")}).events
+    hook = ChatChannel(url="http://127.0.0.1:9/hook", format="slack")
+    configured = InMemoryNotifications(channels={"hr": hook, "community": hook}).events
     assert configured.skipped == set()
 
 
@@ -63,7 +64,7 @@ def test_a_locale_without_its_file_falls_back_to_english(tmp_path: Path) -> None
 
 
 def test_html_is_escaped_and_text_is_not() -> None:
-    email = Templates().email("event_invitation", "en", sample_context("com.alumni.event.hosted.v1", "en", consent_gated=True))
+    email = Templates().email("event_invitation", "en", sample_context("com.alumni.event.invitations-issued.v1", "en", consent_gated=True))
     assert "Apéritif & retrouvailles <3" in email.text
     assert "Apéritif &amp; retrouvailles &lt;3" in email.html and "Unsubscribe</a>" in email.html
 

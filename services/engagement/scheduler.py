@@ -1,0 +1,119 @@
+"""Mailings and reminders, in the background: each mailing (invitations on publishing, reminders
+EVENT_REMINDER_HOURS before the start, updates after a change of time or place) is told in
+chunks of EVENT_NOTICE_CHUNK_SIZE alumni, one transaction and one event per chunk; a chunk is
+recorded with a conditional update of the mailing's progress, so two instances never tell the
+same chunk twice and a crash resumes where the last commit left off. "Now" is the service's
+clock (CLOCK_FILE in tests)."""
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from services.engagement.dependencies import Dependencies
+from services.engagement.domain import CANCELLED, INVITATIONS, REMINDERS, Mailing
+from shared.events.engagement import EventInvitationsIssued, EventReminderDue, EventUpdated
+from shared.messaging.uow import Transactions, UnitOfWork
+from shared.service import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+
+async def tell_next_chunk(uow: UnitOfWork, deps: Dependencies, mailing_id: str) -> bool:
+    """Tell the next chunk of a mailing; whether more may follow."""
+    mailings = deps.mailings(uow)
+    mailing = await mailings.get(mailing_id)
+    if mailing is None or mailing.done:
+        return False
+    hosted = await deps.hosted_events(uow).get(mailing.event_id)
+    if hosted is None or hosted.status == CANCELLED or hosted.started(uow.now()):
+        mailing.done = True
+        await mailings.advance(mailing, mailing.chunk)
+        return False
+    if mailing.kind == INVITATIONS:
+        told = await deps.alumni(uow).invitable_after(hosted.audience, mailing.after, deps.chunk_size)
+    else:
+        told = await deps.answers(uow).going_after(hosted.event_id, mailing.after, deps.chunk_size)
+    chunk = mailing.chunk
+    mailing.advance(told, deps.chunk_size)
+    if not await mailings.advance(mailing, chunk):
+        return False  # another instance told this chunk
+    if told:
+        facts = {"event_id": hosted.event_id, "hosted_event": hosted.details(), "alumnus_ids": told}
+        if mailing.kind == INVITATIONS:
+            notice = EventInvitationsIssued(**facts, chunk=chunk)
+        elif mailing.kind == REMINDERS:
+            notice = EventReminderDue(**facts)
+        else:
+            notice = EventUpdated(**facts, changed=list(mailing.changed))
+        uow.publish(notice, subject=hosted.event_id)
+    return not mailing.done
+
+
+async def run_mailings(transactions: Transactions, deps: Dependencies) -> int:
+    """Every pending mailing, to its end; how many chunks were told."""
+
+    async def pending(uow: UnitOfWork) -> list[str]:
+        return await deps.mailings(uow).pending()
+
+    chunks = 0
+    for mailing_id in await transactions.run(pending):
+        while await transactions.run(lambda uow, m=mailing_id: tell_next_chunk(uow, deps, m)):
+            chunks += 1
+    return chunks
+
+
+async def schedule_reminders(transactions: Transactions, deps: Dependencies, now: datetime) -> int:
+    """Start the reminders of the events starting within EVENT_REMINDER_HOURS; how many."""
+
+    async def due(uow: UnitOfWork) -> list[str]:
+        return await deps.hosted_events(uow).to_remind(now, now + timedelta(hours=deps.reminder_hours))
+
+    started = 0
+    for event_id in await transactions.run(due):
+
+        async def remind(uow: UnitOfWork, event_id: str = event_id) -> bool:
+            events = deps.hosted_events(uow)
+            hosted = await events.get(event_id)
+            # Read again in the transaction: another instance may have started them.
+            if hosted is None or not hosted.reminder_due(uow.now(), deps.reminder_hours):
+                return False
+            hosted.reminded = True
+            await events.save(hosted)
+            await deps.mailings(uow).add(Mailing.of(hosted, REMINDERS))
+            return True
+
+        started += await transactions.run(remind)
+    return started
+
+
+class EngagementScheduler:
+    def __init__(self, deps: Dependencies, interval_seconds: float) -> None:
+        self.deps = deps
+        self.interval = interval_seconds
+        self.wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    async def start(self, runtime: ServiceRuntime) -> None:
+        self._task = asyncio.create_task(self._run(runtime), name="engagement-mailings")
+
+    async def stop(self, runtime: ServiceRuntime) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self, runtime: ServiceRuntime) -> None:
+        while not runtime.stopping.is_set():
+            self.wakeup.clear()
+            try:
+                await schedule_reminders(runtime.transactions, self.deps, runtime.clock())
+                if told := await run_mailings(runtime.transactions, self.deps):
+                    log.info("mailing chunks told", extra={"chunks": told})
+            except Exception as exc:  # the next round tries again
+                log.warning("mailings failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), self.interval)
+            except TimeoutError:
+                pass
