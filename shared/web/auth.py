@@ -4,6 +4,8 @@
 Scopes (the `scope` claim, space-separated):
 - `alumni:read`, `alumni:write`, `alumni:admin`: programme managers and internal services (each
   includes the ones before it);
+- `referrals:read`, `referrals:write`, `referrals:admin`: recruiters and the referral programme's
+  managers (nesting the same way);
 - `alumni:self`: an alumnus acting for themselves; the token's subject is `alumnus:<id>` and it
   opens only that alumnus's own endpoints (and the directory).
 
@@ -23,7 +25,12 @@ log = logging.getLogger(__name__)
 ALUMNUS_PREFIX = "alumnus:"
 SELF = "alumni:self"
 # Scopes nest: who may administer may write, who may write may read.
-IMPLIED = {"alumni:admin": {"alumni:write", "alumni:read"}, "alumni:write": {"alumni:read"}}
+IMPLIED = {
+    "alumni:admin": {"alumni:write", "alumni:read"},
+    "alumni:write": {"alumni:read"},
+    "referrals:admin": {"referrals:write", "referrals:read"},
+    "referrals:write": {"referrals:read"},
+}
 
 
 def effective_scopes(granted: set[str]) -> frozenset[str]:
