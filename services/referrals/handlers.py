@@ -4,6 +4,7 @@ application statuses move candidate referrals; a hire's departure claws back the
 milestones not yet due."""
 
 import logging
+from datetime import UTC
 
 from services.referrals.dependencies import Dependencies
 from services.referrals.domain import EXPIRED, WITHDRAWN, Referrer
@@ -53,21 +54,23 @@ def event_handlers(deps: Dependencies) -> EventRouter:
 
     @events.on(ApplicationStatusChanged)
     async def application_moved(event: ApplicationStatusChanged, ctx: EventContext) -> None:
+        # A connector that sends a time without its zone means UTC (times here are compared).
+        changed_at = event.changed_at if event.changed_at.tzinfo else event.changed_at.replace(tzinfo=UTC)
         referrals = deps.referrals(ctx)
         referral = await referrals.get(event.referral_id) if event.referral_id else None
         referral = referral or await referrals.by_application(event.application_id)
         if referral is None and event.candidate_email:
-            since = event.changed_at - deps.validity
+            since = changed_at - deps.validity
             referral = next((r for r in await referrals.by_candidate_email(str(event.candidate_email), since)
                              if r.status not in (EXPIRED, WITHDRAWN) and r.application_id in (None, event.application_id)), None)
         source = ctx.envelope.source if ctx.envelope else "unknown"
         if referral is None:
-            await deps.unmatched(ctx).record(event.application_id, source, event.status, event.changed_at,
+            await deps.unmatched(ctx).record(event.application_id, source, event.status, changed_at,
                                              had_email=event.candidate_email is not None, at=ctx.now())
             log.info("application matched no referral", extra={"application_id": event.application_id, "status": event.status})
             return
         await deps.unmatched(ctx).forget(event.application_id)
-        changed = referral.follow_ats(event.status, event.changed_at, ctx.now(), application_id=event.application_id,
+        changed = referral.follow_ats(event.status, changed_at, ctx.now(), application_id=event.application_id,
                                       employee_id=event.employee_id)
         await moved(deps, ctx, referral, changed)
 

@@ -90,3 +90,27 @@ async def test_an_idle_referral_expires_and_the_candidate_can_be_referred_again(
     assert await changes(world, referral_id, 1) == [("submitted", "expired")]
     again = await world.refer(other, candidate(email))
     assert again.status_code == 201 and again.json()["alumnus_id"] == other
+
+
+async def test_hostile_records_on_the_ats_topic_are_dead_lettered_and_a_repeat_changes_nothing(world: Programme) -> None:
+    from tests.integration.kafka_io import cloudevent_headers, produce
+
+    _, referral_id, email = await referred(world)
+    ce_type = "com.alumni.ats.application.status-changed.v1"
+    application_id = f"ATS-{uuid.uuid4().hex[:8]}"
+    good = json.dumps({"application_id": application_id, "candidate_email": email, "status": "interviewing",
+                       "changed_at": TODAY.isoformat()}).encode()
+    repeated_id = str(uuid.uuid4())
+    await produce(world.bootstrap, "ats.application.status-changed", [
+        (application_id.encode(), b"{not json", cloudevent_headers(ce_type)),
+        (application_id.encode(), json.dumps({"application_id": "x" * 500, "status": "hired", "changed_at": TODAY.isoformat()}).encode(),
+         cloudevent_headers(ce_type)),
+        (application_id.encode(), json.dumps({"application_id": application_id, "status": "promoted", "changed_at": TODAY.isoformat()}).encode(),
+         cloudevent_headers(ce_type)),
+        (application_id.encode(), good, cloudevent_headers(ce_type, ce_id=repeated_id, source="/tests/ats")),
+        (application_id.encode(), good, cloudevent_headers(ce_type, ce_id=repeated_id, source="/tests/ats")),
+    ])
+    dead = await world.records("ats.application.status-changed.dlq", lambda r: r.key == application_id.encode(), count=3, settle=2.0)
+    assert len(dead) == 3 and all(r.headers["dlq_error_class"] for r in dead)
+    assert "x" * 500 not in " ".join(r.headers["dlq_error_message"] for r in dead)
+    assert await changes(world, referral_id, 1) == [("submitted", "interviewing")]

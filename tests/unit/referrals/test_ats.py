@@ -88,3 +88,11 @@ async def test_a_client_referral_moves_by_hand_and_a_won_deal_needs_its_value() 
     assert statuses(referrals) == [("submitted", "qualified"), ("qualified", "won")]
     [bonus] = referrals.store.bonuses.values()
     assert (str(bonus.amount), bonus.currency, bonus.status) == ("10000.00", "EUR", "pending_approval")  # 5 %, capped
+
+
+async def test_a_time_without_its_zone_is_read_as_utc_and_compared() -> None:
+    referrals = await with_referral()
+    await referrals.handle(application("screening", email="hugo@example.org", at=NOW.replace(tzinfo=None) + timedelta(hours=1)))
+    await referrals.handle(application("interviewing", at=NOW + timedelta(hours=2)))
+    await referrals.handle(application("applied", at=NOW.replace(tzinfo=None)))  # older, and naive
+    assert statuses(referrals) == [("submitted", "in_review"), ("in_review", "interviewing")]
