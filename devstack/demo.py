@@ -166,6 +166,21 @@ async def dead_letters(cfg: StackConfig) -> int:
     return sum(1 for d in letters if (d.record.key or b"").startswith(b"DEMO-"))
 
 
+async def referrals(cfg: StackConfig) -> dict:
+    """Some of the new alumni refer candidates and clients, and the ATS moves them (devstack/demo_referrals.py)."""
+    from devstack import demo_referrals
+    from shared.settings import DEVELOPMENT_ATS_WEBHOOK_SECRET, DEVELOPMENT_JWT_SECRET
+
+    client = AsyncMongoClient(cfg.mongodb_uri)
+    try:
+        cursor = client["alumni_identity"].alumni.find({"stints.employee_id": {"$regex": "^DEMO-"}}, {"_id": 1}, limit=4)
+        alumni = [d["_id"] async for d in cursor]
+    finally:
+        await client.close()
+    url = f"http://127.0.0.1:{cfg.service_ports()['referrals']}"
+    return await demo_referrals.play(url, DEVELOPMENT_JWT_SECRET, "local", DEVELOPMENT_ATS_WEBHOOK_SECRET, alumni)
+
+
 def run(cfg: StackConfig, *, regenerate: bool, seed: int, count: int) -> int:
     if regenerate or not EXPORT.exists():
         write_export(generate(count, seed))
@@ -177,6 +192,7 @@ def run(cfg: StackConfig, *, regenerate: bool, seed: int, count: int) -> int:
     print("waiting for the services to finish ...")
     result = asyncio.run(summary(cfg, distinct_cases))
     result["dead letters"] = asyncio.run(dead_letters(cfg))
+    result["referrals"] = asyncio.run(referrals(cfg))
     width = max(len(k) for k in result)
     for key, value in result.items():
         if isinstance(value, dict):
@@ -190,6 +206,7 @@ where to look:
   chat posts   {cfg.sinks / 'chat.jsonl'}
   dead letters ./alumni dlq list hris.employee.departed
   alumni API   curl -H "Authorization: Bearer $(./alumni token --scope alumni:read)" "http://127.0.0.1:{ports['identity']}/directory?country=FR"
+  referrals    curl -H "Authorization: Bearer $(./alumni token --scope referrals:read)" "http://127.0.0.1:{ports['referrals']}/referrals/stats"
   deliveries   curl -H "Authorization: Bearer $(./alumni token --scope alumni:read)" "http://127.0.0.1:{ports['notifications']}/deliveries?alumnus_id=<id>"
   API docs     http://127.0.0.1:{ports['identity']}/docs, http://127.0.0.1:{ports['offboarding']}/docs, http://127.0.0.1:{ports['notifications']}/docs
   traces       set OTEL_EXPORTER_OTLP_ENDPOINT before ./alumni up (docker compose runs Jaeger on :16686)""")

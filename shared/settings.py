@@ -7,9 +7,10 @@ DEVELOPMENT_JWT_SECRET = "local-development-secret-change-me"
 # Secrets shipped in this repository for one machine: never accepted outside development mode.
 DEVELOPMENT_EXIT_FORM_LINK_SECRET = "local-development-exit-form-link-secret"
 DEVELOPMENT_ERASURE_HASH_KEY = "local-development-erasure-hash-key"
+DEVELOPMENT_ATS_WEBHOOK_SECRET = "local-ats-webhook-secret"
 DEVELOPMENT_SECRETS = frozenset({
     DEVELOPMENT_JWT_SECRET, "local-development-unsubscribe-secret", "local-webhook-secret", DEVELOPMENT_EXIT_FORM_LINK_SECRET,
-    DEVELOPMENT_ERASURE_HASH_KEY,
+    DEVELOPMENT_ERASURE_HASH_KEY, DEVELOPMENT_ATS_WEBHOOK_SECRET,
 })
 MIN_SECRET_LENGTH = 32
 
