@@ -1,4 +1,5 @@
-"""Referrals, identity and notifications as real processes on the test stack: alumni come from
+"""Referrals (two instances, as two replicas: one consumer group, two schedulers), identity and
+notifications as real processes on the test stack: alumni come from
 identity (a completed offboarding is published as offboarding would), referral emails reach a
 real SMTP server, the ATS posts signed webhooks (generic, Greenhouse, Lever), and the clock is a
 file the tests move (CLOCK_FILE)."""
@@ -7,7 +8,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack.process import free_port
+from devstack.services import ServiceProcess
 from devstack.stack import LocalStack
 from services.referrals.ats.signatures import sign_generic, sign_greenhouse, sign_lever
 from shared.events.offboarding import OffboardingCompleted
@@ -166,7 +169,12 @@ async def programme(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory)
     }
     services = LocalStack(stack.cfg, service_env=env)
     await services.up_services(["identity", "referrals", "notifications"], log=lambda line: None)
+    replica = ServiceProcess(stack.cfg, "referrals", free_port(), env)
+    replica.process = replace(replica.process, name="service-referrals-replica")
+    replica.start()
+    await replica.wait_ready()
     yield Programme(services, mailbox, clock_file, TokenVerifier(SECRET))
+    replica.stop()
     for name in ("identity", "referrals", "notifications"):
         services.services[name].stop()
     mailbox.stop()

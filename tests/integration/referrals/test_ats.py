@@ -114,3 +114,10 @@ async def test_hostile_records_on_the_ats_topic_are_dead_lettered_and_a_repeat_c
     assert len(dead) == 3 and all(r.headers["dlq_error_class"] for r in dead)
     assert "x" * 500 not in " ".join(r.headers["dlq_error_message"] for r in dead)
     assert await changes(world, referral_id, 1) == [("submitted", "interviewing")]
+
+
+async def test_with_two_replicas_each_idle_referral_expires_once(world: Programme) -> None:
+    referred_now = [await referred(world) for _ in range(4)]
+    world.set_clock(TODAY + timedelta(days=400))
+    for _, referral_id, _ in referred_now:
+        assert await changes(world, referral_id, 1) == [("submitted", "expired")]
