@@ -28,15 +28,19 @@ async def changes(world: Programme, referral_id: str, count: int) -> list[tuple[
 
 
 async def test_statuses_arriving_out_of_order_never_move_a_referral_backwards(world: Programme) -> None:
-    _, referral_id, email = await referred(world)
+    alumnus_id, address = await world.alumnus()
+    email = f"cand.{uuid.uuid4().hex[:8]}@example.org"
+    referral_id = (await world.refer(alumnus_id, candidate(email))).json()["referral_id"]
     application_id = f"ATS-{uuid.uuid4().hex[:8]}"
     moves = [("screening", 1, email), ("interviewing", 3, None), ("screening", 2, email), ("interviewing", 4, None), ("offer", 5, None)]
-    for status, hour, address in moves:
-        event = ApplicationStatusChanged(application_id=application_id, candidate_email=address, status=status,
+    for status, hour, candidate_email in moves:
+        event = ApplicationStatusChanged(application_id=application_id, candidate_email=candidate_email, status=status,
                                          changed_at=TODAY + timedelta(hours=hour))
         await publish_event(world.bootstrap, event, source="/tests/ats")
     assert await changes(world, referral_id, 3) == [("submitted", "in_review"), ("in_review", "interviewing"), ("interviewing", "offer")]
     assert (await world.referral(referral_id))["application_id"] == application_id
+    [told] = await world.mail_to(address, "offre faite")  # the referrer reads French
+    assert "« en entretiens » à « offre faite »" in told.get_body(("plain",)).get_content()
 
 
 async def test_greenhouse_and_lever_webhooks_move_referrals_and_replays_are_refused(world: Programme) -> None:
