@@ -8,7 +8,7 @@ naming the field, a duplicate 409 (never saying whose), a referrer who is not an
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from services.referrals.ats.api import ats_router
@@ -25,6 +25,7 @@ from shared.web.auth import SELF, Principal, authenticated, requires
 
 READ, WRITE, ADMIN = "referrals:read", "referrals:write", "referrals:admin"
 MAX_PAGE = 10_000
+ReferralId = Path(min_length=1, max_length=128)
 Status = Literal["submitted", "in_review", "interviewing", "offer", "hired", "rejected", "withdrawn", "qualified", "won", "lost", "expired"]
 
 
@@ -116,7 +117,7 @@ def http_router(deps: Dependencies) -> APIRouter:
         return await request.app.state.runtime.transactions.run(read)
 
     @router.get("/referrals/{referral_id}", summary="A referral")
-    async def read_referral(referral_id: str, request: Request, principal: Principal = Depends(authenticated)) -> dict:
+    async def read_referral(request: Request, referral_id: str = ReferralId, principal: Principal = Depends(authenticated)) -> dict:
         async def read(uow: UnitOfWork) -> dict:
             referral = await deps.referrals(uow).get(referral_id)
             if referral is None or not _may_read(principal, referral):
@@ -126,7 +127,7 @@ def http_router(deps: Dependencies) -> APIRouter:
         return await request.app.state.runtime.transactions.run(read)
 
     @router.patch("/referrals/{referral_id}", summary="Move a client referral, or withdraw any referral")
-    async def move(referral_id: str, change: Move, request: Request, principal: Principal = Depends(authenticated)) -> dict:
+    async def move(change: Move, request: Request, referral_id: str = ReferralId, principal: Principal = Depends(authenticated)) -> dict:
         async def work(uow: UnitOfWork) -> dict:
             referral = await deps.referrals(uow).get(referral_id)
             if referral is None or not _may_read(principal, referral):

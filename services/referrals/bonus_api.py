@@ -8,7 +8,7 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -18,6 +18,7 @@ from shared.messaging.uow import UnitOfWork
 from shared.web.auth import Principal, requires
 
 ADMIN = "referrals:admin"
+BonusId = Path(min_length=1, max_length=128)
 CSV_COLUMNS = ("bonus_id", "referral_id", "alumnus_id", "milestone", "due_on", "amount", "currency", "status", "decided_at")
 
 
@@ -82,15 +83,15 @@ def bonus_router(deps: Dependencies) -> APIRouter:
             raise HTTPException(409, str(exc)) from None
 
     @router.post("/bonuses/{bonus_id}/approve", summary="Approve a bonus due: the referrer is told")
-    async def approve(bonus_id: str, request: Request, principal: Principal = Depends(requires(ADMIN))) -> dict:
+    async def approve(request: Request, bonus_id: str = BonusId, principal: Principal = Depends(requires(ADMIN))) -> dict:
         return await decide(request, bonus_id, APPROVED, principal)
 
     @router.post("/bonuses/{bonus_id}/reject", summary="Reject a bonus due, with the reason")
-    async def reject(bonus_id: str, rejection: Rejection, request: Request, principal: Principal = Depends(requires(ADMIN))) -> dict:
+    async def reject(rejection: Rejection, request: Request, bonus_id: str = BonusId, principal: Principal = Depends(requires(ADMIN))) -> dict:
         return await decide(request, bonus_id, REJECTED, principal, rejection.reason)
 
     @router.post("/bonuses/{bonus_id}/paid", summary="Payroll paid an approved bonus")
-    async def paid(bonus_id: str, request: Request, principal: Principal = Depends(requires(ADMIN))) -> dict:
+    async def paid(request: Request, bonus_id: str = BonusId, principal: Principal = Depends(requires(ADMIN))) -> dict:
         return await decide(request, bonus_id, PAID, principal)
 
     return router

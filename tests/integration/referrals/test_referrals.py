@@ -67,3 +67,15 @@ async def test_an_erased_alumnus_is_refused_and_their_referrals_lose_the_link(wo
     assert referral["status"] == "submitted"  # the referral and its counts stay
     refused = await world.refer(alumnus_id, candidate(f"y.{uuid.uuid4().hex[:8]}@example.org"))
     assert refused.status_code == 403
+
+
+async def test_simultaneous_referrals_of_one_candidate_have_one_winner(world: Programme) -> None:
+    import asyncio
+
+    alumni = [(await world.alumnus())[0] for _ in range(4)]
+    email = f"sought.after.{uuid.uuid4().hex[:8]}@example.org"
+    answers = await asyncio.gather(*(world.refer(a, candidate(email)) for a in alumni))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    async with httpx.AsyncClient() as http:
+        listed = await http.get(f"{world.referrals}/referrals", params={"kind": "candidate", "page_size": 100}, headers=world.auth("referrals:read"))
+    assert [r["candidate_email"] for r in listed.json()["items"]].count(email) == 1

@@ -132,3 +132,11 @@ async def test_hostile_requests_are_refused_before_anything_is_written() -> None
         page = await http.get("/referrals", params={"page": "10001"})
     assert (oversized.status_code, malformed.status_code, forgery.status_code, page.status_code) == (413, 422, 401, 422)
     assert referrals.store.referrals == {}
+
+
+async def test_an_identifier_past_its_bound_is_422() -> None:
+    referrals = await service()
+    async with referrals.http("referrals:admin") as http:
+        answers = [await http.get("/referrals/" + "r" * 129), await http.patch("/referrals/" + "r" * 129, json={"status": "withdrawn"}),
+                   await http.post("/bonuses/" + "b" * 129 + "/approve")]
+    assert [a.status_code for a in answers] == [422, 422, 422]
