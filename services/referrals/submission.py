@@ -5,7 +5,7 @@ referral holding the claim, and writes the result."""
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
 
 from services.referrals.domain import (
     CANDIDATE,
@@ -46,7 +46,8 @@ class CandidateReferral(Body):
     # What the bonus rules may depend on.
     country: CountryCode | None = None
     job_level: Identifier | None = None
-    candidate_consent: bool
+    # The candidate agreed to be referred: JSON `true` itself, not a string or a number that reads so.
+    candidate_consent: StrictBool
 
 
 class ClientReferral(Body):

@@ -42,6 +42,7 @@ async def test_a_recruiter_refers_on_an_alumnus_behalf_and_must_name_them() -> N
 
 @pytest.mark.parametrize(("body", "field"), [
     (candidate(candidate_consent=False), "candidate_consent"),
+    (candidate(candidate_consent="yes"), "candidate_consent"),
     (candidate(candidate_email="  ALM_1@Home.Example "), "candidate_email"),
     ({k: v for k, v in candidate().items() if k != "candidate_consent"}, "candidate_consent"),
     (candidate(candidate_email="not-an-address"), "candidate_email"),
@@ -51,7 +52,7 @@ async def test_a_recruiter_refers_on_an_alumnus_behalf_and_must_name_them() -> N
     (client(estimated_value={"amount": "-5", "currency": "EUR"}), "amount"),
     (client(estimated_value={"amount": "5", "currency": "euro"}), "currency"),
     ({"kind": "partner"}, "kind"),
-], ids=["no consent", "own address", "consent missing", "bad email", "long name", "long note", "unknown field",
+], ids=["no consent", "consent as a string", "own address", "consent missing", "bad email", "long name", "long note", "unknown field",
         "negative value", "bad currency", "unknown kind"])
 async def test_a_submission_that_breaks_a_rule_is_422_naming_the_field(body: dict, field: str) -> None:
     referrals = await service()
