@@ -59,6 +59,8 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         referrals = deps.referrals(ctx)
         referral = await referrals.get(event.referral_id) if event.referral_id else None
         referral = referral or await referrals.by_application(event.application_id)
+        if referral is not None and referral.status in (EXPIRED, WITHDRAWN) and not event.referral_id:
+            referral = None  # the candidate may have been referred again since: matched by email
         if referral is None and event.candidate_email:
             since = changed_at - deps.validity
             referral = next((r for r in await referrals.by_candidate_email(str(event.candidate_email), since)

@@ -65,7 +65,8 @@ class ReferralRepository(Protocol):
         """Take the claim, replacing `replacing`'s; raises `AlreadyReferred` if another took it."""
     async def release(self, referral_id: str) -> None: ...
     async def find(self, query: ReferralQuery) -> tuple[int, list[Referral]]: ...
-    async def by_application(self, application_id: str) -> Referral | None: ...
+    async def by_application(self, application_id: str) -> Referral | None:
+        """The latest referral linked to this application."""
     async def by_candidate_email(self, email: str, since: datetime) -> list[Referral]:
         """Candidate referrals of this (normalised) email submitted since then, the latest first."""
     async def hires(self, employee_id: str | None, emails: list[str]) -> list[Referral]:
@@ -147,7 +148,7 @@ class MongoReferrals:
         return total, found
 
     async def by_application(self, application_id: str) -> Referral | None:
-        doc = await self.db[REFERRALS].find_one({"application_id": application_id}, session=self.session)
+        doc = await self.db[REFERRALS].find_one({"application_id": application_id}, sort=[("submitted_at", DESCENDING)], session=self.session)
         return _from_document(doc) if doc else None
 
     async def by_candidate_email(self, email: str, since: datetime) -> list[Referral]:

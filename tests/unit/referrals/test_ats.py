@@ -96,3 +96,18 @@ async def test_a_time_without_its_zone_is_read_as_utc_and_compared() -> None:
     await referrals.handle(application("interviewing", at=NOW + timedelta(hours=2)))
     await referrals.handle(application("applied", at=NOW.replace(tzinfo=None)))  # older, and naive
     assert statuses(referrals) == [("submitted", "in_review"), ("in_review", "interviewing")]
+
+
+async def test_an_application_of_an_expired_referral_moves_the_candidate_s_new_referral() -> None:
+    referrals = await with_referral()
+    await referrals.handle(application("screening", email="hugo@example.org"))
+    referrals.now = NOW + timedelta(days=181)
+    await run_once(referrals.transactions, referrals.deps, referrals.now)
+    await referrals.handle(registered("alm_2"))
+    async with referrals.http(alumnus="alm_2") as http:
+        assert (await http.post("/referrals", json=candidate())).status_code == 201
+    await referrals.handle(application("interviewing", email="hugo@example.org", at=referrals.now))
+    assert referrals.store.referrals["ref_1"].status == "expired"
+    assert (referrals.store.referrals["ref_2"].status, referrals.store.referrals["ref_2"].application_id) == ("interviewing", "app-1")
+    await referrals.handle(application("offer", at=referrals.now + timedelta(hours=1)))  # by the application id alone
+    assert referrals.store.referrals["ref_2"].status == "offer"
