@@ -38,6 +38,7 @@ def _to_document(b: Bonus) -> dict[str, Any]:
         "_id": b.bonus_id, "referral_id": b.referral_id, "alumnus_id": b.alumnus_id, "milestone": b.milestone,
         "due_on": b.due_on.isoformat(), "amount": str(b.amount), "currency": b.currency, "status": b.status,
         "created_at": b.created_at, "decided_at": b.decided_at, "decided_by": b.decided_by, "reason": b.reason,
+        "clawed_back": b.clawed_back,
     }
 
 
@@ -46,6 +47,7 @@ def _from_document(d: dict[str, Any]) -> Bonus:
         bonus_id=d["_id"], referral_id=d["referral_id"], alumnus_id=d.get("alumnus_id"), milestone=d["milestone"],
         due_on=date.fromisoformat(d["due_on"]), amount=Decimal(d["amount"]), currency=d["currency"], status=d["status"],
         created_at=d["created_at"], decided_at=d.get("decided_at"), decided_by=d.get("decided_by"), reason=d.get("reason"),
+        clawed_back=d.get("clawed_back", False),
     )
 
 

@@ -81,6 +81,7 @@ class Bonus:
     decided_at: datetime | None = None
     decided_by: str | None = None
     reason: str | None = None
+    clawed_back: bool = False  # cancelled by a departure, which may still be rescinded
 
     def decide(self, decision: str, now: datetime, by: str, reason: str | None = None) -> ReferralBonusEarned | None:
         if self.status not in DECISIONS[decision]:
@@ -102,6 +103,15 @@ class Bonus:
         if self.status != SCHEDULED or self.due_on <= left_on:
             return False
         self.status, self.decided_at, self.reason = CANCELLED, now, f"the hire left on {left_on.isoformat()}, before this milestone"
+        self.clawed_back = True
+        return True
+
+    def departure_rescinded(self, today: date) -> bool:
+        """The departure that clawed this milestone back was cancelled: it is due again."""
+        if self.status != CANCELLED or not self.clawed_back:
+            return False
+        self.status, self.decided_at, self.reason, self.clawed_back = SCHEDULED, None, None, False
+        self.fall_due(today)
         return True
 
     def referrer_erased(self, now: datetime) -> None:

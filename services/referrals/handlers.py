@@ -1,7 +1,7 @@
 """Events in: identity's alumni keep the projection of who may refer (in version order; an
 erased alumnus stays a tombstone and their referrals lose the link to them); the ATS's
 application statuses move candidate referrals; a hire's departure claws back the bonus
-milestones not yet due."""
+milestones not yet due, and its cancellation (a rescinded resignation) gives them back."""
 
 import logging
 from datetime import UTC
@@ -10,7 +10,7 @@ from services.referrals.dependencies import Dependencies
 from services.referrals.domain import EXPIRED, WITHDRAWN, Referrer
 from services.referrals.progress import moved
 from shared.events.alumni import AlumnusErased, AlumnusRegistered, AlumnusUpdated
-from shared.events.hris import EmployeeDeparted
+from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
 from shared.events.referrals import ApplicationStatusChanged
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
@@ -86,5 +86,16 @@ def event_handlers(deps: Dependencies) -> EventRouter:
                 if bonus.claw_back(event.departure_date, ctx.now()):
                     await bonuses.save(bonus, was="scheduled")
                     log.info("bonus milestone clawed back", extra={"referral_id": referral.referral_id, "bonus_id": bonus.bonus_id})
+
+    @events.on(EmployeeDepartureCancelled)
+    async def departure_cancelled(event: EmployeeDepartureCancelled, ctx: EventContext) -> None:
+        """The departure was rescinded: the milestones it clawed back are due again (matched by
+        the employee id: a cancellation carries no email)."""
+        bonuses = deps.bonuses(ctx)
+        for referral in await deps.referrals(ctx).hires(event.employee_id, []):
+            for bonus in await bonuses.of_referral(referral.referral_id):
+                if bonus.departure_rescinded(ctx.now().date()):
+                    await bonuses.save(bonus, was="cancelled")
+                    log.info("clawed-back milestone restored", extra={"referral_id": referral.referral_id, "bonus_id": bonus.bonus_id})
 
     return events

@@ -106,3 +106,29 @@ async def test_a_candidate_is_erased_on_request_and_a_rejected_one_after_the_ret
 
 async def _status(world: Programme, referral_id: str, status: str) -> bool | None:
     return True if (await world.referral(referral_id))["status"] == status else None
+
+
+async def test_a_rescinded_departure_gives_the_milestone_back(world: Programme) -> None:
+    _, referral_id, email = await referred(world)
+    employee_id = f"E-{uuid.uuid4().hex[:8]}"
+    await hire(world, email, employee_id)
+    await bonuses_of(world, referral_id)
+    departure = {"employee_id": employee_id, "first_name": "Hugo", "last_name": "Lambert", "work_email": f"{employee_id}@acme.example",
+                 "hire_date": TODAY.date().isoformat(), "departure_date": (TODAY + timedelta(days=30)).date().isoformat(),
+                 "departure_reason": "resignation"}
+    await produce(world.bootstrap, "hris.employee.departed",
+                  [(employee_id.encode(), json.dumps(departure).encode(), cloudevent_headers("com.alumni.employee.departed.v1"))])
+
+    async def second_is(status: str):
+        async def probe() -> dict | None:
+            second = (await bonuses_of(world, referral_id))[1]
+            return second if second["status"] == status else None
+        return await until(probe)
+
+    await second_is("cancelled")
+    cancellation = {"employee_id": employee_id, "reason": "resignation rescinded"}
+    await produce(world.bootstrap, "hris.employee.departure-cancelled",
+                  [(employee_id.encode(), json.dumps(cancellation).encode(), cloudevent_headers("com.alumni.employee.departure-cancelled.v1"))])
+    assert (await second_is("scheduled"))["reason"] is None
+    world.set_clock(TODAY + timedelta(days=91))
+    await second_is("pending_approval")

@@ -117,3 +117,30 @@ async def test_stats_count_conversion_days_to_hire_and_bonuses_by_currency() -> 
     assert (stats["submitted"], stats["hired"], stats["conversion"], stats["median_days_to_hire"]) == (2, 1, 0.5, 12.0)
     assert stats["bonuses"] == {"approved": {"EUR": "1000.00"}, "paid": {"EUR": "1000.00"}}
     assert empty["submitted"] == 0 and empty["conversion"] is None and backwards.status_code == 422
+
+
+async def test_a_rescinded_departure_gives_the_clawed_back_milestone_back() -> None:
+    from shared.events.hris import EmployeeDepartureCancelled
+
+    referrals = await hired()
+    await referrals.handle(EmployeeDeparted.model_validate({
+        "employee_id": "E-77", "first_name": "Hugo", "last_name": "Lambert", "work_email": "hugo@acme.example",
+        "hire_date": "2026-11-22", "departure_date": "2026-12-31", "departure_reason": "resignation",
+    }))
+    assert [s for _, s, _ in bonuses(referrals)] == ["pending_approval", "cancelled"]
+    await referrals.handle(EmployeeDepartureCancelled(employee_id="E-77", reason="resignation rescinded"))
+    await referrals.handle(EmployeeDepartureCancelled(employee_id="E-1", reason="someone else"))
+    assert [s for _, s, _ in bonuses(referrals)] == ["pending_approval", "scheduled"]
+    referrals.now = NOW + timedelta(days=90)
+    await run_once(referrals.transactions, referrals.deps, referrals.now)
+    assert [s for _, s, _ in bonuses(referrals)] == ["pending_approval", "pending_approval"]
+
+
+async def test_an_erased_referrer_s_bonus_is_not_given_back_by_a_rescinded_departure() -> None:
+    from shared.events.hris import EmployeeDepartureCancelled
+    from tests.unit.referrals.events import erased
+
+    referrals = await hired()
+    await referrals.handle(erased("alm_1"))
+    await referrals.handle(EmployeeDepartureCancelled(employee_id="E-77"))
+    assert [s for _, s, _ in bonuses(referrals)] == ["cancelled", "cancelled"]
