@@ -16,7 +16,7 @@ async def moved(deps: Dependencies, uow: UnitOfWork, referral: Referral, changed
     await deps.referrals(uow).save(referral)
     if referral.status in (EXPIRED, WITHDRAWN):
         await deps.referrals(uow).release(referral.referral_id)
-    if referral.status in (HIRED, WON):
+    if referral.status in (HIRED, WON) and referral.alumnus_id is not None:  # an erased referrer earns nothing
         bonuses = deps.bonuses(uow)
         if not [b for b in await bonuses.of_referral(referral.referral_id) if b.status != CANCELLED]:
             await bonuses.add(deps.rules.milestones(referral, deps.new_bonus_id, uow.now()))

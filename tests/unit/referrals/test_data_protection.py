@@ -50,3 +50,13 @@ async def test_a_candidate_erased_on_request_loses_their_data_everywhere() -> No
     assert refused.status_code == 403 and done.json()["referrals"] == 1
     assert "candidate_email" not in seen.json() and seen.json()["personal_data_deleted"] is True
     assert referrals.store.claims == {}
+
+
+async def test_a_hire_after_the_referrer_was_erased_creates_no_bonus_and_tells_no_one() -> None:
+    from shared.events.referrals import ReferralStatusChangedV2
+
+    referrals = await referred()
+    await referrals.handle(erased("alm_1"))
+    await referrals.handle(application("hired", email="hugo@example.org"))
+    assert referrals.store.referrals["ref_1"].status == "hired"
+    assert referrals.store.bonuses == {} and referrals.published(ReferralStatusChangedV2) == []
