@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from pydantic import Field
 
@@ -32,6 +33,7 @@ class Settings(ServiceSettings):
     # request's signing time may be from now.
     ats_sources: dict[str, AtsSource] = {}
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    ats_api_timeout_seconds: float = Field(default=10.0, gt=0)
 
     def secrets(self) -> dict[str, str]:
         sources = {f"ATS_SOURCES.{name}.secret": s.secret.get_secret_value() for name, s in self.ats_sources.items()}
@@ -40,6 +42,7 @@ class Settings(ServiceSettings):
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    ats_api = httpx.AsyncClient(timeout=settings.ats_api_timeout_seconds)
     deps = Dependencies(
         referrals=repository.MongoReferrals,
         referrers=repository.MongoReferrers,
@@ -51,15 +54,19 @@ def build(settings: Settings | None = None) -> FastAPI:
         retention=timedelta(days=settings.candidate_retention_days),
         ats_sources=settings.ats_sources,
         webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
+        ats_api=ats_api,
     )
     scheduler = ReferralScheduler(deps, settings.referrals_scheduler_interval_seconds)
 
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db, webhook_tolerance_seconds=settings.webhook_tolerance_seconds)
 
+    async def close(runtime: ServiceRuntime) -> None:
+        await ats_api.aclose()
+
     return create_service(
         NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)],
-        on_start=[prepare, scheduler.start], on_stop=[scheduler.stop],
+        on_start=[prepare, scheduler.start], on_stop=[close, scheduler.stop],
         # DELETE /candidates?email=...: the candidate's address stays out of the traced URL.
         secret_paths=("/candidates",),
     )

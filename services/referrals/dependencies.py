@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
+
 from services.referrals.ats.repository import UnmatchedRepository, WebhookRequestRepository
 from services.referrals.ats.sources import AtsSource
 from services.referrals.bonus_repository import BonusRepository
@@ -37,5 +39,7 @@ class Dependencies:
     retention: timedelta = timedelta(days=180)
     ats_sources: Mapping[str, AtsSource] = field(default_factory=dict)
     webhook_tolerance_seconds: int = 300
+    # The client of the ATS vendors' APIs (Lever's, to read an opportunity's email).
+    ats_api: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     new_referral_id: Callable[[], str] = new_referral_id
     new_bonus_id: Callable[[], str] = new_bonus_id

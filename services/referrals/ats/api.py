@@ -2,7 +2,8 @@
 manner of the HRIS intake. The body is bound (413 past `HTTP_MAX_BODY_BYTES`) before anything
 reads it; the signature is checked, then freshness, then that the request was never received
 (its marker is keyed on the canonical signature, so a padded header is still a replay); the
-payload is read as `ApplicationStatusChanged` and published through the outbox to
+payload is read as `ApplicationStatusChanged` (a Lever opportunity's email read from Lever's
+API when the source has a key; 503 with `Retry-After` when that API fails) and published through the outbox to
 `ats.application.status-changed` with `ce_source` `/ats/{source}`, answered 202. The consumer
 matches it to a referral, as for any application status on that topic.
 
@@ -16,6 +17,7 @@ import pydantic
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from services.referrals.ats.formats import READERS, PayloadRefused
+from services.referrals.ats.lever_api import VendorUnavailable, with_candidate_email
 from services.referrals.ats.repository import Replayed
 from services.referrals.ats.signatures import SignatureRefused, verify_generic, verify_greenhouse, verify_lever
 from services.referrals.dependencies import Dependencies
@@ -66,10 +68,13 @@ def ats_router(deps: Dependencies) -> APIRouter:
             raise HTTPException(422, {"message": "the body is not a JSON object", "errors": []})
         try:
             event = READERS[source.kind](source, payload, runtime.clock())
+            event = event and await with_candidate_email(source, event, deps.ats_api)
         except pydantic.ValidationError as exc:
             raise invalid(exc) from None
         except PayloadRefused as exc:
             raise HTTPException(422, {"message": str(exc), "errors": []}) from None
+        except VendorUnavailable as exc:
+            raise HTTPException(503, f"the ATS's API is unavailable, try again: {exc}", headers={"Retry-After": "30"}) from None
 
         async def publish(uow: UnitOfWork) -> str | None:
             await deps.webhook_requests(uow).remember(marker, keep)  # a concurrent replay fails here

@@ -4,10 +4,12 @@
      "greenhouse": {"kind": "greenhouse", "secret": "<the web hook's secret key>",
                     "stage_map": {"phone screen": "screening"}},
      "lever":      {"kind": "lever", "secret": "<the webhook's signature token>",
-                    "stage_map": {"<stage id>": "interviewing"}}}
+                    "stage_map": {"<stage id>": "interviewing"},
+                    "api_base_url": "https://api.lever.co", "api_key": "..."}}
 
 `stage_map` names the ATS's stages (Greenhouse: by name, any case; Lever: by stage id) as
 application statuses; a stage it does not name is read by keyword (Greenhouse) or as screening.
+A Lever source with an API key reads the candidate's email of an opportunity from Lever's API.
 """
 
 from typing import Literal
@@ -23,3 +25,5 @@ class AtsSource(BaseModel):
     kind: Literal["generic", "greenhouse", "lever"]
     secret: SecretStr
     stage_map: dict[str, ApplicationStatus] = Field(default_factory=dict, max_length=500)
+    api_base_url: str = ""
+    api_key: SecretStr = SecretStr("")

@@ -24,11 +24,12 @@ from shared.events.offboarding import OffboardingCompleted
 from shared.web.auth import TokenVerifier
 from tests.integration.kafka_io import Record, publish_event, wait_for
 from tests.integration.mailbox import Mailbox
+from tests.integration.referrals.lever_api import LEVER_KEY, LeverApi
 
 TODAY = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 SECRET = "referrals-test-jwt-secret-of-32-bytes!"
 ATS = {"ats": "generic-ats-secret-of-32-characters", "greenhouse": "greenhouse-secret-key-of-32-chars!",
-       "lever": "lever-signature-token-of-32-chars!"}
+       "lever": "lever-signature-token-of-32-chars!", "lever-api": "lever-api-signature-token-32-chars"}
 LEVER_INTERVIEW_STAGE = "a1b2c3d4-stage-onsite"
 
 
@@ -38,6 +39,7 @@ class Programme:
     mailbox: Mailbox
     clock_file: Path
     tokens: TokenVerifier
+    lever_api: LeverApi
 
     @property
     def bootstrap(self) -> str:
@@ -98,16 +100,16 @@ class Programme:
     def signed(self, source: str, body: bytes) -> dict[str, str]:
         if source == "greenhouse":
             return {"Signature": sign_greenhouse(ATS[source], body)}
-        if source == "lever":
+        if source.startswith("lever"):
             return {}  # Lever signs inside the body: see `lever`
         timestamp = str(int(self.now().timestamp()))
         return {"X-Timestamp": timestamp, "X-Signature": sign_generic(ATS[source], timestamp, body)}
 
-    def lever(self, event: str, data: dict, *, token: str | None = None) -> dict:
+    def lever(self, event: str, data: dict, *, token: str | None = None, source: str = "lever") -> dict:
         token = token or uuid.uuid4().hex
         triggered = int(self.now().timestamp() * 1000)
         return {"event": event, "data": data, "token": token, "triggeredAt": triggered,
-                "signature": sign_lever(ATS["lever"], token, triggered)}
+                "signature": sign_lever(ATS[source], token, triggered)}
 
     async def records(self, topic: str, match, **kwargs) -> list[Record]:
         return await wait_for(self.bootstrap, topic, match, **kwargs)
@@ -151,10 +153,13 @@ async def programme(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory)
     clock_file = tmp_path_factory.mktemp("clock") / "now"
     clock_file.write_text(TODAY.isoformat())
     mailbox = Mailbox().start()
+    lever_api = LeverApi().start()
     sources = {
         "ats": {"kind": "generic", "secret": ATS["ats"]},
         "greenhouse": {"kind": "greenhouse", "secret": ATS["greenhouse"], "stage_map": {"Phone Screen": "screening"}},
         "lever": {"kind": "lever", "secret": ATS["lever"], "stage_map": {LEVER_INTERVIEW_STAGE: "interviewing"}},
+        "lever-api": {"kind": "lever", "secret": ATS["lever-api"], "stage_map": {LEVER_INTERVIEW_STAGE: "interviewing"},
+                      "api_base_url": lever_api.url, "api_key": LEVER_KEY},
     }
     env = {
         "CLOCK_FILE": str(clock_file),
@@ -173,11 +178,12 @@ async def programme(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory)
     replica.process = replace(replica.process, name="service-referrals-replica")
     replica.start()
     await replica.wait_ready()
-    yield Programme(services, mailbox, clock_file, TokenVerifier(SECRET))
+    yield Programme(services, mailbox, clock_file, TokenVerifier(SECRET), lever_api)
     replica.stop()
     for name in ("identity", "referrals", "notifications"):
         services.services[name].stop()
     mailbox.stop()
+    lever_api.stop()
 
 
 @pytest.fixture

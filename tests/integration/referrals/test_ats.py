@@ -125,3 +125,15 @@ async def test_with_two_replicas_each_idle_referral_expires_once(world: Programm
     world.set_clock(TODAY + timedelta(days=400))
     for _, referral_id, _ in referred_now:
         assert await changes(world, referral_id, 1) == [("submitted", "expired")]
+
+
+async def test_a_lever_opportunity_is_matched_by_the_email_lever_s_api_gives(world: Programme) -> None:
+    _, referral_id, email = await referred(world)
+    opportunity = str(uuid.uuid4())
+    world.lever_api.opportunities[opportunity] = {"name": "Hugo Lambert", "emails": [email.upper()]}
+    hired = world.lever("candidateHired", {"opportunityId": opportunity}, source="lever-api")
+    unknown = world.lever("candidateHired", {"opportunityId": str(uuid.uuid4())}, source="lever-api")
+    assert (await world.webhook("lever-api", hired)).status_code == 202
+    assert (await world.webhook("lever-api", unknown)).status_code == 422
+    assert await changes(world, referral_id, 1) == [("submitted", "hired")]
+    assert f"/v1/opportunities/{opportunity}" in world.lever_api.requests

@@ -127,3 +127,50 @@ async def test_lever_signs_token_and_triggered_at_and_a_second_body_under_one_si
     archived = await post(referrals, "lever", lever(referrals, "candidateArchiveChange", {"opportunityId": "opp-1", "toArchived": {"reason": "x"}}, token="tok-3"), {})
     assert (accepted.status_code, swapped.status_code, bad.status_code, archived.status_code) == (202, 401, 401, 202)
     assert [(e.application_id, e.status) for e in published(referrals)] == [("lever:opp-1", "interviewing"), ("lever:opp-1", "rejected")]
+
+
+def lever_with_api(answer) -> tuple[Referrals, list]:
+    import httpx
+
+    calls: list = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return answer(request)
+
+    source = AtsSource(kind="lever", secret=SecretStr(SECRET), api_base_url="https://api.lever.example", api_key=SecretStr("lever-key"))
+    referrals = Referrals(ats_sources={"lever": source}, ats_api=httpx.AsyncClient(transport=httpx.MockTransport(respond)))
+    return referrals, calls
+
+
+async def test_a_lever_opportunity_s_email_is_read_from_lever_s_api() -> None:
+    import httpx
+
+    referrals, calls = lever_with_api(lambda r: httpx.Response(200, json={"data": {"id": "opp-1", "emails": ["Hugo@Example.org"]}}))
+    answered = await post(referrals, "lever", lever(referrals, "candidateHired", {"opportunityId": "opp-1"}), {})
+    assert answered.status_code == 202
+    [event] = published(referrals)
+    assert str(event.candidate_email).lower() == "hugo@example.org"
+    assert str(calls[0].url) == "https://api.lever.example/v1/opportunities/opp-1" and calls[0].headers["authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize("opportunity", ["../../v1/users", "opp-1?expand=all", "a" * 65, "é"])
+async def test_an_opportunity_id_that_is_not_lever_s_never_reaches_its_api(opportunity: str) -> None:
+    import httpx
+
+    referrals, calls = lever_with_api(lambda r: httpx.Response(200, json={"data": {"emails": ["x@example.org"]}}))
+    answered = await post(referrals, "lever", lever(referrals, "candidateHired", {"opportunityId": opportunity}), {})
+    assert answered.status_code == 422 and calls == [] and published(referrals) == []
+
+
+async def test_when_lever_s_api_fails_the_webhook_is_503_and_its_retry_is_not_a_replay() -> None:
+    import httpx
+
+    state = {"up": False}
+    referrals, _ = lever_with_api(lambda r: httpx.Response(200, json={"data": {"emails": ["hugo@example.org"]}}) if state["up"] else httpx.Response(502))
+    body = lever(referrals, "candidateHired", {"opportunityId": "opp-1"})
+    down = await post(referrals, "lever", body, {})
+    state["up"] = True
+    retried = await post(referrals, "lever", body, {})
+    assert (down.status_code, down.headers.get("retry-after"), retried.status_code) == (503, "30", 202)
+    assert len(published(referrals)) == 1
