@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
     token = sub.add_parser("token", help="print a bearer token for the local APIs")
-    token.add_argument("--scope", action="append", default=[], help="alumni:read, alumni:write, alumni:admin, events:read, events:write or events:admin (repeatable)")
+    token.add_argument("--scope", action="append", default=[], help="alumni:read|write|admin, referrals:read|write|admin, events:read|write|admin (repeatable)")
     token.add_argument("--subject", default="local-operator")
     token.add_argument("--alumnus", help="an alumnus's own token (scope alumni:self) for this alumnus id")
     token.add_argument("--ttl", type=int, default=3600, help="seconds")

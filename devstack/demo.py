@@ -199,6 +199,21 @@ async def dead_letters(cfg: StackConfig) -> int:
     return sum(1 for d in letters if (d.record.key or b"").startswith(b"DEMO-"))
 
 
+async def referrals(cfg: StackConfig) -> dict:
+    """Some of the new alumni refer candidates and clients, and the ATS moves them (devstack/demo_referrals.py)."""
+    from devstack import demo_referrals
+    from shared.settings import DEVELOPMENT_ATS_WEBHOOK_SECRET, DEVELOPMENT_JWT_SECRET
+
+    client = AsyncMongoClient(cfg.mongodb_uri)
+    try:
+        cursor = client["alumni_identity"].alumni.find({"stints.employee_id": {"$regex": "^DEMO-"}}, {"_id": 1}, limit=4)
+        alumni = [d["_id"] async for d in cursor]
+    finally:
+        await client.close()
+    url = f"http://127.0.0.1:{cfg.service_ports()['referrals']}"
+    return await demo_referrals.play(url, DEVELOPMENT_JWT_SECRET, "local", DEVELOPMENT_ATS_WEBHOOK_SECRET, alumni)
+
+
 def run(cfg: StackConfig, *, regenerate: bool, seed: int, count: int) -> int:
     if regenerate or not EXPORT.exists():
         write_export(generate(count, seed))
@@ -210,6 +225,7 @@ def run(cfg: StackConfig, *, regenerate: bool, seed: int, count: int) -> int:
     print("waiting for the services to finish ...")
     result = asyncio.run(summary(cfg, distinct_cases))
     result["dead letters"] = asyncio.run(dead_letters(cfg))
+    result["referrals"] = asyncio.run(referrals(cfg))
     print("hosting an event for the alumni in France ...")
     result["hosted event"] = asyncio.run(host_event(cfg, os.environ.get("AUTH_JWT_SECRET", DEVELOPMENT_JWT_SECRET)))
     width = max(len(k) for k in result)
@@ -225,6 +241,7 @@ where to look:
   chat posts   {cfg.sinks / 'chat.jsonl'}
   dead letters ./alumni dlq list hris.employee.departed
   alumni API   curl -H "Authorization: Bearer $(./alumni token --scope alumni:read)" "http://127.0.0.1:{ports['identity']}/directory?country=FR"
+  referrals    curl -H "Authorization: Bearer $(./alumni token --scope referrals:read)" "http://127.0.0.1:{ports['referrals']}/referrals/stats"
   deliveries   curl -H "Authorization: Bearer $(./alumni token --scope alumni:read)" "http://127.0.0.1:{ports['notifications']}/deliveries?alumnus_id=<id>"
   the event    curl -H "Authorization: Bearer $(./alumni token --scope events:read)" "http://127.0.0.1:{ports['engagement']}/events/{result['hosted event']['event_id']}/attendees"
   API docs     http://127.0.0.1:{ports['identity']}/docs, http://127.0.0.1:{ports['offboarding']}/docs, http://127.0.0.1:{ports['notifications']}/docs, http://127.0.0.1:{ports['engagement']}/docs

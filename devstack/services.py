@@ -22,6 +22,7 @@ def local_chat_channels(port: int) -> dict:
 
 
 LOCAL_HRIS_SOURCES = '{"local": {"kind": "generic", "secret": "local-webhook-secret"}}'
+LOCAL_ATS_SOURCES = '{"local": {"kind": "generic", "secret": "local-ats-webhook-secret"}}'
 
 
 class ServiceProcess:
@@ -49,6 +50,7 @@ class ServiceProcess:
         }
         # A webhook source to try the intake with, and chat channels posting to the local sink.
         env.setdefault("HRIS_SOURCES", LOCAL_HRIS_SOURCES)
+        env.setdefault("ATS_SOURCES", LOCAL_ATS_SOURCES)
         # One machine, its development secrets: a service accepts them only when told so.
         env.setdefault("ALUMNI_DEVELOPMENT_MODE", "true")
         env.setdefault("CHAT_CHANNELS", json.dumps(local_chat_channels(cfg.sink_http_port)))

@@ -47,6 +47,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "referral_id": "ref_1", "alumnus_id": "alm_sample", "kind": "candidate", "status": "interviewing",
         "previous_status": "submitted", "changed_at": "2026-11-25T09:00:00Z",
     },
+    "com.alumni.referral.status-changed.v2": {
+        "referral_id": "ref_1", "alumnus_id": "alm_sample", "kind": "client", "status": "qualified",
+        "previous_status": "submitted", "changed_at": "2026-11-25T09:00:00Z",
+    },
     "com.alumni.referral.bonus-earned.v1": {
         "referral_id": "ref_1", "alumnus_id": "alm_sample", "amount": "1500.00", "currency": "EUR", "earned_at": "2027-02-01T09:00:00Z",
     },

@@ -8,6 +8,10 @@ from shared.events.types import Amount, CurrencyCode, Identifier, NonEmpty
 
 ReferralKind = Literal["candidate", "client"]
 ReferralStatus = Literal["submitted", "in_review", "interviewing", "offer", "hired", "won", "rejected", "withdrawn"]
+# v2 adds the statuses of client referrals (qualified, lost) and the expiry of a referral.
+ReferralStatusV2 = Literal[
+    "submitted", "in_review", "interviewing", "offer", "hired", "rejected", "withdrawn", "qualified", "won", "lost", "expired"
+]
 ApplicationStatus = Literal["applied", "screening", "interviewing", "offer", "hired", "rejected", "withdrawn"]
 
 
@@ -22,6 +26,8 @@ class ApplicationStatusChanged(Event):
     candidate_email: EmailStr | None = personal(default=None)
     status: ApplicationStatus
     changed_at: datetime
+    # Optional, added compatibly: the employee id the ATS gives a hire (matches their departure later).
+    employee_id: Identifier | None = None
 
 
 @event_type("com.alumni.referral.submitted.v1", topic="alumni.referral.submitted", key="referral_id")
@@ -40,13 +46,27 @@ class AlumnusReferred(Event):
 
 @event_type("com.alumni.referral.status-changed.v1", topic="alumni.referral.status-changed", key="referral_id")
 class ReferralStatusChanged(Event):
-    """A referral moved on; the referrer is told."""
+    """Superseded by v2 (which knows client and expired statuses); still read while v1 events
+    may remain on the topic."""
 
     referral_id: Identifier
     alumnus_id: Identifier
     kind: ReferralKind
     status: ReferralStatus
     previous_status: ReferralStatus
+    changed_at: datetime
+
+
+@event_type("com.alumni.referral.status-changed.v2", topic="alumni.referral.status-changed", key="referral_id")
+class ReferralStatusChangedV2(Event):
+    """A referral moved on (a candidate through the ATS, a client through its deal, or expired
+    for want of movement); the referrer is told."""
+
+    referral_id: Identifier
+    alumnus_id: Identifier
+    kind: ReferralKind
+    status: ReferralStatusV2
+    previous_status: ReferralStatusV2
     changed_at: datetime
 
 

@@ -9,6 +9,8 @@ algorithm's kind: `none` is never accepted, nor an HS256 token made with a publi
 Scopes (the `scope` claim, space-separated):
 - `alumni:read`, `alumni:write`, `alumni:admin`: programme managers and internal services (each
   includes the ones before it);
+- `referrals:read`, `referrals:write`, `referrals:admin`: recruiters and the referral programme's
+  managers (nesting the same way);
 - `events:read`, `events:write`, `events:admin`: the same for hosted events (engagement);
 - `alumni:self`: an alumnus acting for themselves; the token's subject is `alumnus:<id>` and it
   opens only that alumnus's own endpoints (and the directory).
@@ -36,8 +38,12 @@ ALUMNUS_PREFIX = "alumnus:"
 SELF = "alumni:self"
 # Scopes nest: who may administer may write, who may write may read.
 IMPLIED = {
-    "alumni:admin": {"alumni:write", "alumni:read"}, "alumni:write": {"alumni:read"},
-    "events:admin": {"events:write", "events:read"}, "events:write": {"events:read"},
+    "alumni:admin": {"alumni:write", "alumni:read"},
+    "alumni:write": {"alumni:read"},
+    "referrals:admin": {"referrals:write", "referrals:read"},
+    "referrals:write": {"referrals:read"},
+    "events:admin": {"events:write", "events:read"},
+    "events:write": {"events:read"},
 }
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Sequence
 from typing import Any
 
-URL_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full")
+URL_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full", "url.query")
 
 
 def redact_paths(prefixes: Sequence[str]) -> Callable[[Any, dict], None]:
