@@ -27,7 +27,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from shared.events import Envelope, Event
 from shared.messaging.deadletters import DeadLetterImpossible, Interrupted
 from shared.messaging.decoding import decode
-from shared.messaging.failures import GaveUp, PoisonRecord, RetryPolicy, TransientError, describe, is_permanent
+from shared.messaging.failures import Contended, GaveUp, PoisonRecord, RetryPolicy, TransientError, describe, is_permanent
 from shared.messaging.offsets import OffsetCommits
 from shared.messaging.router import EventRouter, Handler
 from shared.messaging.uow import EventContext, Transactions
@@ -55,13 +55,17 @@ class EventConsumer:
         handler_timeout: float,
         stopping: asyncio.Event,
         commit_interval: float = 0.0,
+        contention_wait: float = 90.0,
     ) -> None:
+        """`contention_wait`: how long a record may wait for another open transaction to end
+        (a killed process's: 60 s at most on MongoDB) before its waits count as failures."""
         self.service = service  # its consumer group per topic: consumer_group(service, topic)
         self.router = router
         self.transactions = transactions
         self.dead_letters = dead_letters
         self.policy = policy
         self.handler_timeout = handler_timeout
+        self.contention_wait = contention_wait
         self.stopping = stopping
         self.offsets = OffsetCommits(commit_interval, stopping)
         self.parking: "ParkedEvents | None" = None  # set when the router has `waiting` errors
@@ -101,7 +105,7 @@ class EventConsumer:
         if event_type.type in self.router.skipped:
             return "skipped", event_type.type
         _, handler = self.router.handlers[event_type.type]
-        attempt = 0
+        attempt, contended_since = 0, None
         while True:
             attempt += 1
             try:
@@ -116,6 +120,14 @@ class EventConsumer:
                         return await self.parking.park(record, envelope, exc), event_type.type
                     except Exception as parking_failed:  # too many wait (permanent), or the database is unreachable (retried)
                         exc = parking_failed
+                if isinstance(exc, Contended):
+                    contended_since = contended_since or time.monotonic()
+                    if time.monotonic() - contended_since < self.contention_wait:
+                        attempt -= 1  # waited out, not counted: the other transaction ends by itself
+                        log.info("held by another open transaction; waiting", extra={"event_id": envelope.id, "event_type": envelope.type})
+                        if await self._stopping_within(min(5.0, self.policy.delay(1) * 4)):
+                            return "interrupted", event_type.type
+                        continue
                 permanent = is_permanent(exc) or self.router.is_permanent(exc)
                 if permanent or attempt >= self.policy.attempts:
                     gave_up = GaveUp(type(exc).__name__, describe(exc), attempt, permanent)

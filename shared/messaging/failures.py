@@ -19,6 +19,12 @@ class TransientError(Exception):
         self.retry_after = retry_after
 
 
+class Contended(TransientError):
+    """What a transaction writes is held by another transaction still open: one of a process
+    killed mid-transaction, which the database keeps until its transaction lifetime (60 s on
+    MongoDB) runs out. Waited out by the consumer, not counted against the retry budget."""
+
+
 @dataclass(frozen=True)
 class GaveUp:
     """Why the platform stopped trying an event: given to a handler's `on_give_up`."""

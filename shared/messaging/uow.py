@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ClientBulkWriteException, PyMongoError
 
 from shared.clock import Clock
+from shared.messaging.failures import Contended
 from shared.events import Envelope, Event
 from shared.messaging.outbox import COLLECTION as OUTBOX, Outbox
 
@@ -111,8 +112,15 @@ class Transactions:
             await holder[0]._write_last()
             return result
 
-        async with self.client.start_session() as session:
-            result = await session.with_transaction(attempt)
+        try:
+            async with self.client.start_session() as session:
+                result = await session.with_transaction(attempt)
+        except PyMongoError as exc:
+            # A marker's key taken by a committed transaction is a repeat, not contention.
+            marker = holder[0]._marker if holder else None
+            if _held_by_another_transaction(exc) and not (marker and await self.db[PROCESSED].find_one({"_id": marker["_id"]}, {"_id": 1})):
+                raise Contended(f"held by another open transaction ({type(exc).__name__})") from exc
+            raise
         if holder and holder[0].published:
             self.relay.wake(holder[0]._events)
         return result
@@ -123,6 +131,20 @@ class Transactions:
 
     async def ensure_indexes(self) -> None:
         await self.db[PROCESSED].create_index("processed_at", expireAfterSeconds=PROCESSED_RETENTION_SECONDS)
+
+
+WRITE_CONFLICT, DUPLICATE_KEY = 112, 11000
+
+
+def _held_by_another_transaction(exc: PyMongoError) -> bool:
+    """A write conflict, or the marker's key taken by a transaction not committed (some servers
+    report an uncommitted insert of the same key as a duplicate; a committed one is a repeat,
+    which the consumer recognises first)."""
+    if getattr(exc, "code", None) == WRITE_CONFLICT or exc.has_error_label("TransientTransactionError"):
+        return True
+    if isinstance(exc, ClientBulkWriteException):
+        return any(e.get("code") == DUPLICATE_KEY and f".{PROCESSED}" in str(e.get("errmsg", "")) for e in exc.write_errors or [])
+    return getattr(exc, "code", None) == DUPLICATE_KEY and f".{PROCESSED}" in str(exc)
 
 
 async def supports_bulk_write(client: AsyncMongoClient) -> bool:

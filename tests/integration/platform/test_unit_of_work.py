@@ -2,6 +2,7 @@
 bulkWrite where the server has it (MongoDB 8.0+, SecantusDB) or one insert per collection
 where it does not; a repeated marker aborts everything the transaction wrote."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -10,6 +11,7 @@ from pymongo import AsyncMongoClient
 from devstack.stack import LocalStack
 from shared.clock import system_clock
 from shared.events import Envelope
+from shared.messaging.failures import Contended
 from shared.messaging.outbox import Outbox
 from shared.messaging.uow import Transactions, UnitOfWork, supports_bulk_write
 from tests.integration.platform.orders_app import OrderShipped
@@ -61,4 +63,40 @@ async def test_state_marker_and_outbox_commit_together_and_a_repeat_aborts_all(s
     assert await db.outbox.count_documents({}) == 1
     assert len(relay.handed) == 1
     await client.drop_database(db.name)
+    await client.close()
+
+
+@pytest.mark.parametrize("bulk_write", [True, False], ids=["bulkWrite", "one insert per collection"])
+async def test_a_marker_held_by_a_transaction_left_open_is_contention_not_failure(stack: LocalStack, bulk_write: bool) -> None:
+    """A process killed mid-transaction leaves it open on the server until the server's
+    transaction lifetime; the instance that takes over its partitions handles the same record.
+    What it writes is held: the unit of work says so (`Contended`, which the consumer waits out
+    without spending its retry budget) or the driver waits it out; once the other transaction
+    ends, the same work commits."""
+    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
+    db = client[f"uow_{uuid.uuid4().hex[:8]}"]
+    for name in ("shipments", "processed_events", "outbox"):
+        await db.create_collection(name)
+    transactions = Transactions(client, db, Outbox(db, source="/tests"), RelayInbox(), system_clock, bulk_write=bulk_write)
+    envelope = Envelope(type="com.alumni.test.v1", source="/tests", id="the-same-event")
+
+    killed = client.start_session()
+    await killed.start_transaction()
+    await db.processed_events.insert_one({"_id": envelope.identity}, session=killed)  # and then its process died
+
+    async def work(uow: UnitOfWork) -> None:
+        await uow.db.shipments.insert_one({"_id": "o-1"}, session=uow.session)
+        uow.mark_processed(envelope)
+        uow.publish(OrderShipped(order_id="o-1"), subject="o-1")
+
+    survivor = asyncio.create_task(transactions.run(work))
+    done, _ = await asyncio.wait({survivor}, timeout=3)
+    if done:  # the server reports the key as taken
+        with pytest.raises(Contended):
+            survivor.result()
+    await killed.abort_transaction()  # as the server does once the transaction outlives its lifetime
+    await killed.end_session()
+    await (survivor if not done else transactions.run(work))
+    assert await db.processed_events.count_documents({"_id": envelope.identity}) == 1
+    assert await db.shipments.count_documents({}) == 1 and await db.outbox.count_documents({}) == 1
     await client.close()

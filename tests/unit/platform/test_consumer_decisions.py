@@ -10,7 +10,7 @@ from aiokafka import ConsumerRecord
 
 from shared.events.base import Event, Registry, event_type
 from shared.messaging.consumer import EventConsumer
-from shared.messaging.failures import PermanentError, RetryPolicy, TransientError
+from shared.messaging.failures import Contended, PermanentError, RetryPolicy, TransientError
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
 from shared.testing.fakes import FakeTransactions
@@ -184,3 +184,33 @@ async def test_a_handler_that_recognises_repeats_itself_gets_no_marker() -> None
     assert rig.transactions.markers == set()
     assert await rig.process(record({"parcel_id": "p-1"})) == "handled"  # its own state decides
     assert rig.calls == 2
+
+
+class ContendedTransactions(FakeTransactions):
+    """The first `times` transactions find what they write held by another open transaction."""
+
+    def __init__(self, times: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.contended = times
+
+    async def run(self, work, *, envelope=None):
+        if self.contended:
+            self.contended -= 1
+            raise Contended("held by another open transaction (DuplicateKeyError)")
+        return await super().run(work, envelope=envelope)
+
+
+async def test_a_transaction_held_by_a_killed_process_is_waited_out_without_spending_the_retry_budget() -> None:
+    rig = Rig(attempts=2)
+    rig.transactions = rig.consumer.transactions = ContendedTransactions(6, state=rig.parcels)
+    assert await rig.process(record({"parcel_id": "p-1"})) == "handled"
+    assert rig.dead_letters.letters == []
+    assert [e.parcel_id for e in rig.consumer.transactions.events] == ["p-1-ack"]
+
+
+async def test_contention_that_outlasts_the_wait_is_counted_and_dead_lettered() -> None:
+    rig = Rig(attempts=2)
+    rig.consumer.contention_wait = 0.0
+    rig.transactions = rig.consumer.transactions = ContendedTransactions(99, state=rig.parcels)
+    assert await rig.process(record({"parcel_id": "p-1"}, offset=3)) == "dead_letter"
+    assert [(offset, error_class, attempts) for offset, error_class, _, attempts in rig.dead_letters.letters] == [(3, "Contended", 2)]
