@@ -16,6 +16,7 @@ from tests.integration.otlp_receiver import OtlpReceiver
 
 WEBHOOK_SECRET = "system-test-webhook-secret"
 HR = "/slack/hr"
+RECRUITING = "/teams/recruiting"
 
 
 @dataclass
@@ -41,7 +42,8 @@ async def system(stack: LocalStack) -> AsyncIterator[System]:
     env = zipkin.service_env() | {
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(mailbox.port),
-        "CHAT_CHANNELS": json.dumps({"hr": {"format": "slack", "url": chat.url(HR), "per_second": 50}}),
+        "CHAT_CHANNELS": json.dumps({"hr": {"format": "slack", "url": chat.url(HR), "per_second": 50},
+                                    "recruiting": {"format": "teams", "url": chat.url(RECRUITING), "per_second": 50, "recipient_kind": "recruiter"}}),
         "HRIS_SOURCES": json.dumps({"acme": {"kind": "generic", "secret": WEBHOOK_SECRET}}),
         "OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": "200",

@@ -2,7 +2,8 @@
 straight to Kafka, excluded ones, a cancellation, a re-send, a boomerang, malformed records.
 Each departure carries its own trace context, so its one trace can be followed from intake
 through offboarding, identity and notifications to the SMTP send. Then one hosted event, from
-publishing to an answer's confirmation."""
+publishing to an answer's confirmation; and one referral, from its referrer's departure to the
+bonus email."""
 
 import asyncio
 import json
@@ -15,10 +16,11 @@ import httpx
 
 from devstack.trace import find_traces, render_tree
 from services.offboarding.intake.signatures import sign_generic
+from shared.events.referrals import ApplicationStatusChanged
 from shared.web.auth import TokenVerifier
 from shared.settings import DEVELOPMENT_JWT_SECRET
-from tests.integration.kafka_io import cloudevent_headers, produce, wait_for
-from tests.integration.system.conftest import HR, WEBHOOK_SECRET, System
+from tests.integration.kafka_io import cloudevent_headers, produce, publish_event, wait_for
+from tests.integration.system.conftest import HR, RECRUITING, WEBHOOK_SECRET, System
 
 TODAY = date.today()
 DEPARTED = "com.alumni.employee.departed.v1"
@@ -210,3 +212,101 @@ async def test_one_hosted_event_from_publish_to_an_rsvp_confirmation(system: Sys
     [confirmation] = await _eventually(lambda: mail("Your seat is booked"))
     [calendar] = [p for p in confirmation.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert f"UID:{event_id}@" in calendar.get_content().replace("\r\n ", "")
+
+
+async def test_one_referral_from_a_departure_to_the_bonus_email(system: System, figures) -> None:
+    """A leaver becomes an alumnus and, with their own token, refers a candidate for a senior
+    post; the ATS moves the application to interviewing, then hired; the first milestone of the
+    senior rule (half of 3000.00 EUR) falls due, a manager approves it and the referrer gets the
+    bonus email in French, after the receipt and one email per status; recruiting gets its post."""
+    run = uuid.uuid4().hex[:6]
+    departure = _departure(61, run, locale="fr")
+    await _send(system, departure, "webhook", _traceparent()[1])
+    services = {name: s.url for name, s in system.stack.services.items()}
+    tokens = TokenVerifier(DEVELOPMENT_JWT_SECRET)
+    staff = {"Authorization": f"Bearer {tokens.issue('system-test', ['alumni:read'])}"}
+    admin = {"Authorization": f"Bearer {tokens.issue('system-test', ['referrals:admin'])}"}
+
+    async def registered() -> dict | None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            found = await http.get(f"{services['identity']}/alumni", params={"employee_id": departure["employee_id"]}, headers=staff)
+        return found.json() if found.status_code == 200 else None
+
+    alumnus = await _eventually(registered)
+    assert alumnus, "the leaver never became an alumnus"
+    alumnus_id = alumnus["alumnus_id"]
+    own = {"Authorization": f"Bearer {tokens.issue(f'alumnus:{alumnus_id}', ['alumni:self'])}"}
+    candidate = {"kind": "candidate", "candidate_name": f"Camille Durand {run}", "candidate_email": f"camille.{run}@example.org",
+                 "position": "Staff engineer", "job_level": "senior", "candidate_consent": True}
+
+    async def referred() -> httpx.Response | None:
+        # 403 (not an alumnus) until referrals has projected identity's registration.
+        async with httpx.AsyncClient(timeout=30) as http:
+            response = await http.post(f"{services['referrals']}/referrals", json=candidate, headers=own)
+        return None if response.status_code == 403 else response
+
+    response = await _eventually(referred)
+    assert response is not None and response.status_code == 201, response.text if response else "the alumnus was never a referrer"
+    referral = response.json()
+    referral_id = referral["referral_id"]
+    assert (referral["status"], referral["alumnus_id"]) == ("submitted", alumnus_id)
+
+    # The ATS connector publishes the application's moves, carrying the referral id.
+    application_id = f"ATS-{run}"
+    for status in ("interviewing", "hired"):
+        await publish_event(system.stack.cfg.bootstrap_servers, ApplicationStatusChanged(
+            application_id=application_id, referral_id=referral_id, status=status, changed_at=datetime.now(UTC),
+            employee_id=f"HIRE-{run}" if status == "hired" else None,
+        ), source="/ats/connector")
+
+    async def bonuses(**params) -> list[dict]:
+        async with httpx.AsyncClient(timeout=30) as http:
+            found = await http.get(f"{services['referrals']}/bonuses", params=params, headers=admin)
+        assert found.status_code == 200, found.text
+        return sorted((b for b in found.json()["items"] if b["referral_id"] == referral_id), key=lambda b: b["milestone"])
+
+    pending = await _eventually(lambda: bonuses(status="pending_approval"))
+    assert [(b["milestone"], b["amount"], b["currency"], b["alumnus_id"]) for b in pending] == [(0, "1500.00", "EUR", alumnus_id)]
+    [first, second] = await bonuses()
+    assert (second["status"], second["amount"]) == ("scheduled", "1500.00")
+    assert date.fromisoformat(second["due_on"]) - date.fromisoformat(first["due_on"]) == timedelta(days=90)
+    async with httpx.AsyncClient(timeout=30) as http:
+        followed = (await http.get(f"{services['referrals']}/referrals/{referral_id}", headers=own)).json()
+        approved = await http.post(f"{services['referrals']}/bonuses/{first['bonus_id']}/approve", headers=admin)
+        again = await http.post(f"{services['referrals']}/bonuses/{first['bonus_id']}/approve", headers=admin)
+    assert followed["status"] == "hired" and [h["status"] for h in followed["history"]] == ["submitted", "interviewing", "hired"]
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    assert again.status_code == 409
+
+    # The routing table: the receipt, each status change and the bonus by email to the referrer
+    # (in their language, French), the new referral to recruiting's chat channel.
+    address = departure["personal_email"]
+
+    def mail(subject: str) -> list:
+        return [m for m in system.mailbox.to(address) if subject in m["Subject"]]
+
+    async def bonus_mail() -> list:
+        return mail("Vous avez gagné une prime de recommandation")
+
+    assert await _eventually(bonus_mail), "the bonus email never reached the SMTP server"
+    await asyncio.sleep(3)  # anything extra would arrive now
+    [bonus] = mail("Vous avez gagné une prime de recommandation")
+    text = bonus.get_body(preferencelist=("plain",)).get_content()
+    assert "Bonjour Prénom61" in text and referral_id in text and "1500.00 EUR" in text
+    [receipt] = mail("Merci pour votre recommandation")
+    assert f"Camille Durand {run} pour Staff engineer" in receipt.get_body(preferencelist=("plain",)).get_content()
+    moves = {m["Subject"]: m.get_body(preferencelist=("plain",)).get_content() for m in mail("Votre recommandation avance")}
+    assert len(moves) == len(mail("Votre recommandation avance")) == 2
+    assert "« envoyée » à « en entretiens »" in moves["Votre recommandation avance : en entretiens"]
+    assert "« en entretiens » à « embauche réalisée »" in moves["Votre recommandation avance : embauche réalisée"]
+    assert len(mail("recommandation")) == 4  # nothing else about the referral
+    [post] = await _eventually(lambda: _posted(system, referral_id))
+    assert f"New candidate referral {referral_id} from alumnus {alumnus_id} for Staff engineer" in json.dumps(post, ensure_ascii=False)
+    assert candidate["candidate_email"] not in json.dumps(post)
+    figures(f"whole system, one referral: departure -> alumnus {alumnus_id} -> referral -> interviewing -> hired -> "
+            f"2 milestones of 1500.00 EUR (1 pending approval, 1 scheduled in 90 days) -> approved (a second approval 409) -> "
+            f"4 emails to the referrer (receipt, 2 status changes, bonus), 1 recruiting post")
+
+
+async def _posted(system: System, referral_id: str) -> list[dict]:
+    return system.chat.received(RECRUITING, referral_id)
