@@ -137,6 +137,19 @@ def test_each_service_scales_on_the_lag_of_its_own_groups_within_its_partitions(
         assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_identity_asks_every_other_service_through_its_service_for_an_export(overlay: str) -> None:
+    import json
+
+    objects = rendered(f"overlays/{overlay}")
+    [config] = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "alumni-identity"]
+    services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
+    peers = json.loads(config["data"]["PERSONAL_DATA_PEERS"])
+    assert set(peers) == set(DEFAULT_HTTP_PORTS) - {"identity"}
+    for name, url in peers.items():
+        assert url == f"http://{name}" and services[name]["spec"]["ports"][0]["port"] == 80
+
+
 def test_the_topic_catalog_is_one_kafka_topic_each_dead_letters_included() -> None:
     topics = {o["spec"]["topicName"]: o for o in rendered("topics") if o["kind"] == "KafkaTopic"}
     assert {name: t["spec"]["partitions"] for name, t in topics.items()} == topic_partitions()
