@@ -56,7 +56,7 @@ class ServiceProcess:
         env.setdefault("CHAT_CHANNELS", json.dumps(local_chat_channels(cfg.sink_http_port)))
         # Identity's export asks the services that serve /personal-data, on this stack's ports.
         ports = cfg.service_ports()
-        env.setdefault("PERSONAL_DATA_PEERS", json.dumps({n: f"http://127.0.0.1:{ports[n]}" for n in ("offboarding", "notifications")}))
+        env.setdefault("PERSONAL_DATA_PEERS", json.dumps({n: f"http://127.0.0.1:{ports[n]}" for n in ("offboarding", "notifications", "referrals", "engagement")}))
         self.process = ManagedProcess(
             name=f"service-{name}-{instance}" if instance else f"service-{name}",
             argv=[sys.executable, "-m", f"services.{name}", "--stack-home", str(cfg.home)],

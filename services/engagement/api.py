@@ -9,6 +9,7 @@ audience 403, a cancelled or started event 409.
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -28,6 +29,7 @@ from services.engagement.schemas import Cancellation, CheckInRequest, HostedEven
 from shared.events.engagement import AttendanceRecorded
 from shared.messaging.uow import UnitOfWork
 from shared.web.auth import SELF, Principal, requires
+from shared.web.personal_data import Gather, PersonalDataQuery
 
 READ, WRITE = "events:read", "events:write"
 T = TypeVar("T")
@@ -74,6 +76,29 @@ def view(e: HostedEvent) -> dict[str, Any]:
         "online_url": e.online_url, "locale": e.locale, "capacity": e.capacity, "speaker_alumni_ids": list(e.speaker_alumni_ids),
         "audience": e.audience.as_dict(), "status": e.status, "sequence": e.sequence, "seats_taken": e.seats_taken,
     }
+
+
+def personal_data(deps: Dependencies) -> Gather:
+    """What engagement holds about an alumnus: the projection audiences are chosen by, their
+    answers and check-ins, and the events naming them as a speaker (nothing by employee id)."""
+
+    async def gather(uow: UnitOfWork, query: PersonalDataQuery) -> dict:
+        if query.alumnus_id is None:
+            return {"known_alumnus": None, "answers": [], "check_ins": [], "speaker_at": []}
+        known = await deps.alumni(uow).get(query.alumnus_id)
+        if known is not None and known.erased:
+            known_view: dict | None = {"alumnus_id": known.alumnus_id, "erased_at": known.erased_at}  # a tombstone, nothing more
+        else:
+            known_view = asdict(known) if known else None
+        speaking = await deps.hosted_events(uow).with_speaker(query.alumnus_id)
+        return {
+            "known_alumnus": known_view,
+            "answers": [asdict(a) for a in await deps.answers(uow).of_alumnus(query.alumnus_id)],
+            "check_ins": await deps.check_ins(uow).of_alumnus(query.alumnus_id),
+            "speaker_at": [{"event_id": e.event_id, "title": e.title, "starts_at": e.starts_at, "status": e.status} for e in speaking],
+        }
+
+    return gather
 
 
 async def _existing(uow: UnitOfWork, deps: Dependencies, event_id: str) -> HostedEvent:

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
 from services.engagement import repository
-from services.engagement.api import http_router
+from services.engagement.api import http_router, personal_data
 from services.engagement.dependencies import Dependencies
 from services.engagement.handlers import event_handlers
 from services.engagement.pages import RsvpPages
@@ -14,6 +14,7 @@ from shared.events.engagement import MAX_RECIPIENTS_PER_EVENT
 from shared.links import RsvpLinks
 from shared.service import ServiceRuntime, create_service
 from shared.settings import DEVELOPMENT_RSVP_LINK_SECRET, ServiceSettings
+from shared.web.personal_data import personal_data_router
 
 NAME = "engagement"
 
@@ -56,6 +57,6 @@ def build(settings: Settings | None = None) -> FastAPI:
         await repository.ensure_indexes(runtime.db)
 
     return create_service(
-        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)],
+        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps), personal_data_router(NAME, personal_data(deps))],
         on_start=[prepare, scheduler.start], on_stop=[scheduler.stop], secret_paths=("/rsvp/",),
     )

@@ -10,7 +10,7 @@
 """
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -34,6 +34,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ANSWERS].create_index([("event_id", ASCENDING), ("status", ASCENDING), ("alumnus_id", ASCENDING)])
     await db[ANSWERS].create_index("alumnus_id")
     await db[CHECK_INS].create_index("alumnus_id")
+    await db[HOSTED_EVENTS].create_index("speaker_alumni_ids")
     await db[KNOWN_ALUMNI].create_index([("consents.events", ASCENDING), ("country", ASCENDING)])
     await db[MAILINGS].create_index("done")
 
@@ -50,6 +51,7 @@ class HostedEvents(Protocol):
     async def listing(self, statuses: tuple[str, ...], starting_after: object = None) -> list[HostedEvent]: ...
     async def to_remind(self, now: datetime, until: datetime) -> list[str]:
         """Published events not reminded yet that start after `now` and by `until`."""
+    async def with_speaker(self, alumnus_id: str) -> list[HostedEvent]: ...
 
 
 class Answers(Protocol):
@@ -68,6 +70,8 @@ class CheckIns(Protocol):
     async def record(self, event_id: str, alumnus_ids: list[str], at: object) -> list[str]:
         """Those not checked in before, now checked in."""
     async def of_event(self, event_id: str) -> list[str]: ...
+    async def of_alumnus(self, alumnus_id: str) -> list[dict[str, Any]]:
+        """Their check-ins: `event_id` and `checked_in_at`."""
     async def forget_alumnus(self, alumnus_id: str) -> None: ...
 
 
@@ -129,6 +133,10 @@ class MongoHostedEvents(_Repository):
         selector = {"status": PUBLISHED, "reminded": False, "starts_at": {"$gt": now, "$lte": until}}
         return [d["_id"] async for d in self.db[HOSTED_EVENTS].find(selector, {"_id": 1}, limit=1000, session=self.session)]
 
+    async def with_speaker(self, alumnus_id: str) -> list[HostedEvent]:
+        cursor = self.db[HOSTED_EVENTS].find({"speaker_alumni_ids": alumnus_id}, sort=[("starts_at", ASCENDING)], limit=1000, session=self.session)
+        return [event_from_document(d) async for d in cursor]
+
 
 class MongoAnswers(_Repository):
     async def get(self, event_id: str, alumnus_id: str) -> Answer | None:
@@ -176,6 +184,11 @@ class MongoCheckIns(_Repository):
     async def of_event(self, event_id: str) -> list[str]:
         cursor = self.db[CHECK_INS].find({"event_id": event_id}, sort=[("alumnus_id", ASCENDING)], limit=MAX_LISTED, session=self.session)
         return [d["alumnus_id"] async for d in cursor]
+
+    async def of_alumnus(self, alumnus_id: str) -> list[dict[str, Any]]:
+        cursor = self.db[CHECK_INS].find({"alumnus_id": alumnus_id}, {"_id": 0, "event_id": 1, "checked_in_at": 1},
+                                         sort=[("checked_in_at", ASCENDING)], limit=MAX_LISTED, session=self.session)
+        return [d async for d in cursor]
 
     async def forget_alumnus(self, alumnus_id: str) -> None:
         await self.db[CHECK_INS].delete_many({"alumnus_id": alumnus_id}, session=self.session)

@@ -30,7 +30,7 @@ class Settings(ServiceSettings):
     # The services asked for what they hold about a person when an alumnus's data is exported
     # (JSON: name -> base URL); each serves GET /personal-data (shared/web/personal_data.py).
     personal_data_peers: dict[str, str] = {
-        name: f"http://127.0.0.1:{DEFAULT_HTTP_PORTS[name]}" for name in ("offboarding", "notifications")
+        name: f"http://127.0.0.1:{DEFAULT_HTTP_PORTS[name]}" for name in ("offboarding", "notifications", "referrals", "engagement")
     }
     personal_data_timeout_seconds: float = Field(default=10.0, gt=0)
     # Derives the tokens of the links confirming a personal email; notifications holds it too,

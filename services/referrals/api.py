@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 from pydantic import BaseModel, ConfigDict
 
 from services.referrals.ats.api import ats_router
-from services.referrals.bonus_api import bonus_router
+from services.referrals.bonus_api import bonus_router, bonus_view
 from services.referrals.dependencies import Dependencies
 from services.referrals.domain import AlreadyReferred, MoveRefused, NotAnAlumnus, Referral, ReferralRefused, claim_key
 from services.referrals.progress import moved
@@ -22,6 +22,7 @@ from services.referrals.submission import Money, Submission, submit
 from shared.events.types import Identifier
 from shared.messaging.uow import UnitOfWork
 from shared.web.auth import SELF, Principal, authenticated, requires
+from shared.web.personal_data import Gather, PersonalDataQuery
 
 READ, WRITE, ADMIN = "referrals:read", "referrals:write", "referrals:admin"
 MAX_PAGE = 10_000
@@ -44,6 +45,34 @@ def view(r: Referral) -> dict[str, Any]:
         "personal_data_deleted": r.data_deleted_at is not None,
         "history": [{"status": h["status"], "at": h["at"].isoformat(), "source": h["source"]} for h in r.history],
     }
+
+
+def _as_hire(r: Referral) -> dict[str, Any]:
+    """A referral seen by the candidate it hired: who referred them, and what the referrer wrote
+    about them, are the referrer's (HR reads the referral itself if a request calls for them)."""
+    held = {k: v for k, v in view(r).items() if k not in ("alumnus_id", "note", "history")}
+    return held | {"employee_id": r.employee_id, "hired_at": r.hired_at.isoformat() if r.hired_at else None,
+                   "history": [{"status": h["status"], "at": h["at"].isoformat()} for h in r.history]}
+
+
+def personal_data(deps: Dependencies) -> Gather:
+    """What referrals holds about a person. As a referrer: the projection, the referrals they made
+    (the candidate's or client's details as they entered them: they supplied them) and their
+    bonuses. By employee id: the referrals that led to their hire, as `_as_hire` shows them."""
+
+    async def gather(uow: UnitOfWork, query: PersonalDataQuery) -> dict:
+        referrals, referrer, made, bonuses = deps.referrals(uow), None, [], []
+        if query.alumnus_id:
+            referrer = await deps.referrers(uow).get(query.alumnus_id)
+            made = [view(r) for r in await referrals.of_referrer(query.alumnus_id)]
+            bonuses = [{k: v for k, v in bonus_view(b).items() if k != "decided_by"} for b in await deps.bonuses(uow).of_referrer(query.alumnus_id)]
+        hired = {r.referral_id: r for e in query.employee_ids for r in await referrals.hires(e, []) if r.employee_id == e}
+        return {
+            "referrer": {"alumnus_id": referrer.alumnus_id, "email": referrer.email, "erased_at": referrer.erased_at} if referrer else None,
+            "referrals": made, "bonuses": bonuses, "hired_through_referrals": [_as_hire(r) for r in hired.values()],
+        }
+
+    return gather
 
 
 def refused(exc: ReferralRefused) -> HTTPException:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
 from services.referrals import bonus_repository, repository
-from services.referrals.api import http_router
+from services.referrals.api import http_router, personal_data
 from services.referrals.ats import repository as ats_repository
 from services.referrals.ats.sources import AtsSource
 from services.referrals.bonuses import load_rules
@@ -17,6 +17,7 @@ from services.referrals.handlers import event_handlers
 from services.referrals.scheduler import ReferralScheduler
 from shared.service import ServiceRuntime, create_service
 from shared.settings import ServiceSettings
+from shared.web.personal_data import personal_data_router
 
 NAME = "referrals"
 
@@ -65,7 +66,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         await ats_api.aclose()
 
     return create_service(
-        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps)],
+        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps), personal_data_router(NAME, personal_data(deps))],
         on_start=[prepare, scheduler.start], on_stop=[close, scheduler.stop],
         # DELETE /candidates?email=...: the candidate's address stays out of the traced URL.
         secret_paths=("/candidates",),

@@ -2,6 +2,7 @@
 the code, so that whoever has Docker gets a system wired as the code expects."""
 
 import importlib
+import json
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -74,6 +75,14 @@ def test_each_service_starts_after_topics_database_and_collector(name: str) -> N
     assert depends["kafka-init"]["condition"] == "service_completed_successfully"
     assert depends["mongo"]["condition"] == "service_healthy"
     assert {"otel-collector", "mailpit"} <= set(depends)
+
+
+def test_identitys_export_asks_every_service_it_asks_by_default_at_its_address_in_compose() -> None:
+    peers = json.loads(SERVICES["identity"]["environment"]["PERSONAL_DATA_PEERS"])
+    defaults = importlib.import_module("services.identity.app").Settings.model_fields["personal_data_peers"].default
+    assert set(peers) == set(defaults) == set(DEFAULT_HTTP_PORTS) - {"identity"}
+    for name, url in peers.items():
+        assert (urlsplit(url).hostname, urlsplit(url).port) == (name, DEFAULT_HTTP_PORTS[name])
 
 
 def test_kafka_bootstrap_address_is_an_advertised_listener() -> None:

@@ -1,9 +1,10 @@
 """A GDPR access export gathers what every service holds, across real processes: identity asks
-offboarding and notifications for their records with the caller's token, and says which did not
-answer. The delivery audit's retention (a TTL index) follows its setting on the real database."""
+offboarding, notifications, referrals and engagement for their records with the caller's token,
+and says which did not answer. The delivery audit's retention (a TTL index) follows its setting on the real database."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,12 +20,14 @@ RETENTION_DAYS = 45
 
 @pytest.fixture(scope="module")
 async def with_notifications(lifecycle: Lifecycle) -> AsyncIterator[LocalStack]:
+    """Notifications, and the other services identity's export asks (referrals, engagement)."""
     mailbox = Mailbox().start()
     env = {"AUTH_JWT_SECRET": SECRET, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port), "DELIVERY_RETENTION_DAYS": str(RETENTION_DAYS)}
     services = LocalStack(lifecycle.stack.cfg, service_env=env)
-    await services.up_services(["notifications"], log=lambda line: None)
+    await services.up_services(["notifications", "referrals", "engagement"], log=lambda line: None)
     yield services
-    services.services["notifications"].stop()
+    for name in ("notifications", "referrals", "engagement"):
+        services.services[name].stop()
     mailbox.stop()
 
 
@@ -35,7 +38,17 @@ async def export(world: Lifecycle, alumnus_id: str, headers: dict[str, str]) -> 
     return response.json()
 
 
-async def test_an_export_gathers_what_offboarding_and_notifications_hold(world: Lifecycle, with_notifications: LocalStack) -> None:
+async def held_by_every_service(world: Lifecycle, alumnus_id: str, headers: dict[str, str]) -> dict:
+    """The export, once referrals and engagement have projected the new alumnus."""
+    for _ in range(150):
+        exported = await export(world, alumnus_id, headers)
+        if exported["services"]["referrals"]["referrer"] and exported["services"]["engagement"]["known_alumnus"]:
+            return exported
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"referrals or engagement never knew {alumnus_id}")
+
+
+async def test_an_export_gathers_what_every_service_holds(world: Lifecycle, with_notifications: LocalStack) -> None:
     notifications = with_notifications.services["notifications"].url
     departure = world.departure(personal_email="camille@home.example", phone="+33687654321")
     employee_id = departure["employee_id"]
@@ -49,7 +62,20 @@ async def test_an_export_gathers_what_offboarding_and_notifications_hold(world: 
                 break
             await asyncio.sleep(0.2)
 
-    by_hr = await export(world, alumnus_id, world.auth("alumni:admin"))
+    own_token = {"Authorization": f"Bearer {world.tokens.issue(f'alumnus:{alumnus_id}', ['alumni:self'])}"}
+    await held_by_every_service(world, alumnus_id, own_token)
+    async with httpx.AsyncClient() as http:  # a referral the alumnus makes, an event they speak at
+        referrals, engagement = (with_notifications.services[n].url for n in ("referrals", "engagement"))
+        referral = await http.post(f"{referrals}/referrals", headers=own_token, json={
+            "kind": "candidate", "candidate_name": "Hugo Lambert", "candidate_email": "hugo@example.org", "candidate_consent": True})
+        assert referral.status_code == 201, referral.text
+        starts = datetime.now(UTC) + timedelta(days=30)
+        talk = await http.post(f"{engagement}/events", headers=world.auth("events:write"), json={
+            "title": "Leaving well", "kind": "webinar", "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
+            "timezone": "Europe/Paris", "speaker_alumni_ids": [alumnus_id]})
+        assert talk.status_code == 201, talk.text
+
+    by_hr = await held_by_every_service(world, alumnus_id, world.auth("alumni:admin"))
     assert by_hr["unanswered"] == []
     assert by_hr["alumnus"]["alumnus_id"] == alumnus_id
     [case] = by_hr["services"]["offboarding"]["exit_cases"]
@@ -59,9 +85,17 @@ async def test_an_export_gathers_what_offboarding_and_notifications_hold(world: 
     held = by_hr["services"]["notifications"]
     assert held["reachable_alumnus"]["_id"] == alumnus_id
     assert {d["recipient_id"] for d in held["deliveries"]} >= {employee_id, alumnus_id}  # to the leaver, then to the alumnus
+    as_referrer = by_hr["services"]["referrals"]
+    assert as_referrer["referrer"]["email"] == "camille@home.example"
+    assert [(r["referral_id"], r["candidate_email"]) for r in as_referrer["referrals"]] == [(referral.json()["referral_id"], "hugo@example.org")]
+    assert as_referrer["hired_through_referrals"] == []  # asked by the employee id too: never hired through a referral
+    engaged = by_hr["services"]["engagement"]
+    assert engaged["known_alumnus"]["alumnus_id"] == alumnus_id and (engaged["answers"], engaged["check_ins"]) == ([], [])
+    assert [e["event_id"] for e in engaged["speaker_at"]] == [talk.json()["event_id"]]
 
-    own = await export(world, alumnus_id, {"Authorization": f"Bearer {world.tokens.issue(f'alumnus:{alumnus_id}', ['alumni:self'])}"})
+    own = await export(world, alumnus_id, own_token)
     assert own["services"]["notifications"]["reachable_alumnus"]["_id"] == alumnus_id
+    assert own["services"]["referrals"]["referrals"] == as_referrer["referrals"]
     assert own["services"]["offboarding"]["exit_cases"] == [] and "alumni:admin" in own["services"]["offboarding"]["note"]
 
     with_notifications.services["notifications"].stop()

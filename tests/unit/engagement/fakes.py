@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.engagement.api import http_router
+from services.engagement.api import http_router, personal_data
 from services.engagement.audience import Audience, KnownAlumnus
 from services.engagement.dependencies import Dependencies
 from services.engagement.domain import GOING, PUBLISHED, WAITLISTED, Answer, HostedEvent, Mailing
@@ -25,6 +25,7 @@ from shared.links import RsvpLinks
 from shared.testing.fakes import FakeTransactions, envelope_for
 from shared.web.auth import TokenVerifier
 from shared.web.limits import BodySizeLimit
+from shared.web.personal_data import personal_data_router
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 JWT_SECRET = "engagement-unit-test-secret-of-32-chars"
@@ -82,6 +83,10 @@ class InMemoryHostedEvents(_Repo):
     async def to_remind(self, now: datetime, until: datetime) -> list[str]:
         return [e.event_id for e in await self.listing((PUBLISHED,), now) if not e.reminded and e.starts_at <= until]
 
+    async def with_speaker(self, alumnus_id: str) -> list[HostedEvent]:
+        found = [e["event"] for e in self.store.events.values() if alumnus_id in e["event"].speaker_alumni_ids]
+        return sorted((copy.deepcopy(e) for e in found), key=lambda e: e.starts_at)
+
 
 class InMemoryAnswers(_Repo):
     async def get(self, event_id: str, alumnus_id: str) -> Answer | None:
@@ -120,6 +125,10 @@ class InMemoryCheckIns(_Repo):
 
     async def of_event(self, event_id: str) -> list[str]:
         return sorted(a for (e, a) in self.store.check_ins if e == event_id)
+
+    async def of_alumnus(self, alumnus_id: str) -> list[dict[str, Any]]:
+        theirs = [{"event_id": e, "checked_in_at": at} for (e, a), at in self.store.check_ins.items() if a == alumnus_id]
+        return sorted(theirs, key=lambda c: c["checked_in_at"])
 
     async def forget_alumnus(self, alumnus_id: str) -> None:
         self.store.check_ins = {k: v for k, v in self.store.check_ins.items() if k[1] != alumnus_id}
@@ -176,6 +185,7 @@ class Engagement:
     def api(self, *scopes: str, alumnus: str | None = None) -> httpx.AsyncClient:
         app = FastAPI()
         app.include_router(http_router(self.deps))
+        app.include_router(personal_data_router("engagement", personal_data(self.deps)))
         app.add_middleware(BodySizeLimit, max_bytes=65536)
         app.state.runtime = SimpleNamespace(transactions=self.transactions, clock=lambda: self.now)
         app.state.token_verifier = self.tokens

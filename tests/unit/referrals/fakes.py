@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.referrals.api import http_router
+from services.referrals.api import http_router, personal_data
 from services.referrals.ats.repository import Replayed
 from services.referrals.bonuses import SCHEDULED, Bonus, load_rules
 from services.referrals.dependencies import Dependencies
@@ -22,6 +22,7 @@ from shared.events import Event
 from shared.testing.fakes import FakeTransactions, envelope_for
 from shared.web.auth import TokenVerifier
 from shared.web.limits import BodySizeLimit
+from shared.web.personal_data import personal_data_router
 
 SECRET = "referrals-unit-test-secret-of-32-chars"
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -190,6 +191,7 @@ class Referrals:
     def app(self) -> FastAPI:
         app = FastAPI()
         app.include_router(http_router(self.deps))
+        app.include_router(personal_data_router("referrals", personal_data(self.deps)))
         app.add_middleware(BodySizeLimit, max_bytes=65536)
         app.state.runtime = SimpleNamespace(transactions=self.transactions, clock=self.clock)
         app.state.token_verifier = self.tokens
