@@ -15,7 +15,10 @@ from devstack.process import ManagedProcess, port_free
 
 VERSION = "3.5.1"
 ARTIFACT = f"io.zipkin:zipkin-server:{VERSION}:jar:exec"
-HEAP = "256m"
+HEAP = "512m"
+# Zipkin keeps spans in memory (500,000 by default, more than its heap holds: a fault test's
+# spans made it run out of memory); the oldest go first past this many.
+MAX_SPANS = 150_000
 
 
 class ZipkinNode:
@@ -69,7 +72,7 @@ class ZipkinNode:
         self.process.argv = [
             java, f"-Xms{HEAP}", f"-Xmx{HEAP}", "-XX:+UseSerialGC", "-jar", str(jar),
             f"--armeria.ports[0].port={self.cfg.zipkin_port}", "--armeria.ports[0].ip=127.0.0.1", "--armeria.ports[0].protocols[0]=http",
-            "--logging.level.root=WARN",
+            f"--zipkin.storage.mem.max-spans={MAX_SPANS}", "--logging.level.root=WARN",
         ]
         self.process.start()
         return True
