@@ -18,7 +18,7 @@ ARTIFACT = f"io.zipkin:zipkin-server:{VERSION}:jar:exec"
 HEAP = "512m"
 # Zipkin keeps spans in memory (500,000 by default, more than its heap holds: a fault test's
 # spans made it run out of memory); the oldest go first past this many.
-MAX_SPANS = 150_000
+MAX_SPANS = 30_000
 
 
 class ZipkinNode:

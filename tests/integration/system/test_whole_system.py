@@ -160,7 +160,8 @@ async def test_a_mixed_batch_through_the_whole_system(system: System, figures) -
 
     assert await _eventually(stored_to_the_smtp_send, timeout=30), "the departure's trace is not in the trace store"
     stored = next(spans for spans in await in_trace_store() if spans[0]["traceId"] == traced_id)
-    assert {s["localEndpoint"]["serviceName"] for s in stored} == {"alumni-offboarding", "alumni-identity", "alumni-notifications"}
+    # Through every service that reads a departure's events (referrals and engagement keep projections).
+    assert {"alumni-offboarding", "alumni-identity", "alumni-notifications"} <= {s["localEndpoint"]["serviceName"] for s in stored}
     assert render_tree(stored)[0].split("ms ", 1)[1].startswith("alumni-offboarding: post /webhooks/hris/{source}")
     figures(f"whole system: {len(eligible)} alumni for {len(eligible)} eligible (one boomerang, two stints), "
             f"{sum(counts.values())} welcome emails, 0 for {len(excluded)} excluded and 1 cancelled, "
