@@ -16,7 +16,9 @@ at times (a p95 of 40 s after a few dozen runs), which would measure the leftove
 3. latency at a fixed offered rate (20 departures/s by default): p50, p95, p99 from publishing
    a departure to its welcome email reaching the SMTP server;
 4. peak RSS of each service process (VmHWM);
-5. the ratio pipeline / baseline.
+5. the ratio pipeline / baseline;
+6. the pipeline's throughput again with two instances of the busiest service (notifications),
+   sharing its consumer groups and database as replicas in a cluster do.
 """
 
 import argparse
@@ -35,7 +37,10 @@ from aiosmtpd.controller import Controller
 from bench.baseline import Baseline, departure, headers
 from devstack.config import StackConfig
 from devstack.process import free_port
+from devstack.services import ServiceProcess
 from devstack.stack import LocalStack
+
+BUSIEST = "notifications"
 
 
 class Arrivals:
@@ -147,6 +152,21 @@ async def main(args: argparse.Namespace) -> None:
               f"p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, p99 {percentile(latencies, 99):.0f} ms")
         print("peak RSS: " + ", ".join(f"{name} {peak_rss_mb(s.process.pid()):.0f} MB" for name, s in stack.services.items()))
         print(f"ratio pipeline / baseline: {pipe_rate / base_rate:.2f}")
+
+        # The busiest service (notifications: two hops and the SMTP sends) as two instances
+        # sharing its groups, as a cluster scales it: the same throughput run again.
+        busiest = stack.services[BUSIEST]
+        env = {k: v for k, v in (busiest.process.env or {}).items() if k != "HTTP_PORT"}
+        second = ServiceProcess(cfg, BUSIEST, free_port(), env, instance="b")
+        second.start()
+        try:
+            await second.wait_ready(timeout=120)
+            await asyncio.sleep(5)  # the groups rebalance over the two instances
+            await throughput(cfg, arrivals, "hris.employee.departed", "com.alumni.employee.departed.v1", 50, 120)  # warm-up
+            two_rate = await throughput(cfg, arrivals, "hris.employee.departed", "com.alumni.employee.departed.v1", args.departures, 900)
+        finally:
+            second.stop()
+        print(f"pipeline with two {BUSIEST} instances:   {two_rate:7.1f} departures/s ({two_rate / pipe_rate:.2f} x one instance)")
     finally:
         stack.down(log=lambda line: None)
         arrivals.stop()
