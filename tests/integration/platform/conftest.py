@@ -104,6 +104,15 @@ class OrdersDeployment:
         await app.wait_ready()
         return app
 
+    async def never_ready(self, envs: list[dict[str, str]], because: str) -> None:
+        """Each of these configurations starts a process that gives up at start-up, saying why."""
+        for env in envs:
+            with pytest.raises(AssertionError, match="exited|not ready"):
+                await self.start(env=env | {"STARTUP_TIMEOUT_SECONDS": "6"})
+        for app in self.apps:
+            await app.wait_exit()
+            assert because in app.process.log_tail(80)
+
     def stop_all(self) -> None:
         for app in self.apps:
             app.process.stop(timeout=30)
