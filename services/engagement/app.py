@@ -9,10 +9,10 @@ from services.engagement.api import http_router, personal_data
 from services.engagement.dependencies import Dependencies
 from services.engagement.handlers import event_handlers
 from services.engagement.pages import RsvpPages
-from services.engagement.scheduler import EngagementScheduler
+from services.engagement.scheduler import scheduled_round
 from shared.events.engagement import MAX_RECIPIENTS_PER_EVENT
 from shared.links import RsvpLinks
-from shared.service import ServiceRuntime, create_service
+from shared.service import Periodic, ServiceRuntime, create_service
 from shared.settings import DEVELOPMENT_RSVP_LINK_SECRET, ServiceSettings
 from shared.web.personal_data import personal_data_router
 
@@ -39,7 +39,7 @@ class Settings(ServiceSettings):
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    scheduler: EngagementScheduler | None = None
+    scheduler: Periodic | None = None
 
     def wake() -> None:
         if scheduler is not None:
@@ -51,7 +51,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         rsvp_links=RsvpLinks(settings.rsvp_link_secret, settings.rsvp_link_previous_secrets), pages=RsvpPages(),
         chunk_size=settings.event_notice_chunk_size, reminder_hours=settings.event_reminder_hours, wake_scheduler=wake,
     )
-    scheduler = EngagementScheduler(deps, settings.event_scheduler_interval_seconds)
+    scheduler = Periodic("engagement-mailings", lambda runtime: scheduled_round(runtime, deps), settings.event_scheduler_interval_seconds)
 
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db)

@@ -5,7 +5,6 @@ recorded with a conditional update of the mailing's progress, so two instances n
 same chunk twice and a crash resumes where the last commit left off. "Now" is the service's
 clock (CLOCK_FILE in tests)."""
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -86,34 +85,8 @@ async def schedule_reminders(transactions: Transactions, deps: Dependencies, now
     return started
 
 
-class EngagementScheduler:
-    def __init__(self, deps: Dependencies, interval_seconds: float) -> None:
-        self.deps = deps
-        self.interval = interval_seconds
-        self.wakeup = asyncio.Event()
-        self._task: asyncio.Task | None = None
-
-    def wake(self) -> None:
-        self.wakeup.set()
-
-    async def start(self, runtime: ServiceRuntime) -> None:
-        self._task = asyncio.create_task(self._run(runtime), name="engagement-mailings")
-
-    async def stop(self, runtime: ServiceRuntime) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self, runtime: ServiceRuntime) -> None:
-        while not runtime.stopping.is_set():
-            self.wakeup.clear()
-            try:
-                await schedule_reminders(runtime.transactions, self.deps, runtime.clock())
-                if told := await run_mailings(runtime.transactions, self.deps):
-                    log.info("mailing chunks told", extra={"chunks": told})
-            except Exception as exc:  # the next round tries again
-                log.warning("mailings failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), self.interval)
-            except TimeoutError:
-                pass
+async def scheduled_round(runtime: ServiceRuntime, deps: Dependencies) -> None:
+    """One round of the scheduler: reminders that came due, then every mailing left."""
+    await schedule_reminders(runtime.transactions, deps, runtime.clock())
+    if told := await run_mailings(runtime.transactions, deps):
+        log.info("mailing chunks told", extra={"chunks": told})

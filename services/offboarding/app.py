@@ -14,9 +14,9 @@ from services.offboarding.domain import EligibilityPolicy, ExitFormLinks
 from services.offboarding.handlers import event_handlers
 from services.offboarding.intake.sources import HrisSource
 from services.offboarding.pages import ExitFormPages
-from services.offboarding.scheduler import DueCaseScheduler
+from services.offboarding.scheduler import scheduled_round
 from shared.events.types import DepartureReason
-from shared.service import ServiceRuntime, create_service
+from shared.service import Periodic, ServiceRuntime, create_service
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
 from shared.messaging.parking import MongoWaitingEvents
 from shared.web.personal_data import personal_data_router
@@ -84,7 +84,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
         case_retention=timedelta(days=settings.exit_case_retention_days),
     )
-    scheduler = DueCaseScheduler(deps, settings.due_cases_interval_seconds)
+    scheduler = Periodic("due-exit-cases", lambda runtime: scheduled_round(runtime, deps), settings.due_cases_interval_seconds)
 
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db, webhook_tolerance_seconds=settings.webhook_tolerance_seconds)

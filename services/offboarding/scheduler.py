@@ -1,7 +1,6 @@
 """Completes future-dated exit cases when their departure date comes, and forgets closed cases
 once their retention period has passed."""
 
-import asyncio
 import logging
 from datetime import date, datetime
 
@@ -65,28 +64,7 @@ async def forget_expired_cases(transactions: Transactions, deps: Dependencies, n
     return forgotten
 
 
-class DueCaseScheduler:
-    def __init__(self, deps: Dependencies, interval_seconds: float) -> None:
-        self.deps = deps
-        self.interval = interval_seconds
-        self._task: asyncio.Task | None = None
-
-    async def start(self, runtime: ServiceRuntime) -> None:
-        self._task = asyncio.create_task(self._run(runtime), name="due-exit-cases")
-
-    async def stop(self, runtime: ServiceRuntime) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self, runtime: ServiceRuntime) -> None:
-        while not runtime.stopping.is_set():
-            try:
-                await complete_due_cases(runtime.transactions, self.deps, runtime.clock().date())
-                await forget_expired_cases(runtime.transactions, self.deps, runtime.clock())
-            except Exception as exc:  # the next round tries again
-                log.warning("completing or forgetting cases failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-            try:
-                await asyncio.wait_for(runtime.stopping.wait(), self.interval)
-            except TimeoutError:
-                pass
+async def scheduled_round(runtime: ServiceRuntime, deps: Dependencies) -> None:
+    """One round of the scheduler: due cases completed, then expired ones forgotten."""
+    await complete_due_cases(runtime.transactions, deps, runtime.clock().date())
+    await forget_expired_cases(runtime.transactions, deps, runtime.clock())

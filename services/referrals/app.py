@@ -14,8 +14,8 @@ from services.referrals.ats.sources import AtsSource
 from services.referrals.bonuses import load_rules
 from services.referrals.dependencies import Dependencies
 from services.referrals.handlers import event_handlers
-from services.referrals.scheduler import ReferralScheduler
-from shared.service import ServiceRuntime, create_service
+from services.referrals.scheduler import scheduled_round
+from shared.service import Periodic, ServiceRuntime, create_service
 from shared.settings import ServiceSettings
 from shared.web.personal_data import personal_data_router
 
@@ -57,7 +57,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
         ats_api=ats_api,
     )
-    scheduler = ReferralScheduler(deps, settings.referrals_scheduler_interval_seconds)
+    scheduler = Periodic("referrals-scheduler", lambda runtime: scheduled_round(runtime, deps), settings.referrals_scheduler_interval_seconds)
 
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db, webhook_tolerance_seconds=settings.webhook_tolerance_seconds)

@@ -11,7 +11,6 @@ and a bonus is written only if it is still scheduled; two replicas on one item c
 the one that retries finds nothing left to do.
 """
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -68,27 +67,5 @@ async def run_once(transactions: Transactions, deps: Dependencies, now: datetime
     return done
 
 
-class ReferralScheduler:
-    def __init__(self, deps: Dependencies, interval_seconds: float) -> None:
-        self.deps = deps
-        self.interval = interval_seconds
-        self._task: asyncio.Task | None = None
-
-    async def start(self, runtime: ServiceRuntime) -> None:
-        self._task = asyncio.create_task(self._run(runtime), name="referrals-scheduler")
-
-    async def stop(self, runtime: ServiceRuntime) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self, runtime: ServiceRuntime) -> None:
-        while not runtime.stopping.is_set():
-            try:
-                await run_once(runtime.transactions, self.deps, runtime.clock())
-            except Exception as exc:  # the next round tries again
-                log.warning("referrals scheduler round failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-            try:
-                await asyncio.wait_for(runtime.stopping.wait(), self.interval)
-            except TimeoutError:
-                pass
+async def scheduled_round(runtime: ServiceRuntime, deps: Dependencies) -> None:
+    await run_once(runtime.transactions, deps, runtime.clock())
