@@ -1,65 +1,90 @@
-"""The benchmark's baseline: three chained stages written by hand with aiokafka and PyMongo,
+"""The benchmark's baseline: the services' stages written by hand with aiokafka and PyMongo,
 doing per departure the I/O the services do (see bench/pipeline.py), and the sample departures
-both are fed."""
+both are fed. It runs as a process of its own, so that its CPU time is measured apart:
 
+    .venv/bin/python -m bench.baseline --bootstrap-servers H:P --mongodb-uri URI --smtp-port N
+"""
+
+import argparse
 import asyncio
 import json
+import logging
+import signal
 import socket
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import aiosmtplib
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from pymongo import AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 
-from devstack.config import StackConfig
-from shared.events import Envelope
+from bench.sample import departure, headers
 
-TODAY = date.today()
-
-
-def departure(run: str, n: int) -> dict:
-    return {
-        "employee_id": f"B-{run}-{n:06d}", "first_name": f"Bench{n}", "last_name": "Mark", "work_email": f"w{n}.{run}@acme.example",
-        "personal_email": f"p{n}.{run}@home.example", "hire_date": (TODAY - timedelta(days=800)).isoformat(),
-        "departure_date": (TODAY - timedelta(days=1)).isoformat(), "departure_reason": "resignation", "locale": "en",
-    }
-
-
-def headers(ce_type: str) -> list[tuple[str, bytes]]:
-    return [(k, v.encode()) for k, v in Envelope(type=ce_type, source="/bench").headers().items()]
-
-
-# --- the baseline: three stages by hand ---------------------------------------------------------
+# --- the baseline: the services' stages by hand --------------------------------------------------
 
 class Baseline:
-    TOPICS = ("bench.departed", "bench.completed", "bench.notify")
+    """Per departure, as the services: offboarding (a transaction: dedupe marker, erasure check,
+    existing case, the case, the exit-form link, two outbox rows; two events), referrals (a
+    marker and a look for a referred hire, per departure; a marker and its referrer projection,
+    per registration), identity (marker, erasure check, existing alumnus, the alumnus, the email
+    confirmation, two outbox rows; two events), engagement (marker, its projection) and
+    notifications (per email: a transaction planning the delivery, the SMTP send, a transaction
+    settling it with its `delivered` outbox row, published). Three emails: the exit-form
+    invitation, the welcome and the email confirmation. Published outbox rows are removed every
+    0.2 s, offsets committed per fetched batch, the collections carry the services' indexes."""
 
-    def __init__(self, cfg: StackConfig, smtp_port: int) -> None:
-        self.cfg = cfg
+    DEPARTED, COMPLETED, REGISTERED, NOTIFY, DELIVERED = "bench.departed", "bench.completed", "bench.registered", "bench.notify", "bench.delivered"
+    TOPICS = (DEPARTED, COMPLETED, REGISTERED, NOTIFY, DELIVERED)
+
+    def __init__(self, bootstrap_servers: str, mongodb_uri: str, smtp_port: int) -> None:
+        self.bootstrap = bootstrap_servers
         self.smtp_port = smtp_port
-        self.client = AsyncMongoClient(cfg.mongodb_uri)
-        self.db = self.client["bench_baseline"]
-        self.producer = AIOKafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", enable_idempotence=True)
+        self.client = AsyncMongoClient(mongodb_uri)
+        self.db = {name: self.client[f"bench_{name}"] for name in ("offboarding", "identity", "referrals", "engagement", "notifications")}
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
         self.tasks: list[asyncio.Task] = []
-        self.published: list[str] = []
+        self.published: dict[str, list[str]] = {name: [] for name in self.db}
         self.local_hostname = socket.getfqdn()
 
     async def start(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.cfg.bootstrap_servers)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await admin.start()
         existing = set(await admin.list_topics())
         await admin.create_topics([NewTopic(t, 6, 1) for t in self.TOPICS if t not in existing])
         await admin.close()
+        await self._indexes()
         await self.producer.start()
         self.tasks = [
-            asyncio.create_task(self._stage(self.TOPICS[0], self._offboarding)),
-            asyncio.create_task(self._stage(self.TOPICS[1], self._identity)),
-            asyncio.create_task(self._stage(self.TOPICS[2], self._notifications)),
+            asyncio.create_task(self._stage("offboarding", [self.DEPARTED], self._offboarding)),
+            asyncio.create_task(self._stage("referrals-departures", [self.DEPARTED], self._referrals_departure)),
+            asyncio.create_task(self._stage("identity", [self.COMPLETED], self._identity)),
+            asyncio.create_task(self._stage("referrals-alumni", [self.REGISTERED], self._referrals_alumnus)),
+            asyncio.create_task(self._stage("engagement", [self.REGISTERED], self._engagement)),
+            asyncio.create_task(self._stage("notifications", [self.NOTIFY, self.REGISTERED], self._notifications)),
             asyncio.create_task(self._remove_published()),
         ]
+
+    async def _indexes(self) -> None:
+        for db in self.db.values():
+            await db.processed_events.create_index("processed_at", expireAfterSeconds=30 * 86400)
+            await db.outbox.create_index([("status", ASCENDING), ("seq", ASCENDING)])
+        off, ident, notif = self.db["offboarding"], self.db["identity"], self.db["notifications"]
+        await off.exit_cases.create_index([("status", ASCENDING), ("departure_date", ASCENDING)])
+        await off.exit_cases.create_index([("employee_id", ASCENDING), ("hire_date", DESCENDING)])
+        await off.exit_cases.create_index("closed_at", sparse=True)
+        await off.exit_invitations.create_index("case_id")
+        await ident.alumni.create_index("stints.employee_id")
+        await ident.alumni.create_index("profile.personal_email")
+        await ident.alumni.create_index([("search.listed", ASCENDING), ("search.name", ASCENDING)])
+        await ident.email_confirmations.create_index("alumnus_id")
+        await self.db["referrals"].referrals.create_index("employee_id")
+        await self.db["engagement"].known_alumni.create_index([("consents.events", ASCENDING), ("country", ASCENDING)])
+        await notif.reachable_alumni.create_index([("consents.events", ASCENDING), ("country", ASCENDING)])
+        await notif.deliveries.create_index([("recipient_id", ASCENDING), ("created_at", ASCENDING)])
+        await notif.deliveries.create_index("source_event_id")
+        await notif.deliveries.create_index("created_at", expireAfterSeconds=365 * 86400)
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -68,8 +93,8 @@ class Baseline:
         await self.producer.stop()
         await self.client.close()
 
-    async def _stage(self, topic: str, handle) -> None:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.cfg.bootstrap_servers, group_id=f"bench-{topic}",
+    async def _stage(self, group: str, topics: list[str], handle) -> None:
+        consumer = AIOKafkaConsumer(*topics, bootstrap_servers=self.bootstrap, group_id=f"bench-{group}",
                                     enable_auto_commit=False, auto_offset_reset="earliest")
         await consumer.start()
         try:
@@ -90,62 +115,134 @@ class Baseline:
         async with self.client.start_session() as session:
             await session.with_transaction(lambda s: writes(s))
 
-    async def _publish(self, outbox_ids: list[str], messages: list[tuple[str, bytes, bytes, str]]) -> None:
+    async def _publish(self, service: str, outbox_ids: list[str], messages: list[tuple[str, bytes, bytes, str]]) -> None:
         sends = [await self.producer.send(t, v, key=k, headers=headers(ce)) for t, k, v, ce in messages]
         await asyncio.gather(*sends)
-        self.published.extend(outbox_ids)
+        self.published[service].extend(outbox_ids)
 
     async def _remove_published(self) -> None:
         while True:
             await asyncio.sleep(0.2)
-            ids, self.published = self.published, []
-            if ids:
-                await self.db.outbox.delete_many({"_id": {"$in": ids}})
+            for service, ids in self.published.items():
+                if ids:
+                    self.published[service] = []
+                    await self.db[service].outbox.delete_many({"_id": {"$in": ids}})
+
+    @staticmethod
+    async def _marker(db, s) -> None:
+        await db.processed_events.insert_one({"_id": uuid.uuid4().hex, "processed_at": datetime.now(UTC)}, session=s)
+
+    @staticmethod
+    def _outbox(ids: list[str], value: bytes) -> list[dict]:
+        return [{"_id": i, "status": "pending", "seq": n, "value": value} for n, i in enumerate(ids)]
 
     async def _offboarding(self, record) -> None:
-        d = json.loads(record.value)
+        d, db = json.loads(record.value), self.db["offboarding"]
         ids = [uuid.uuid4().hex, uuid.uuid4().hex]
 
         async def writes(s) -> None:
-            await self.db.processed.insert_one({"_id": uuid.uuid4().hex, "at": datetime.now(UTC)}, session=s)
-            await self.db.cases.replace_one({"_id": d["employee_id"]}, {"departure": d, "status": "completed"}, upsert=True, session=s)
-            await self.db.invitations.insert_one({"_id": uuid.uuid4().hex, "case": d["employee_id"]}, session=s)
-            await self.db.outbox.insert_many([{"_id": i, "status": "pending", "value": record.value} for i in ids], session=s)
+            await self._marker(db, s)
+            await db.erased_people.find_one({"_id": d["employee_id"]}, session=s)
+            await db.exit_cases.find_one({"employee_id": d["employee_id"]}, sort=[("hire_date", DESCENDING)], session=s)
+            await db.exit_cases.replace_one({"_id": d["employee_id"]}, {"employee_id": d["employee_id"], "hire_date": d["hire_date"],
+                                            "departure": d, "status": "completed"}, upsert=True, session=s)
+            await db.exit_invitations.insert_one({"_id": uuid.uuid4().hex, "case_id": d["employee_id"]}, session=s)
+            await db.outbox.insert_many(self._outbox(ids, record.value), session=s)
 
         await self._transaction(writes)
         key = d["employee_id"].encode()
-        await self._publish(ids, [(self.TOPICS[1], key, record.value, "completed"), (self.TOPICS[2], key, json.dumps({"kind": "invitation", **d}).encode(), "issued")])
+        await self._publish("offboarding", ids, [(self.COMPLETED, key, record.value, "completed"),
+                                                 (self.NOTIFY, key, json.dumps({"kind": "invitation", **d}).encode(), "issued")])
 
-    async def _identity(self, record) -> None:
-        d = json.loads(record.value)
-        outbox_id = uuid.uuid4().hex
+    async def _referrals_departure(self, record) -> None:
+        d, db = json.loads(record.value), self.db["referrals"]
 
         async def writes(s) -> None:
-            await self.db.processed.insert_one({"_id": uuid.uuid4().hex, "at": datetime.now(UTC)}, session=s)
-            await self.db.alumni.insert_one({"_id": uuid.uuid4().hex, "employee_id": d["employee_id"], "profile": d}, session=s)
-            await self.db.outbox.insert_one({"_id": outbox_id, "status": "pending", "value": record.value}, session=s)
+            await self._marker(db, s)
+            await db.referrals.find_one({"employee_id": d["employee_id"]}, session=s)
 
         await self._transaction(writes)
-        await self._publish([outbox_id], [(self.TOPICS[2], d["employee_id"].encode(), json.dumps({"kind": "welcome", **d}).encode(), "registered")])
+
+    async def _identity(self, record) -> None:
+        d, db = json.loads(record.value), self.db["identity"]
+        ids = [uuid.uuid4().hex, uuid.uuid4().hex]
+
+        async def writes(s) -> None:
+            await self._marker(db, s)
+            await db.erased_people.find_one({"_id": d["employee_id"]}, session=s)
+            await db.alumni.find_one({"stints.employee_id": d["employee_id"]}, session=s)
+            await db.alumni.insert_one({"_id": uuid.uuid4().hex, "stints": [{"employee_id": d["employee_id"]}], "profile": d,
+                                        "search": {"listed": False, "name": d["last_name"].lower()}}, session=s)
+            await db.email_confirmations.insert_one({"_id": uuid.uuid4().hex, "alumnus_id": ids[0], "expires_at": datetime.now(UTC)}, session=s)
+            await db.outbox.insert_many(self._outbox(ids, record.value), session=s)
+
+        await self._transaction(writes)
+        key = d["employee_id"].encode()
+        await self._publish("identity", ids, [(self.REGISTERED, key, json.dumps({"kind": "welcome", **d}).encode(), "registered"),
+                                              (self.NOTIFY, key, json.dumps({"kind": "confirmation", **d}).encode(), "confirmation")])
+
+    async def _referrals_alumnus(self, record) -> None:
+        d, db = json.loads(record.value), self.db["referrals"]
+
+        async def writes(s) -> None:
+            await self._marker(db, s)
+            await db.referrers.find_one({"_id": d["employee_id"]}, session=s)
+            await db.referrers.replace_one({"_id": d["employee_id"]}, {"active": True}, upsert=True, session=s)
+
+        await self._transaction(writes)
+
+    async def _engagement(self, record) -> None:
+        d, db = json.loads(record.value), self.db["engagement"]
+
+        async def writes(s) -> None:
+            await self._marker(db, s)
+            await db.known_alumni.replace_one({"_id": d["employee_id"]}, {"country": "FR", "consents": {"events": True}}, upsert=True, session=s)
+
+        await self._transaction(writes)
 
     async def _notifications(self, record) -> None:
-        d = json.loads(record.value)
+        d, db = json.loads(record.value), self.db["notifications"]
         delivery = uuid.uuid4().hex
 
         async def plan(s) -> None:
-            await self.db.processed.insert_one({"_id": uuid.uuid4().hex, "at": datetime.now(UTC)}, session=s)
-            await self.db.reachable.replace_one({"_id": d["employee_id"]}, {"email": d["personal_email"]}, upsert=True, session=s)
-            await self.db.deliveries.insert_one({"_id": delivery, "status": "planned"}, session=s)
+            await self._marker(db, s)
+            if d["kind"] == "welcome":
+                await db.reachable_alumni.replace_one({"_id": d["employee_id"]}, {"email": d["personal_email"]}, upsert=True, session=s)
+            await db.deliveries.insert_one({"_id": delivery, "status": "planned", "recipient_id": d["employee_id"],
+                                            "source_event_id": record.offset, "created_at": datetime.now(UTC)}, session=s)
 
         await self._transaction(plan)
         message = EmailMessage()
         message["From"], message["To"] = "bench@example.com", d["personal_email"]
-        message["Subject"] = "Welcome" if d["kind"] == "welcome" else "Staying in touch"
+        message["Subject"] = {"welcome": "Welcome", "invitation": "Staying in touch"}.get(d["kind"], "Confirm your email")
         message.set_content("Hello")
         await aiosmtplib.send(message, hostname="127.0.0.1", port=self.smtp_port, local_hostname=self.local_hostname)
+        ids = [uuid.uuid4().hex]
 
         async def settle(s) -> None:
-            await self.db.deliveries.update_one({"_id": delivery}, {"$set": {"status": "sent"}}, session=s)
-            await self.db.outbox.insert_one({"_id": uuid.uuid4().hex, "status": "pending"}, session=s)
+            await db.deliveries.update_one({"_id": delivery}, {"$set": {"status": "sent"}}, session=s)
+            await db.outbox.insert_many(self._outbox(ids, b"{}"), session=s)
 
         await self._transaction(settle)
+        await self._publish("notifications", ids, [(self.DELIVERED, d["employee_id"].encode(), json.dumps({"delivery": delivery}).encode(), "delivered")])
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # topics just created: metadata catches up
+    baseline = Baseline(args.bootstrap_servers, args.mongodb_uri, args.smtp_port)
+    await baseline.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print("ready", flush=True)
+    await stop.wait()
+    await baseline.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="bench.baseline")
+    parser.add_argument("--bootstrap-servers", required=True)
+    parser.add_argument("--mongodb-uri", required=True)
+    parser.add_argument("--smtp-port", type=int, required=True)
+    asyncio.run(_serve(parser.parse_args()))

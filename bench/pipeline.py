@@ -1,22 +1,27 @@
 """Benchmark: departures from intake to SMTP delivery, against a baseline measured in the same run.
 
     ./alumni bench                      # or: .venv/bin/python -m bench.pipeline
-    ./alumni bench --departures 600 --rate 20 --seconds 30
+    ./alumni bench --departures 600 --load 0.5 --rate 20 --seconds 30
 
 It starts a stack of its own (.stack/bench, other ports), emptied at every run: the
 local database's store grows with each run, and a grown store stalls its writers for seconds
-at times (a p95 of 40 s after a few dozen runs), which would measure the leftovers. Then it prints:
-1. baseline: three chained stages written directly with aiokafka and PyMongo, doing per
-   departure the I/O the services do (consume; a transaction writing the dedupe marker, the
-   state and the outbox; produce; remove the published events from the outbox, gathered every
-   0.2 s as the services do; offsets committed per fetched batch; and at the end the two SMTP sends: exit-form
-   invitation and welcome): the practical ceiling of this machine's broker and database;
+at times (a p95 of 40 s after a few dozen runs), which would measure the leftovers. Then it prints, from one stack in one run:
+1. baseline: the services' stages written by hand with aiokafka and PyMongo, as a process of
+   its own (bench/baseline.py), doing per departure the I/O the services do (consume; a
+   transaction per stage writing the dedupe marker, the reads and state and the outbox, on
+   collections with the services' indexes; produce; remove the published events from the
+   outbox, gathered every 0.2 s as the services do; offsets committed per fetched batch; the
+   three SMTP sends, exit-form invitation, welcome and email confirmation, each planned and
+   settled in a transaction): the practical ceiling of this machine's broker and database;
 2. pipeline: the five services as processes, sustained departures per second from the first
    record published to the last welcome email received;
-3. latency at a fixed offered rate (20 departures/s by default): p50, p95, p99 from publishing
-   a departure to its welcome email reaching the SMTP server;
-4. peak RSS of each service process (VmHWM);
-5. the ratio pipeline / baseline;
+3. CPU milliseconds per departure of every process (baseline or services, broker, database)
+   during those two runs, and the ratio pipeline / baseline: these mean the same on any
+   machine of the kind, where departures per second do not;
+4. latency at 50% of the capacity just measured (`--load`), and at a fixed rate (20/s,
+   `--rate`) when the machine is under it: p50, p95, p99 from publishing a departure to its
+   welcome email reaching the SMTP server;
+5. peak RSS of each service process (VmHWM);
 6. the pipeline's throughput again with two instances of the busiest service (notifications),
    sharing its consumer groups and database as replicas in a cluster do.
 """
@@ -25,16 +30,16 @@ import argparse
 import asyncio
 import json
 import shutil
-import statistics
+import sys
 import time
 import uuid
 from dataclasses import replace
-from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
 from bench.baseline import Baseline, departure, headers
+from bench.measures import CpuMeter, cpu_line, latency_line, peak_rss_mb
 from devstack.config import StackConfig
 from devstack.process import free_port
 from devstack.services import ServiceProcess
@@ -107,15 +112,32 @@ async def throughput(cfg: StackConfig, arrivals: Arrivals, topic: str, ce_type: 
     return count / (finished - started)
 
 
-def percentile(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+async def measured(cfg: StackConfig, arrivals: Arrivals, topic: str, ce_type: str, count: int, timeout: float,
+                   pids: dict[str, int]) -> tuple[float, dict[str, float]]:
+    """Throughput of one run, and the CPU each process spent per departure during it."""
+    meter = CpuMeter(pids)
+    rate = await throughput(cfg, arrivals, topic, ce_type, count, timeout)
+    return rate, meter.per_departure_ms(count)
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+async def latency(cfg: StackConfig, arrivals: Arrivals, rate: float, seconds: int) -> list[float]:
+    """Milliseconds from publishing each departure, at `rate` per second, to its welcome email."""
+    run = uuid.uuid4().hex[:6]
+    departures = [departure(run, n) for n in range(max(1, int(rate * seconds)))]
+    sent = await publish(cfg, "hris.employee.departed", "com.alumni.employee.departed.v1", departures, rate=rate)
+    await wait_for_welcomes(arrivals, list(sent), 300)
+    return [(arrivals.welcomes[a] - t) * 1000 for a, t in sent.items()]
+
+
+async def start_baseline(cfg: StackConfig, smtp_port: int) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.baseline", "--bootstrap-servers", cfg.bootstrap_servers, "--mongodb-uri", cfg.mongodb_uri,
+        "--smtp-port", str(smtp_port), stdout=asyncio.subprocess.PIPE,
+    )
+    ready = await asyncio.wait_for(process.stdout.readline(), 120)
+    if ready.strip() != b"ready":
+        raise SystemExit(f"bench: the baseline did not start ({ready!r})")
+    return process
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -130,28 +152,37 @@ async def main(args: argparse.Namespace) -> None:
     shutil.rmtree(cfg.home, ignore_errors=True)
     print(f"starting an empty bench stack in {cfg.home} ...", flush=True)
     await stack.up_infrastructure(log=lambda line: None)
+    infrastructure = {"broker": stack.kafka.process.pid(), "database": stack.database.process.pid()}
+    departed = ("hris.employee.departed", "com.alumni.employee.departed.v1")
     try:
-        baseline = Baseline(cfg, arrivals.port)
-        await baseline.start()
-        await throughput(cfg, arrivals, Baseline.TOPICS[0], "departed", 50, 120)  # warm-up
-        base_rate = await throughput(cfg, arrivals, Baseline.TOPICS[0], "departed", args.departures, 600)
-        await baseline.stop()
-        print(f"baseline (3 hand-written stages):     {base_rate:7.1f} departures/s", flush=True)
+        baseline = await start_baseline(cfg, arrivals.port)
+        pids = {"baseline": baseline.pid} | infrastructure
+        await throughput(cfg, arrivals, Baseline.DEPARTED, "departed", 50, 120)  # warm-up
+        base_rate, base_cpu = await measured(cfg, arrivals, Baseline.DEPARTED, "departed", args.departures, 600, pids)
+        baseline.terminate()
+        await baseline.wait()
+        print(f"baseline (the stages by hand):        {base_rate:7.1f} departures/s", flush=True)
+        print(cpu_line("baseline", base_cpu), flush=True)
 
         await stack.up_services(log=lambda line: None)
-        await throughput(cfg, arrivals, "hris.employee.departed", "com.alumni.employee.departed.v1", 50, 120)  # warm-up
-        pipe_rate = await throughput(cfg, arrivals, "hris.employee.departed", "com.alumni.employee.departed.v1", args.departures, 900)
+        pids = {name: s.process.pid() for name, s in stack.services.items()} | infrastructure
+        await throughput(cfg, arrivals, *departed, 50, 120)  # warm-up
+        pipe_rate, pipe_cpu = await measured(cfg, arrivals, *departed, args.departures, 900, pids)
         print(f"pipeline (five services, to SMTP):     {pipe_rate:7.1f} departures/s", flush=True)
+        print(cpu_line("pipeline", pipe_cpu), flush=True)
+        print(f"ratio pipeline / baseline: {pipe_rate / base_rate:.2f} (CPU per departure: "
+              f"{sum(pipe_cpu.values()) / sum(base_cpu.values()):.2f} x the baseline's)", flush=True)
 
-        run = uuid.uuid4().hex[:6]
-        departures = [departure(run, n) for n in range(int(args.rate * args.seconds))]
-        sent = await publish(cfg, "hris.employee.departed", "com.alumni.employee.departed.v1", departures, rate=args.rate)
-        await wait_for_welcomes(arrivals, list(sent), 300)
-        latencies = [(arrivals.welcomes[a] - t) * 1000 for a, t in sent.items()]
-        print(f"latency at {args.rate:.0f}/s for {args.seconds}s (intake to SMTP, welcome email): "
-              f"p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, p99 {percentile(latencies, 99):.0f} ms")
-        print("peak RSS: " + ", ".join(f"{name} {peak_rss_mb(s.process.pid()):.0f} MB" for name, s in stack.services.items()))
-        print(f"ratio pipeline / baseline: {pipe_rate / base_rate:.2f}")
+        # A fixed share of the capacity just measured, so that the figure means the same on a
+        # faster or a slower machine; and the fixed rate too when this machine is under it.
+        offered = pipe_rate * args.load
+        print(latency_line(f"{offered:.1f}/s ({args.load:.0%} of capacity) for {args.seconds}s",
+                           await latency(cfg, arrivals, offered, args.seconds)), flush=True)
+        if args.rate < pipe_rate:
+            print(latency_line(f"{args.rate:.0f}/s for {args.seconds}s", await latency(cfg, arrivals, args.rate, args.seconds)), flush=True)
+        else:
+            print(f"latency at {args.rate:.0f}/s: not measured, over this machine's capacity ({pipe_rate:.1f}/s)", flush=True)
+        print("peak RSS: " + ", ".join(f"{name} {peak_rss_mb(s.process.pid()):.0f} MB" for name, s in stack.services.items()), flush=True)
 
         # The busiest service (notifications: two hops and the SMTP sends) as two instances
         # sharing its groups, as a cluster scales it: the same throughput run again.
@@ -162,8 +193,8 @@ async def main(args: argparse.Namespace) -> None:
         try:
             await second.wait_ready(timeout=120)
             await asyncio.sleep(5)  # the groups rebalance over the two instances
-            await throughput(cfg, arrivals, "hris.employee.departed", "com.alumni.employee.departed.v1", 50, 120)  # warm-up
-            two_rate = await throughput(cfg, arrivals, "hris.employee.departed", "com.alumni.employee.departed.v1", args.departures, 900)
+            await throughput(cfg, arrivals, *departed, 50, 120)  # warm-up
+            two_rate = await throughput(cfg, arrivals, *departed, args.departures, 900)
         finally:
             second.stop()
         print(f"pipeline with two {BUSIEST} instances:   {two_rate:7.1f} departures/s ({two_rate / pipe_rate:.2f} x one instance)")
@@ -175,7 +206,8 @@ async def main(args: argparse.Namespace) -> None:
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--departures", type=int, default=500, help="departures for each throughput run")
-    parser.add_argument("--rate", type=float, default=20.0, help="offered rate for the latency run (departures/s)")
+    parser.add_argument("--load", type=float, default=0.5, help="share of the measured capacity offered in the latency run")
+    parser.add_argument("--rate", type=float, default=20.0, help="a fixed offered rate, measured too when under capacity (departures/s)")
     parser.add_argument("--seconds", type=int, default=30, help="length of the latency run")
     asyncio.run(main(parser.parse_args(argv)))
     return 0
