@@ -29,6 +29,8 @@ class ErasedPeople(Protocol):
     async def remember(self, keys: list[str], at: datetime) -> None: ...
     async def refuses(self, key: str) -> bool:
         """Whether this key is erased and not re-admitted."""
+    async def refusing(self, keys: list[str]) -> set[str]:
+        """Those of these keys that `refuses`, in one read."""
     async def refused(self, key: str, at: datetime) -> None:
         """Count one more event refused for this key (what it was is not kept)."""
     async def readmit(self, key: str, at: datetime) -> bool:
@@ -51,6 +53,10 @@ class MongoErasedPeople:
     async def refuses(self, key: str) -> bool:
         doc = await self.collection.find_one({"_id": key}, {"readmitted_at": 1}, session=self.session)
         return doc is not None and doc.get("readmitted_at") is None
+
+    async def refusing(self, keys: list[str]) -> set[str]:
+        cursor = self.collection.find({"_id": {"$in": keys}}, {"readmitted_at": 1}, session=self.session)
+        return {doc["_id"] async for doc in cursor if doc.get("readmitted_at") is None}
 
     async def refused(self, key: str, at: datetime) -> None:
         await self.collection.update_one({"_id": key}, {"$inc": {"refusals": 1}, "$set": {"last_refused_at": at}}, session=self.session)

@@ -93,6 +93,7 @@ class Mailings(Protocol):
 
 class _Repository:
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.db = uow.db
         self.session = uow.session
 
@@ -200,7 +201,7 @@ class MongoKnownAlumni(_Repository):
         return known_from_document(doc) if doc else None
 
     async def save(self, alumnus: KnownAlumnus) -> None:
-        await self.db[KNOWN_ALUMNI].replace_one({"_id": alumnus.alumnus_id}, known_to_document(alumnus), upsert=True, session=self.session)
+        self.uow.replace_last(KNOWN_ALUMNI, {"_id": alumnus.alumnus_id}, known_to_document(alumnus), upsert=True)
 
     async def invitable_after(self, audience: Audience, after: str, limit: int) -> list[str]:
         selector = audience_selector(audience) | {"_id": {"$gt": after}}

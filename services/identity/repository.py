@@ -119,6 +119,7 @@ class MongoAlumni:
     """`AlumniRepository` in MongoDB, within a unit of work's transaction."""
 
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.db = uow.db
         self.session = uow.session
 
@@ -138,16 +139,11 @@ class MongoAlumni:
         return _from_document(doc) if doc else None
 
     async def save(self, alumnus: Alumnus) -> None:
-        await self.db[ALUMNI].replace_one({"_id": alumnus.alumnus_id}, _to_document(alumnus), upsert=True, session=self.session)
-        if alumnus.ledger:
-            await self.db[LEDGER].insert_many(
-                [
-                    {"alumnus_id": alumnus.alumnus_id, "purpose": r.purpose.value, "granted": r.granted, "changed_at": r.changed_at, "source": r.source}
-                    for r in alumnus.ledger
-                ],
-                session=self.session,
-            )
-            alumnus.ledger.clear()
+        self.uow.replace_last(ALUMNI, {"_id": alumnus.alumnus_id}, _to_document(alumnus), upsert=True)
+        for r in alumnus.ledger:
+            self.uow.insert_last(LEDGER, {"alumnus_id": alumnus.alumnus_id, "purpose": r.purpose.value, "granted": r.granted,
+                                          "changed_at": r.changed_at, "source": r.source})
+        alumnus.ledger.clear()
 
     async def consent_history(self, alumnus_id: str) -> list[ConsentRecord]:
         cursor = self.db[LEDGER].find({"alumnus_id": alumnus_id}, sort=[("changed_at", ASCENDING), ("_id", ASCENDING)], session=self.session)
@@ -187,6 +183,7 @@ class EmailConfirmations(Protocol):
 
 class MongoEmailConfirmations:
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.collection, self.session = uow.db[CONFIRMATIONS], uow.session
 
     async def get(self, digest: str) -> EmailConfirmation | None:
@@ -198,7 +195,7 @@ class MongoEmailConfirmations:
     async def save(self, c: EmailConfirmation) -> None:
         doc = {"link_id": c.link_id, "alumnus_id": c.alumnus_id, "address_digest": c.address_digest,
                "requested_at": c.requested_at, "expires_at": c.expires_at, "used_at": c.used_at}
-        await self.collection.replace_one({"_id": c.digest}, doc, upsert=True, session=self.session)
+        self.uow.replace_last(CONFIRMATIONS, {"_id": c.digest}, doc, upsert=True)
 
     async def forget(self, alumnus_id: str) -> None:
         await self.collection.delete_many({"alumnus_id": alumnus_id}, session=self.session)

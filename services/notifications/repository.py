@@ -110,6 +110,7 @@ class MongoReachableAlumni:
     """`ReachableAlumni` in MongoDB, within a unit of work's transaction."""
 
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.db = uow.db
         self.session = uow.session
 
@@ -124,7 +125,7 @@ class MongoReachableAlumni:
         return {d["_id"]: _from_document(d) async for d in cursor}
 
     async def save(self, alumnus: ReachableAlumnus) -> None:
-        await self.db[REACHABLE].replace_one({"_id": alumnus.alumnus_id}, _to_document(alumnus), upsert=True, session=self.session)
+        self.uow.replace_last(REACHABLE, {"_id": alumnus.alumnus_id}, _to_document(alumnus), upsert=True)
 
     async def erase(self, alumnus_id: str, at: datetime) -> None:
         await self.save(ReachableAlumnus.tombstone(alumnus_id, at))
@@ -173,12 +174,13 @@ class MongoDeliveries:
     """`Deliveries` in MongoDB, within a unit of work's transaction."""
 
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.collection = uow.db[DELIVERIES]
         self.session = uow.session
 
     async def plan(self, requests: Sequence[DeliveryRequest], at: datetime) -> None:
-        if requests:
-            await self.collection.insert_many([_planned(r, at) for r in requests], ordered=True, session=self.session)
+        for request in requests:
+            self.uow.insert_last(DELIVERIES, _planned(request, at))
 
     async def claim(self, delivery_id: str, status: str, at: datetime, reason: str | None = None) -> bool:
         result = await self.collection.update_one(

@@ -19,11 +19,12 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     # (another topic): DepartureNotYetKnown parks it until the departure is handled.
     events = EventRouter(permanent=(CaseClosed,), waiting=(DepartureNotYetKnown,))
 
-    async def erased(employee_id: str, ctx: EventContext) -> bool:
+    async def erased(employee_id: str, ctx: EventContext, refusing: set[str] | None = None) -> bool:
         """A departure or cancellation of an erased employee is refused, recorded without who it
-        was, never dead-lettered: a re-send, a replayed webhook or dead letter brings no one back."""
+        was, never dead-lettered: a re-send, a replayed webhook or dead letter brings no one back.
+        `refusing`: the erased keys already read for this event."""
         key = deps.erasure_keys.of_employee(employee_id)
-        if not await deps.erased(ctx).refuses(key):
+        if key not in (refusing if refusing is not None else await deps.erased(ctx).refusing([key])):
             return False
         await deps.erased(ctx).refused(key, ctx.now())
         log.info("event about an erased employee refused", extra={"event_id": ctx.envelope.id if ctx.envelope else None})
@@ -31,12 +32,15 @@ def event_handlers(deps: Dependencies) -> EventRouter:
 
     @events.on(EmployeeDeparted)
     async def departed(event: EmployeeDeparted, ctx: EventContext) -> None:
-        if await erased(event.employee_id, ctx):
+        stint = deps.erasure_keys.of_stint(event.employee_id, event.hire_date)
+        # The employee and the stint in one read: a stint is refused once its case was forgotten.
+        refusing = await deps.erased(ctx).refusing([deps.erasure_keys.of_employee(event.employee_id), stint])
+        if await erased(event.employee_id, ctx, refusing):
             return
         cases = deps.cases(ctx)
         now = ctx.now()
         case = await cases.get(case_id_for(event.employee_id, event.hire_date))
-        if case is None and await deps.erased(ctx).refuses(stint := deps.erasure_keys.of_stint(event.employee_id, event.hire_date)):
+        if case is None and stint in refusing:
             await deps.erased(ctx).refused(stint, now)  # its case was closed and forgotten: a re-send
             log.info("departure of a forgotten case re-sent", extra={"event_id": ctx.envelope.id if ctx.envelope else None})
             return

@@ -110,6 +110,7 @@ class MongoExitCases:
     """`ExitCaseRepository` in MongoDB, within a unit of work's transaction."""
 
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.collection = uow.db[CASES]
         self.session = uow.session
 
@@ -122,7 +123,7 @@ class MongoExitCases:
         return [_from_document(doc) async for doc in cursor]
 
     async def save(self, case: ExitCase) -> None:
-        await self.collection.replace_one({"_id": case.case_id}, case_document(case), upsert=True, session=self.session)
+        self.uow.replace_last(CASES, {"_id": case.case_id}, case_document(case), upsert=True)
 
     async def due(self, today: date, limit: int = 500) -> list[str]:
         cursor = self.collection.find(
@@ -160,14 +161,12 @@ class MongoInvitations:
     """`InvitationRepository` in MongoDB: the token's digest is the key, the token is not kept."""
 
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.collection = uow.db[INVITATIONS]
         self.session = uow.session
 
     async def add(self, invitation: ExitInvitation) -> None:
-        await self.collection.insert_one(
-            {"_id": invitation.digest, "case_id": invitation.case_id, "expires_at": invitation.expires_at, "used_at": None},
-            session=self.session,
-        )
+        self.uow.insert_last(INVITATIONS, {"_id": invitation.digest, "case_id": invitation.case_id, "expires_at": invitation.expires_at, "used_at": None})
 
     async def get(self, digest: str) -> ExitInvitation | None:
         doc = await self.collection.find_one({"_id": digest}, session=self.session)

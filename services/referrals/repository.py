@@ -182,6 +182,7 @@ class MongoReferrers:
     """`ReferrerRepository` in MongoDB: an erased alumnus is a tombstone (id and when)."""
 
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.collection = uow.db[REFERRERS]
         self.session = uow.session
 
@@ -196,4 +197,4 @@ class MongoReferrers:
             doc: dict[str, Any] = {"erased_at": referrer.erased_at, "version": referrer.version}
         else:
             doc = {"version": referrer.version, "email": referrer.email}
-        await self.collection.replace_one({"_id": referrer.alumnus_id}, doc, upsert=True, session=self.session)
+        self.uow.replace_last(REFERRERS, {"_id": referrer.alumnus_id}, doc, upsert=True)

@@ -2,9 +2,10 @@
 for an incoming event, the marker that says it was handled."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from pymongo import AsyncMongoClient, InsertOne
+from pymongo import AsyncMongoClient, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ClientBulkWriteException, PyMongoError
@@ -21,6 +22,22 @@ PROCESSED = "processed_events"
 PROCESSED_RETENTION_SECONDS = 30 * 86400
 # MongoDB 8.0 (wire version 25) writes to several collections in one command (bulkWrite).
 BULK_WRITE_WIRE_VERSION = 25
+
+
+@dataclass(frozen=True)
+class _Write:
+    """A write held for the end of the transaction (see `UnitOfWork.write_last`)."""
+
+    collection: str
+    model: type[InsertOne | ReplaceOne | UpdateOne]
+    args: tuple
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def in_namespace(self, database: str) -> InsertOne | ReplaceOne | UpdateOne:
+        return self.model(*self.args, namespace=f"{database}.{self.collection}", **self.options)
+
+    def alone(self) -> InsertOne | ReplaceOne | UpdateOne:
+        return self.model(*self.args, **self.options)
 
 
 class Relay(Protocol):
@@ -44,6 +61,7 @@ class UnitOfWork:
         self._bulk_write = bulk_write
         self._events: list[dict] = []
         self._marker: dict[str, Any] | None = None
+        self._writes: list[_Write] = []
 
     def publish(self, event: Event, *, subject: str | None = None, source: str | None = None) -> Envelope:
         """`source` overrides the service's own `ce_source`, for an event received on behalf of
@@ -57,20 +75,35 @@ class UnitOfWork:
         in the command that writes the outbox, and the whole transaction aborts."""
         self._marker = {"_id": envelope.identity, "type": envelope.type, "processed_at": self.now()}
 
+    def insert_last(self, collection: str, document: dict[str, Any]) -> None:
+        """Insert `document` at the end of the transaction (see `replace_last`)."""
+        self._writes.append(_Write(collection, InsertOne, (document,)))
+
+    def replace_last(self, collection: str, selector: dict[str, Any], document: dict[str, Any], *, upsert: bool = False) -> None:
+        """A write whose result the work does not need, held for the end of the transaction: sent
+        with the others, the marker and the outbox in one command (one round trip to the database
+        instead of one each). Reads later in the same unit of work do not see it."""
+        self._writes.append(_Write(collection, ReplaceOne, (selector, document), {"upsert": upsert}))
+
+    def update_last(self, collection: str, selector: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> None:
+        """Update at the end of the transaction (see `replace_last`)."""
+        self._writes.append(_Write(collection, UpdateOne, (selector, update), {"upsert": upsert}))
+
     @property
     def published(self) -> int:
         return len(self._events)
 
     async def _write_last(self) -> None:
-        inserts = ([(PROCESSED, self._marker)] if self._marker else []) + [(OUTBOX, doc) for doc in self._events]
-        if not inserts:
+        # State first, the marker after it, the events last: an ordered command stops at the
+        # first error, and the transaction aborts with everything in it.
+        writes = self._writes + ([_Write(PROCESSED, InsertOne, (self._marker,))] if self._marker else [])
+        writes += [_Write(OUTBOX, InsertOne, (doc,)) for doc in self._events]
+        if not writes:
             return
-        if self._bulk_write and len({collection for collection, _ in inserts}) > 1:
+        if self._bulk_write and len({w.collection for w in writes}) > 1:
             name = self.db.name
             try:
-                await self.db.client.bulk_write(
-                    [InsertOne(doc, namespace=f"{name}.{collection}") for collection, doc in inserts], session=self.session, ordered=True
-                )
+                await self.db.client.bulk_write([w.in_namespace(name) for w in writes], session=self.session, ordered=True)
             except ClientBulkWriteException as exc:
                 # A write conflict (with a transaction still open for a process that was killed,
                 # say) carries the label on which the driver retries the whole transaction; the
@@ -79,6 +112,8 @@ class UnitOfWork:
                     raise exc.error from exc
                 raise
             return
+        for write in self._writes:
+            await self.db[write.collection].bulk_write([write.alone()], session=self.session)
         if self._marker:
             await self.db[PROCESSED].insert_one(self._marker, session=self.session)
         await self._outbox.add(self._events, self.session)
