@@ -100,3 +100,40 @@ async def test_a_marker_held_by_a_transaction_left_open_is_contention_not_failur
     assert await db.processed_events.count_documents({"_id": envelope.identity}) == 1
     assert await db.shipments.count_documents({}) == 1 and await db.outbox.count_documents({}) == 1
     await client.close()
+
+
+@pytest.mark.parametrize("bulk_write", [True, False], ids=["bulkWrite", "one command per write"])
+async def test_writes_held_for_the_end_commit_with_the_marker_or_not_at_all(stack: LocalStack, bulk_write: bool) -> None:
+    """`insert_last`, `replace_last` and `update_last` go after the handler's own writes, before
+    the marker and the outbox, in the same transaction: all of them commit, or a repeat's marker
+    aborts them with the rest."""
+    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
+    db = client[f"uow_{uuid.uuid4().hex[:8]}"]
+    for name in ("shipments", "parcels", "processed_events", "outbox"):
+        await db.create_collection(name)
+    await db.parcels.insert_one({"_id": "p-1", "weight": 1})
+    transactions = Transactions(client, db, Outbox(db, source="/tests"), RelayInbox(), system_clock, bulk_write=bulk_write)
+
+    def ship(order_id: str, weight: int):
+        async def work(uow: UnitOfWork) -> None:
+            uow.insert_last("shipments", {"_id": order_id})
+            uow.replace_last("parcels", {"_id": f"p-{order_id}"}, {"order_id": order_id}, upsert=True)
+            uow.update_last("parcels", {"_id": "p-1"}, {"$set": {"weight": weight}})
+            # Held: a read in the same unit of work does not see them yet.
+            assert await uow.db.shipments.find_one({"_id": order_id}, session=uow.session) is None
+            uow.mark_processed(Envelope(type="com.alumni.test.v1", source="/tests", id="held-writes"))
+            uow.publish(OrderShipped(order_id=order_id), subject=order_id)
+
+        return work
+
+    await transactions.run(ship("o-1", 2))
+    assert await db.shipments.count_documents({}) == 1 and await db.outbox.count_documents({}) == 1
+    assert await db.parcels.find_one({"_id": "p-o-1"}) == {"_id": "p-o-1", "order_id": "o-1"}
+    assert (await db.parcels.find_one({"_id": "p-1"}))["weight"] == 2
+
+    with pytest.raises(Exception):  # the same event again: its marker's key is taken
+        await transactions.run(ship("o-2", 3))
+    assert await db.shipments.count_documents({}) == 1 and await db.parcels.count_documents({}) == 2
+    assert (await db.parcels.find_one({"_id": "p-1"}))["weight"] == 2 and await db.outbox.count_documents({}) == 1
+    await client.drop_database(db.name)
+    await client.close()
