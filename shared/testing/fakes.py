@@ -113,6 +113,9 @@ class InMemoryErasedPeople:
     async def refuses(self, key: str) -> bool:
         return key in self.people and self.people[key]["readmitted_at"] is None
 
+    async def refusing(self, keys: list[str]) -> set[str]:
+        return {key for key in keys if await self.refuses(key)}
+
     async def refused(self, key: str, at: datetime) -> None:
         self.people[key]["refusals"] += 1
 
