@@ -56,6 +56,11 @@ class ImportedAlumnus(BaseModel):
     profile: AlumnusProfile
     consents: dict[Purpose, bool] = {}
 
+    @classmethod
+    def of(cls, registered: "AlumnusRegistered") -> "ImportedAlumnus":
+        """The registration identity made, as a chunk names it (the same fields, validated)."""
+        return cls.model_construct(**dict(registered))
+
 
 @event_type("com.alumni.alumnus.imported.v1", topic="alumni.alumnus.imported", key="import_id")
 class AlumniImported(Event):
