@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from services.offboarding.imports.client import ImportRefused, run_import
-from services.offboarding.imports.reading import FileRefused
+from services.offboarding.imports.reading import ROWS_PER_BATCH, FileRefused
 
 
 def parser(prog: str = "python -m services.offboarding.imports") -> argparse.ArgumentParser:
@@ -19,6 +19,8 @@ def parser(prog: str = "python -m services.offboarding.imports") -> argparse.Arg
     p.add_argument("file", type=Path, help="CSV with a header row of the contract's fields, or JSON lines (.jsonl)")
     p.add_argument("--format", choices=("csv", "jsonl"), help="when the file's name does not tell")
     p.add_argument("--report", type=Path, help="where the rows not imported are listed (default: FILE.import-report.jsonl)")
+    p.add_argument("--batch-rows", type=int, default=ROWS_PER_BATCH, choices=range(1, ROWS_PER_BATCH + 1), metavar=f"1..{ROWS_PER_BATCH}",
+                   help=f"rows per batch (default {ROWS_PER_BATCH}); a file is resumed with the batches it was started with")
     return p
 
 
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace, url: str, token: str) -> int:
         print(f"import: {args.file} is not a file", file=sys.stderr)
         return 2
     try:
-        summary = asyncio.run(run_import(args.file, url=url, token=token, kind=args.format, report=args.report))
+        summary = asyncio.run(run_import(args.file, url=url, token=token, kind=args.format, report=args.report, batch_rows=args.batch_rows))
     except (FileRefused, ImportRefused) as exc:
         print(f"import: {exc}", file=sys.stderr)
         return 1

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from services.offboarding.imports.reading import Record, batches, count, file_format, import_id, records
+from services.offboarding.imports.reading import ROWS_PER_BATCH, Record, batches, count, file_format, import_id, records
 
 RETRIED = {429, 500, 502, 503, 504}
 
@@ -81,12 +81,15 @@ def write_report(report: Path, invalid: list[Record], lines: list[dict[str, Any]
 
 async def run_import(
     path: Path, *, url: str, token: str, kind: str | None = None, report: Path | None = None, out: TextIO = sys.stderr,
-    attempts: int = 10, transport: httpx.AsyncBaseTransport | None = None,
+    batch_rows: int = ROWS_PER_BATCH, attempts: int = 10, transport: httpx.AsyncBaseTransport | None = None,
 ) -> dict[str, Any]:
     """Send the file's batches not done yet; the import's summary (counts as offboarding has them,
-    rows found bad here added to `invalid`)."""
+    rows found bad here added to `invalid`). `batch_rows`: rows per batch (part of the import's
+    identity: the same file in other batches is another import, whose leavers are all known)."""
+    if not 1 <= batch_rows <= ROWS_PER_BATCH:
+        raise ValueError(f"a batch holds 1 to {ROWS_PER_BATCH} rows")
     kind = file_format(path, kind)
-    the_id, total = import_id(path), count(path, kind)
+    the_id, total = import_id(path, batch_rows), count(path, kind)
     report = report or path.with_name(path.name + ".import-report.jsonl")
     meter, invalid, lines = Meter(total, out), [], []
     sent = resumed = read = batch_count = 0
@@ -94,7 +97,7 @@ async def run_import(
                                  transport=transport) as http:
         done = set((await _call(http, "GET", f"/imports/{the_id}", attempts))["batches_done"])
         try:
-            for batch in batches(records(path, kind), invalid):
+            for batch in batches(records(path, kind), invalid, batch_rows):
                 if batch.number in done:  # its answer again, for the report
                     answer = await _call(http, "GET", f"/imports/{the_id}/batches/{batch.number}", attempts)
                     resumed += 1

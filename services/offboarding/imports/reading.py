@@ -54,9 +54,9 @@ def file_format(path: Path, given: str | None = None) -> str:
     return kind
 
 
-def import_id(path: Path) -> str:
+def import_id(path: Path, rows_per_batch: int = ROWS_PER_BATCH) -> str:
     """The same file, batched the same way, is the same import."""
-    digest = hashlib.sha256(f"alumni-import/1/{ROWS_PER_BATCH}/{BATCH_BYTES}/{MAX_LINE_BYTES}\n".encode())
+    digest = hashlib.sha256(f"alumni-import/1/{rows_per_batch}/{BATCH_BYTES}/{MAX_LINE_BYTES}\n".encode())
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
@@ -131,9 +131,9 @@ def records(path: Path, kind: str) -> Iterator[Record]:
             yield from _json_lines(f)
 
 
-def batches(checked: Iterator[Record], invalid: list[Record]) -> Iterator[Batch]:
-    """The good records in batches of at most ROWS_PER_BATCH rows and BATCH_BYTES; the bad ones
-    are appended to `invalid` as they are met."""
+def batches(checked: Iterator[Record], invalid: list[Record], rows_per_batch: int = ROWS_PER_BATCH) -> Iterator[Batch]:
+    """The good records in batches of at most `rows_per_batch` rows and BATCH_BYTES; the bad
+    ones are appended to `invalid` as they are met."""
     batch = Batch(0)
     for record in checked:
         if record.payload is None:
@@ -141,7 +141,7 @@ def batches(checked: Iterator[Record], invalid: list[Record]) -> Iterator[Batch]
             continue
         row = {"line": record.line, "record": record.payload}
         size = len(json.dumps(row, separators=(",", ":"))) + 1
-        if batch.rows and (len(batch.rows) == ROWS_PER_BATCH or batch.size + size > BATCH_BYTES):
+        if batch.rows and (len(batch.rows) == rows_per_batch or batch.size + size > BATCH_BYTES):
             yield batch
             batch = Batch(batch.number + 1)
         batch.rows.append(row)

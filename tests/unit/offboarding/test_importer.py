@@ -67,16 +67,16 @@ def test_json_lines_bad_lines_are_reported_and_an_oversized_one_is_never_held(tm
     assert "x" * 20 not in str(read)
 
 
-def test_the_same_file_is_the_same_import_in_the_same_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reading, "ROWS_PER_BATCH", 3)
+def test_the_same_file_is_the_same_import_in_the_same_batches(tmp_path: Path) -> None:
     path = tmp_path / "leavers.jsonl"
     path.write_text("".join(json.dumps(record(f"E-{n}")) + "\n" for n in range(8)) + "oops\n")
     invalid: list = []
-    first = [(b.number, [r["line"] for r in b.rows]) for b in batches(records(path, "jsonl"), invalid)]
-    again = [(b.number, [r["line"] for r in b.rows]) for b in batches(records(path, "jsonl"), [])]
+    first = [(b.number, [r["line"] for r in b.rows]) for b in batches(records(path, "jsonl"), invalid, 3)]
+    again = [(b.number, [r["line"] for r in b.rows]) for b in batches(records(path, "jsonl"), [], 3)]
 
     assert first == again == [(0, [1, 2, 3]), (1, [4, 5, 6]), (2, [7, 8])] and [r.line for r in invalid] == [9]
     same = import_id(path)
+    assert import_id(path, 3) != same  # other batches: another import
     path.write_text(path.read_text() + json.dumps(record("E-9")) + "\n")
     assert import_id(path) != same and len(same) <= 64
 
@@ -105,8 +105,7 @@ class Interrupted(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def test_an_interrupted_import_resumes_and_imports_each_leaver_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reading, "ROWS_PER_BATCH", 4)
+async def test_an_interrupted_import_resumes_and_imports_each_leaver_once(tmp_path: Path) -> None:
     path = tmp_path / "leavers.jsonl"
     rows = [record(f"E-{n}") for n in range(10)] + [record("E-X", departure_reason="termination_for_cause"), {"employee_id": "E-BAD"}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -114,9 +113,9 @@ async def test_an_interrupted_import_resumes_and_imports_each_leaver_once(tmp_pa
     out = io.StringIO()
 
     with pytest.raises(KeyboardInterrupt):
-        await run_import(path, url="http://offboarding", token=TOKEN, out=out, transport=Interrupted(service(offboarding), posts=2))
+        await run_import(path, url="http://offboarding", token=TOKEN, out=out, batch_rows=4, transport=Interrupted(service(offboarding), posts=2))
     assert len(offboarding.published(LeaversImported)) == 2
-    summary = await run_import(path, url="http://offboarding", token=TOKEN, out=out, transport=service(offboarding))
+    summary = await run_import(path, url="http://offboarding", token=TOKEN, out=out, batch_rows=4, transport=service(offboarding))
 
     assert summary["batches"] == 3 and summary["batches_done_before"] == 2
     assert summary["counts"] == {"imported": 10, "excluded": 1, "erased": 0, "known": 0, "not_departed": 0, "invalid": 1}
