@@ -22,6 +22,7 @@ from pymongo import AsyncMongoClient
 from devstack.config import ROOT
 from devstack.stack import LocalStack
 from services.offboarding.imports.client import run_import
+from shared.lookups import find_many
 from shared.web.auth import TokenVerifier
 from tests.integration.kafka_io import cloudevent_headers, produce
 from tests.integration.mailbox import Mailbox
@@ -89,7 +90,7 @@ class Imports:
         """Identity's records with a stint of these employee ids, by employee id."""
         client, db = await self.db("identity")
         try:
-            found = await db.alumni.find({"stints.employee_id": {"$in": employee_ids}}).to_list()
+            found = await find_many(db.alumni, "stints.employee_id", employee_ids)
         finally:
             await client.close()
         return {s["employee_id"]: a for a in found for s in a["stints"] if s["employee_id"] in employee_ids}
@@ -107,7 +108,7 @@ class Imports:
         for service, collection in PROJECTIONS.items():
             client, db = await self.db(service)
             try:
-                held[service] = {d["_id"] async for d in db[collection].find({"_id": {"$in": sorted(alumnus_ids)}}, {"_id": 1})}
+                held[service] = {d["_id"] for d in await find_many(db[collection], "_id", sorted(alumnus_ids), projection={"_id": 1})}
             finally:
                 await client.close()
         return held
