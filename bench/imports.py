@@ -20,6 +20,7 @@ run: the target is an import at least 10 times the pipeline's rate per departure
 import argparse
 import asyncio
 import json
+import logging
 import os
 import random
 import resource
@@ -34,6 +35,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
@@ -70,12 +72,8 @@ def write_leavers(path: Path, count: int, run: str) -> dict[str, int]:
                 "departure_reason": rng.choice(("resignation", "retirement", "layoff", "end_of_contract", "mutual_agreement")),
                 "country": rng.choice(COUNTRIES), "department": rng.choice(DEPARTMENTS), "locale": rng.choice(("fr", "en")),
             }
-            if n % 100 == 99:
-                record["departure_reason"], kind = "termination_for_cause", "excluded"
-            elif n % 1000 == 500:
-                record["work_email"], kind = "not an address", "invalid"
-            else:
-                kind = "eligible"
+            kind = "excluded" if n % 100 == 99 else "invalid" if n % 1000 == 500 else "eligible"
+            record |= {"excluded": {"departure_reason": "termination_for_cause"}, "invalid": {"work_email": "not an address"}}.get(kind, {})
             shares[kind] += 1
             f.write(json.dumps(record) + "\n")
     return shares
@@ -89,10 +87,8 @@ def cpu_seconds(pid: int | None) -> float:
 
 
 def peak_rss_mb(pid: int | None) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines() if pid else []:
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return next((int(line.split()[1]) / 1024 for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM:")),
+                float("nan")) if pid else float("nan")
 
 
 def processes(stack: LocalStack) -> dict[str, int | None]:
@@ -138,6 +134,24 @@ async def wait_until_read(bootstrap: str, chunks: int, started: float, start: di
     return caught_up
 
 
+async def chunk_seconds(stack: LocalStack) -> dict[str, dict[str, float]]:
+    """Each stage's handling of one chunk (its mean and its slowest bucket), from the service's
+    own `alumni_handler_duration_seconds` histogram: it must stay well under HANDLER_TIMEOUT_SECONDS."""
+    found = {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        for service, topic in STAGES.items():
+            text = (await http.get(f"{stack.services[service].url}/metrics")).text
+            mine = [line for line in text.splitlines() if line.startswith("alumni_handler_duration_seconds") and f'topic="{topic}"' in line
+                    and 'outcome="handled"' in line]
+            value = {kind: sum(float(line.rsplit(" ", 1)[1]) for line in mine if line.startswith(f"alumni_handler_duration_seconds_{kind}"))
+                     for kind in ("sum", "count")}
+            buckets = sorted((float(line.split('le="', 1)[1].split('"', 1)[0]), float(line.rsplit(" ", 1)[1]))
+                             for line in mine if "_bucket" in line and 'le="+Inf"' not in line)
+            slowest = next((le for le, n in buckets if n >= value["count"]), float("inf"))
+            found[service] = {"chunks": int(value["count"]), "mean": round(value["sum"] / max(value["count"], 1), 2), "all_under": slowest}
+    return found
+
+
 async def held(cfg: StackConfig) -> dict[str, int]:
     client = AsyncMongoClient(cfg.mongodb_uri)
     try:
@@ -154,7 +168,7 @@ async def command(stack: LocalStack, path: Path, log) -> dict[str, Any]:
         cwd=ROOT, env={**os.environ, "ALUMNI_TOKEN": token}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 
-    async def progress() -> None:
+    async def progress() -> None:  # the command's progress lines, as it prints them
         async for line in process.stderr:
             log(f"  {line.decode().rstrip()}")
 
@@ -178,13 +192,14 @@ async def measure_import(stack: LocalStack, leavers: int, log=print) -> dict[str
     accepted = time.monotonic() - started
     caught_up = await wait_until_read(stack.cfg.bootstrap_servers, summary["batches"], started, start)
     total = max(caught_up.values())
-    after_held = await held(stack.cfg)
+    after_held, per_chunk = await held(stack.cfg), await chunk_seconds(stack)
     return {
         "leavers": leavers, "eligible": shares["eligible"], "counts": summary["counts"],
         "leavers_per_second": round(leavers / total, 1), "alumni_per_second": round(shares["eligible"] / total, 1),
         "total_seconds": round(total, 1), "accepted_by_offboarding_seconds": round(accepted, 1),
         "caught_up_seconds": {k: round(v, 1) for k, v in caught_up.items()},
         "alumni_held": {service: after_held[service] - before_held[service] for service in HELD},
+        "seconds_per_chunk": per_chunk,
         "cpu_seconds": {name: round(cpu_seconds(pid) - cpu_before[name], 1) for name, pid in pids.items()},
         "peak_rss_mb": {name: round(peak_rss_mb(pid)) for name, pid in pids.items() if name in stack.services} | {
             "command": round(summary["peak_rss_mb"])},
@@ -225,6 +240,7 @@ def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.imports", description=__doc__.split("\n\n")[0])
     parser.add_argument("--leavers", type=int, default=100_000, help="leavers in the imported file")
     parser.add_argument("--departures", type=int, default=300, help="departures for the pipeline's throughput run")
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # it logs every refused connection while the broker starts
     asyncio.run(main(parser.parse_args(argv)))
     return 0
 
