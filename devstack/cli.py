@@ -95,18 +95,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return pipeline.cli(args.bench_args)
 
 
-def cmd_token(args: argparse.Namespace) -> int:
-    """A bearer token for the local services, as the identity provider would issue it."""
+def _local_token(subject: str, scopes: list[str], ttl: int) -> str:
+    """A token for the local services, signed with the development secret (or AUTH_JWT_SECRET)."""
     from shared.web.auth import TokenVerifier
     from shared.settings import DEVELOPMENT_JWT_SECRET
 
     if os.environ.get("AUTH_JWKS_URL"):
         print("AUTH_JWKS_URL is set: services checking tokens against it refuse this HS256 token; ask the identity provider", file=sys.stderr)
-    secret = os.environ.get("AUTH_JWT_SECRET", DEVELOPMENT_JWT_SECRET)
+    return TokenVerifier(os.environ.get("AUTH_JWT_SECRET", DEVELOPMENT_JWT_SECRET)).issue(subject, scopes, ttl)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """A bearer token for the local services, as the identity provider would issue it."""
     subject = f"alumnus:{args.alumnus}" if args.alumnus else args.subject
-    scopes = ["alumni:self"] if args.alumnus else args.scope
-    print(TokenVerifier(secret).issue(subject, scopes, args.ttl))
+    print(_local_token(subject, ["alumni:self"] if args.alumnus else args.scope, args.ttl))
     return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """An import of historic leavers into the local system (or, with --url and --token, another)."""
+    from services.offboarding.imports.__main__ import run
+
+    cfg = StackConfig.from_env()
+    if not args.url and not LocalStack(cfg).services["offboarding"].running():
+        raise StackError("offboarding is not running: start the system with ./alumni up (or give --url and --token)")
+    url = args.url or f"http://127.0.0.1:{cfg.service_ports()['offboarding']}"
+    return run(args, url, args.token or _local_token("local-operator", ["alumni:admin"], 4 * 3600))
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -167,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--alumnus", help="an alumnus's own token (scope alumni:self) for this alumnus id")
     token.add_argument("--ttl", type=int, default=3600, help="seconds")
     token.set_defaults(func=cmd_token)
+    from services.offboarding.imports.__main__ import parser as import_parser
+
+    imported = sub.add_parser("import", parents=[import_parser()], add_help=False, conflict_handler="resolve",
+                              help="import a file of historic leavers (CSV or JSON lines) as alumni, with progress; resumable")
+    imported.add_argument("--url", help="offboarding's base URL (default: the local system's)")
+    imported.add_argument("--token", help="a bearer token with alumni:admin (default: one for the local system)")
+    imported.set_defaults(func=cmd_import)
     test = sub.add_parser("test", help="run the whole test suite (starts the test stack it needs)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
     test.set_defaults(func=cmd_test)

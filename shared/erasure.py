@@ -5,8 +5,13 @@ trying every employee id."""
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
+
+from pymongo import UpdateOne
+
+from shared.lookups import find_many
 
 
 class ErasureKeys:
@@ -29,8 +34,8 @@ class ErasedPeople(Protocol):
     async def remember(self, keys: list[str], at: datetime) -> None: ...
     async def refuses(self, key: str) -> bool:
         """Whether this key is erased and not re-admitted."""
-    async def refusing(self, keys: list[str]) -> set[str]:
-        """Those of these keys that `refuses`, in one read."""
+    async def refusing(self, keys: Sequence[str]) -> set[str]:
+        """Those of `keys` that are erased and not re-admitted (for many keys at once)."""
     async def refused(self, key: str, at: datetime) -> None:
         """Count one more event refused for this key (what it was is not kept)."""
     async def readmit(self, key: str, at: datetime) -> bool:
@@ -45,18 +50,19 @@ class MongoErasedPeople:
         self.session = uow.session
 
     async def remember(self, keys: list[str], at: datetime) -> None:
-        for key in keys:
-            await self.collection.update_one(
-                {"_id": key}, {"$set": {"erased_at": at, "readmitted_at": None}}, upsert=True, session=self.session
+        if keys:
+            await self.collection.bulk_write(
+                [UpdateOne({"_id": key}, {"$set": {"erased_at": at, "readmitted_at": None}}, upsert=True) for key in keys],
+                ordered=False, session=self.session,
             )
 
     async def refuses(self, key: str) -> bool:
         doc = await self.collection.find_one({"_id": key}, {"readmitted_at": 1}, session=self.session)
         return doc is not None and doc.get("readmitted_at") is None
 
-    async def refusing(self, keys: list[str]) -> set[str]:
-        cursor = self.collection.find({"_id": {"$in": keys}}, {"readmitted_at": 1}, session=self.session)
-        return {doc["_id"] async for doc in cursor if doc.get("readmitted_at") is None}
+    async def refusing(self, keys: Sequence[str]) -> set[str]:
+        found = await find_many(self.collection, "_id", keys, session=self.session, projection={"_id": 1}, readmitted_at=None)
+        return {d["_id"] for d in found}
 
     async def refused(self, key: str, at: datetime) -> None:
         await self.collection.update_one({"_id": key}, {"$inc": {"refusals": 1}, "$set": {"last_refused_at": at}}, session=self.session)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from services.engagement.answering import forget_alumnus
 from services.engagement.audience import KnownAlumnus
 from services.engagement.dependencies import Dependencies
-from shared.events.alumni import AlumnusErased, AlumnusRegistered, AlumnusUpdated, ConsentChanged
+from shared.events.alumni import AlumniImported, AlumnusErased, AlumnusRegistered, AlumnusUpdated, ConsentChanged
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
 
@@ -25,6 +25,19 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     async def registered(event: AlumnusRegistered, ctx: EventContext) -> None:
         year = event.stint.departure_date.year
         await project(ctx, event.alumnus_id, lambda a: a.register(event.version, event.profile, year, event.boomerang, event.consents))
+
+    @events.on(AlumniImported)
+    async def imported(event: AlumniImported, ctx: EventContext) -> None:
+        """An import's alumni, projected as registrations are, many at a time."""
+        alumni = deps.alumni(ctx)
+        known = await alumni.many([a.alumnus_id for a in event.alumni])
+        projected: dict[str, KnownAlumnus] = {}
+        for a in event.alumni:
+            alumnus = projected.get(a.alumnus_id) or known.get(a.alumnus_id) or KnownAlumnus(a.alumnus_id)
+            if alumnus.register(a.version, a.profile, a.stint.departure_date.year, a.boomerang, a.consents):
+                projected[a.alumnus_id] = alumnus
+        await alumni.save_many([a for i, a in projected.items() if i not in known], new=True)
+        await alumni.save_many([a for i, a in projected.items() if i in known], new=False)
 
     @events.on(AlumnusUpdated)
     async def updated(event: AlumnusUpdated, ctx: EventContext) -> None:

@@ -9,10 +9,11 @@
 - `mailings`: the chunked fan-outs in progress (invitations, reminders, updates).
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.engagement.audience import Audience, KnownAlumnus
@@ -21,6 +22,7 @@ from services.engagement.documents import (
     known_from_document, known_to_document,
 )
 from services.engagement.domain import GOING, PUBLISHED, WAITLISTED, Answer, HostedEvent, Mailing
+from shared.lookups import find_many
 from shared.messaging.uow import UnitOfWork
 
 HOSTED_EVENTS, ANSWERS, CHECK_INS, KNOWN_ALUMNI, MAILINGS = "hosted_events", "answers", "check_ins", "known_alumni", "mailings"
@@ -77,7 +79,10 @@ class CheckIns(Protocol):
 
 class KnownAlumni(Protocol):
     async def get(self, alumnus_id: str) -> KnownAlumnus | None: ...
+    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, KnownAlumnus]: ...
     async def save(self, alumnus: KnownAlumnus) -> None: ...
+    async def save_many(self, alumni: Sequence[KnownAlumnus], *, new: bool) -> None:
+        """Several at once (an import's chunk): `new`, none of them was known before."""
     async def invitable_after(self, audience: Audience, after: str, limit: int) -> list[str]:
         """Alumni the audience invites (consented, not erased), in id order, after `after`."""
 
@@ -200,8 +205,18 @@ class MongoKnownAlumni(_Repository):
         doc = await self.db[KNOWN_ALUMNI].find_one({"_id": alumnus_id}, session=self.session)
         return known_from_document(doc) if doc else None
 
+    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, KnownAlumnus]:
+        return {d["_id"]: known_from_document(d) for d in await find_many(self.db[KNOWN_ALUMNI], "_id", alumnus_ids, session=self.session)}
+
     async def save(self, alumnus: KnownAlumnus) -> None:
         self.uow.replace_last(KNOWN_ALUMNI, {"_id": alumnus.alumnus_id}, known_to_document(alumnus), upsert=True)
+
+    async def save_many(self, alumni: Sequence[KnownAlumnus], *, new: bool) -> None:
+        if alumni and new:
+            await self.db[KNOWN_ALUMNI].insert_many([known_to_document(a) for a in alumni], session=self.session)
+        elif alumni:
+            await self.db[KNOWN_ALUMNI].bulk_write([ReplaceOne({"_id": a.alumnus_id}, known_to_document(a), upsert=True) for a in alumni],
+                                                   ordered=False, session=self.session)
 
     async def invitable_after(self, audience: Audience, after: str, limit: int) -> list[str]:
         selector = audience_selector(audience) | {"_id": {"$gt": after}}

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
 from services.identity import repository
+from services.identity.bulk_repository import MongoAlumniInBulk
 from services.identity.api import http_router, personal_data
 from services.identity.dependencies import Dependencies
 from services.identity.handlers import event_handlers
@@ -47,7 +48,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     http = httpx.AsyncClient(timeout=settings.personal_data_timeout_seconds)
     deps = Dependencies(
-        alumni=repository.MongoAlumni, erased=repository.mongo_erased_people, erasure_keys=ErasureKeys(settings.erasure_hash_key),
+        alumni=repository.MongoAlumni, alumni_in_bulk=MongoAlumniInBulk, erased=repository.mongo_erased_people, erasure_keys=ErasureKeys(settings.erasure_hash_key),
         waiting=MongoWaitingEvents, peers=Peers(http, settings.personal_data_peers),
         confirmations=repository.MongoEmailConfirmations, reviews=repository.MongoMergeReviews,
         confirmation_links=ConfirmationLinks(

@@ -17,6 +17,7 @@ from services.identity.verification import (
     UnknownReview,
     token_digest,
 )
+from shared.events.alumni import AlumniImported, ImportedAlumnus
 from shared.events.offboarding import OffboardingCompleted
 from shared.messaging.uow import UnitOfWork
 
@@ -35,14 +36,16 @@ async def admit(uow: UnitOfWork, deps: Dependencies, completed: OffboardingCompl
             if candidate := await alumni.by_email(email):
                 break
         if candidate is not None and not trusted_match(candidate, completed):
-            await _open_review(uow, deps, completed, candidate)
+            await open_review(uow, deps, completed, candidate)
             return
         existing = candidate
     await register(uow, deps, completed, existing)
 
 
-async def register(uow: UnitOfWork, deps: Dependencies, completed: OffboardingCompleted, into: Alumnus | None) -> str:
-    """A new alumnus (`into` None) or a new stint on `into`; the alumnus's id."""
+async def register(uow: UnitOfWork, deps: Dependencies, completed: OffboardingCompleted, into: Alumnus | None, *,
+                   import_id: str | None = None) -> str:
+    """A new alumnus (`into` None) or a new stint on `into`; the alumnus's id. A leaver of an
+    import (`import_id`) is announced as imported: no welcome, no confirmation link."""
     before = str(into.profile.personal_email) if into and into.profile.personal_email else None
     if into is None:
         alumnus, registered = Alumnus.register(completed, deps.new_alumnus_id(), uow.now())
@@ -51,20 +54,27 @@ async def register(uow: UnitOfWork, deps: Dependencies, completed: OffboardingCo
         if registered is None:
             return alumnus.alumnus_id  # this stint is known: a re-sent completion
         log.info("boomerang registered", extra={"alumnus_id": alumnus.alumnus_id, "stints": len(alumnus.stints)})
+    if import_id is not None:
+        uow.publish(AlumniImported(import_id=import_id, alumni=[ImportedAlumnus.of(registered)]), subject=import_id)
+        await deps.alumni(uow).save(alumnus)
+        return alumnus.alumnus_id
     uow.publish(registered, subject=alumnus.alumnus_id)
     await deps.alumni(uow).save(alumnus)
     await request_confirmation(uow, deps, alumnus, before)
     return alumnus.alumnus_id
 
 
-async def _open_review(uow: UnitOfWork, deps: Dependencies, completed: OffboardingCompleted, candidate: Alumnus) -> None:
+async def open_review(uow: UnitOfWork, deps: Dependencies, completed: OffboardingCompleted, candidate: Alumnus, *,
+                      import_id: str | None = None) -> bool:
+    """HR reviews the match (False: a review of this leaver is open already)."""
     reviews = deps.reviews(uow)
     if await reviews.open_for(completed.employee_id):
-        return  # a re-sent completion: the review is open already
-    review, opened = MergeReview.open(completed, candidate, deps.new_review_id(), uow.now())
+        return False  # a re-sent completion: the review is open already
+    review, opened = MergeReview.open(completed, candidate, deps.new_review_id(), uow.now(), import_id=import_id)
     uow.publish(opened, subject=review.review_id)
     await reviews.save(review)
     log.info("merge review opened", extra={"review_id": review.review_id, "alumnus_id": candidate.alumnus_id})
+    return True
 
 
 async def request_confirmation(uow: UnitOfWork, deps: Dependencies, alumnus: Alumnus, before: str | None, *, again: bool = False) -> bool:
@@ -121,4 +131,4 @@ async def resolve_review(uow: UnitOfWork, deps: Dependencies, review_id: str, de
         raise ReviewClosed(f"the alumnus {review.alumnus_id} was erased: keep the leaver separate")
     completed = review.resolve(decision, by, uow.now())
     await reviews.save(review)
-    return await register(uow, deps, completed, candidate)
+    return await register(uow, deps, completed, candidate, import_id=review.import_id)

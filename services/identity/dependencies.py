@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.identity.bulk_repository import AlumniInBulk
 from services.identity.pages import ConfirmationPages
 from services.identity.repository import AlumniRepository, EmailConfirmations, MergeReviews
 from services.identity.verification import ConfirmationLinks
@@ -25,6 +26,7 @@ def new_review_id() -> str:
 @dataclass(frozen=True)
 class Dependencies:
     alumni: Callable[[UnitOfWork], AlumniRepository]  # the repository within a unit of work
+    alumni_in_bulk: Callable[[UnitOfWork], AlumniInBulk]  # many at a time: an import's chunks
     # Erased alumni's stints (keyed hashes): a late or replayed completion never registers them again.
     erased: Callable[[UnitOfWork], ErasedPeople]
     erasure_keys: ErasureKeys

@@ -107,15 +107,15 @@ class Alumnus:
         if self.has_stint(completed.employee_id, completed.hire_date):
             return None
         latest = _profile(completed)
-        if latest.personal_email not in (None, self.profile.personal_email):
-            self.personal_email_verified = False  # a new address is not verified until confirmed
-        # The person's latest position and contact details; what they told us before stays.
-        self.profile = self.profile.model_copy(
-            update={
+        # The person's latest position and contact details, unless this stint is older than one
+        # known (an import of history); what they told us before stays.
+        if all(completed.departure_date >= s.departure_date for s in self.stints):
+            if latest.personal_email not in (None, self.profile.personal_email):
+                self.personal_email_verified = False  # a new address is not verified until confirmed
+            self.profile = self.profile.model_copy(update={
                 k: v for k, v in latest.model_dump().items()
                 if v not in (None, [], "") and k in {"department", "job_title", "country", "city", "locale", "personal_email", "phone"}
-            }
-        )
+            })
         for purpose, granted in (completed.profile.consents if completed.profile else {}).items():
             self._record_consent(purpose, granted, EXIT_FORM, now)
         return self._add_stint(completed, boomerang=True, now=now)

@@ -1,14 +1,16 @@
 """Events in: completed offboardings become alumni (or wait for HR's review of an email match
-that cannot be trusted, services/identity/confirmations.py), exit-form answers and unsubscribe
-links update them."""
+that cannot be trusted, services/identity/confirmations.py), and so do the chunks of an import of
+historic leavers (services/identity/imports.py); exit-form answers and unsubscribe links update
+them."""
 
 import logging
 
 from services.identity.confirmations import admit, request_confirmation
 from services.identity.dependencies import Dependencies
 from services.identity.domain import UNSUBSCRIBE_LINK, AlumnusNotYetRegistered, NotRegistrable
+from services.identity.imports import import_leavers
 from shared.events.notifications import UnsubscribeRequested
-from shared.events.offboarding import ExitFormSubmitted, OffboardingCompleted
+from shared.events.offboarding import ExitFormSubmitted, LeaversImported, OffboardingCompleted
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
 
@@ -30,6 +32,11 @@ def event_handlers(deps: Dependencies) -> EventRouter:
             log.info("completion of an erased alumnus's stint refused", extra={"event_id": ctx.envelope.id if ctx.envelope else None})
             return
         await admit(ctx, deps, event)
+
+    @events.on(LeaversImported)
+    async def leavers_imported(event: LeaversImported, ctx: EventContext) -> None:
+        outcomes = await import_leavers(ctx, deps, event)
+        log.info("imported leavers registered", extra={"import_id": event.import_id, "batch": event.batch, "part": event.part, **outcomes})
 
     @events.on(ExitFormSubmitted)
     async def exit_form_submitted(event: ExitFormSubmitted, ctx: EventContext) -> None:

@@ -42,7 +42,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[REVIEWS].create_index([("employee_id", ASCENDING), ("decision", ASCENDING)])
 
 
-def _to_document(a: Alumnus) -> dict[str, Any]:
+def alumnus_document(a: Alumnus) -> dict[str, Any]:
     return {
         "_id": a.alumnus_id,
         "profile": a.profile.model_dump(mode="json"),
@@ -63,7 +63,7 @@ def _to_document(a: Alumnus) -> dict[str, Any]:
     }
 
 
-def _from_document(doc: dict[str, Any]) -> Alumnus:
+def alumnus_from_document(doc: dict[str, Any]) -> Alumnus:
     return Alumnus(
         alumnus_id=doc["_id"],
         profile=AlumnusProfile.model_validate(doc["profile"]),
@@ -125,21 +125,21 @@ class MongoAlumni:
 
     async def get(self, alumnus_id: str) -> Alumnus | None:
         doc = await self.db[ALUMNI].find_one({"_id": alumnus_id}, session=self.session)
-        return _from_document(doc) if doc else None
+        return alumnus_from_document(doc) if doc else None
 
     async def by_employee_id(self, employee_id: str) -> Alumnus | None:
         doc = await self.db[ALUMNI].find_one({"stints.employee_id": employee_id}, session=self.session)
-        return _from_document(doc) if doc else None
+        return alumnus_from_document(doc) if doc else None
 
     async def by_email(self, email: str) -> Alumnus | None:
         """A record with this personal email, a verified one first."""
         doc = await self.db[ALUMNI].find_one(
             {"profile.personal_email": email}, sort=[("personal_email_verified", -1), ("_id", ASCENDING)], session=self.session
         )
-        return _from_document(doc) if doc else None
+        return alumnus_from_document(doc) if doc else None
 
     async def save(self, alumnus: Alumnus) -> None:
-        self.uow.replace_last(ALUMNI, {"_id": alumnus.alumnus_id}, _to_document(alumnus), upsert=True)
+        self.uow.replace_last(ALUMNI, {"_id": alumnus.alumnus_id}, alumnus_document(alumnus), upsert=True)
         for r in alumnus.ledger:
             self.uow.insert_last(LEDGER, {"alumnus_id": alumnus.alumnus_id, "purpose": r.purpose.value, "granted": r.granted,
                                           "changed_at": r.changed_at, "source": r.source})
@@ -168,7 +168,7 @@ class MongoAlumni:
             limit=query.page_size,
             session=self.session,
         )
-        return total, [_from_document(d) async for d in cursor]
+        return total, [alumnus_from_document(d) async for d in cursor]
 
 
 def mongo_erased_people(uow: UnitOfWork) -> MongoErasedPeople:
@@ -227,6 +227,7 @@ class MongoMergeReviews:
             "employee_id": r.employee_id, "hire_date": r.hire_date.isoformat(), "alumnus_id": r.alumnus_id, "opened_at": r.opened_at,
             "completed": r.completed.model_dump(mode="json") if r.completed else None,
             "decision": r.decision.value if r.decision else None, "resolved_by": r.resolved_by, "resolved_at": r.resolved_at,
+            "import_id": r.import_id,
         }
         await self.collection.replace_one({"_id": r.review_id}, doc, upsert=True, session=self.session)
 
@@ -238,4 +239,5 @@ def _review(doc: dict[str, Any] | None) -> MergeReview | None:
         doc["_id"], doc["employee_id"], date.fromisoformat(doc["hire_date"]), doc["alumnus_id"], doc["opened_at"],
         OffboardingCompleted.model_validate(doc["completed"]) if doc.get("completed") else None,
         Decision(doc["decision"]) if doc.get("decision") else None, doc.get("resolved_by"), doc.get("resolved_at"),
+        doc.get("import_id"),
     )

@@ -116,10 +116,12 @@ class MergeReview:
     decision: Decision | None = None
     resolved_by: str | None = None
     resolved_at: datetime | None = None
+    import_id: str | None = None  # a leaver of an import: registered as imported (no welcome)
 
     @classmethod
-    def open(cls, completed: OffboardingCompleted, candidate: Alumnus, review_id: str, now: datetime) -> tuple["MergeReview", MergeReviewOpened]:
-        review = cls(review_id, completed.employee_id, completed.hire_date, candidate.alumnus_id, now, completed)
+    def open(cls, completed: OffboardingCompleted, candidate: Alumnus, review_id: str, now: datetime, *,
+             import_id: str | None = None) -> tuple["MergeReview", MergeReviewOpened]:
+        review = cls(review_id, completed.employee_id, completed.hire_date, candidate.alumnus_id, now, completed, import_id=import_id)
         return review, MergeReviewOpened(review_id=review_id, employee_id=completed.employee_id, alumnus_id=candidate.alumnus_id, opened_at=now)
 
     @property

@@ -37,7 +37,7 @@ from services.notifications.repository import ReachableAlumni
 from services.notifications.routing import Route
 from services.notifications.templating import Attachment, TemplateError
 from shared.events import Event, registry
-from shared.events.alumni import AlumnusErased, AlumnusRegistered, AlumnusUpdated, ConsentChanged
+from shared.events.alumni import AlumniImported, AlumnusErased, AlumnusRegistered, AlumnusUpdated, ConsentChanged
 from shared.events.engagement import RsvpRecorded
 from shared.events.notifications import (
     BulkEmailRequested,
@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 # The service's own events: handled by the delivery handler, or by identity.
 OWN = {EmailRequested, BulkEmailRequested, ChatPostRequested, UnsubscribeRequested}
 # The events that feed the projection of reachable alumni and RSVPs.
-PROJECTED = {AlumnusRegistered, AlumnusUpdated, ConsentChanged, AlumnusErased, RsvpRecorded}
+PROJECTED = {AlumnusRegistered, AlumniImported, AlumnusUpdated, ConsentChanged, AlumnusErased, RsvpRecorded}
 # Deliveries this process sent whose recording has not been seen to succeed: bounded, since once
 # recorded, the delivery's status answers for it.
 SENT_MEMORY = 10_000
@@ -103,6 +103,20 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     async def registered(event: AlumnusRegistered, ctx: EventContext) -> None:
         contact = Contact.of(event.profile)
         await plan(event, ctx, await project(ctx, event.alumnus_id, lambda a: a.register(event.version, contact, event.consents)))
+
+    @events.on(AlumniImported)
+    async def imported(event: AlumniImported, ctx: EventContext) -> None:
+        """An import's alumni, projected as registrations are, many at a time; no message is
+        planned (the routing table keeps the type silent: historic leavers get no welcome)."""
+        reachable = deps.reachable(ctx)
+        known = await reachable.many([a.alumnus_id for a in event.alumni])
+        projected: dict[str, ReachableAlumnus] = {}
+        for a in event.alumni:
+            alumnus = projected.get(a.alumnus_id) or known.get(a.alumnus_id) or ReachableAlumnus(a.alumnus_id)
+            if alumnus.register(a.version, Contact.of(a.profile), a.consents):
+                projected[a.alumnus_id] = alumnus
+        await reachable.save_many([a for i, a in projected.items() if i not in known], new=True)
+        await reachable.save_many([a for i, a in projected.items() if i in known], new=False)
 
     @events.on(AlumnusUpdated)
     async def updated(event: AlumnusUpdated, ctx: EventContext) -> None:

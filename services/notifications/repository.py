@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.domain import ATTENDING, FAILED, PLANNED, SETTLED, Contact, Delivery, ReachableAlumnus
@@ -44,6 +44,9 @@ class ReachableAlumni(Protocol):
         """Those of `alumnus_ids` the projection knows (tombstones too), by id."""
 
     async def save(self, alumnus: ReachableAlumnus) -> None: ...
+
+    async def save_many(self, alumni: Sequence[ReachableAlumnus], *, new: bool) -> None:
+        """Several at once (an import's chunk): `new`, none of them was projected before."""
 
     async def erase(self, alumnus_id: str, at: datetime) -> None:
         """Replace the alumnus by a tombstone and forget their RSVPs."""
@@ -126,6 +129,16 @@ class MongoReachableAlumni:
 
     async def save(self, alumnus: ReachableAlumnus) -> None:
         self.uow.replace_last(REACHABLE, {"_id": alumnus.alumnus_id}, _to_document(alumnus), upsert=True)
+
+    async def save_many(self, alumni: Sequence[ReachableAlumnus], *, new: bool) -> None:
+        if not alumni:
+            return
+        if new:
+            await self.db[REACHABLE].insert_many([_to_document(a) for a in alumni], session=self.session)
+        else:
+            await self.db[REACHABLE].bulk_write(
+                [ReplaceOne({"_id": a.alumnus_id}, _to_document(a), upsert=True) for a in alumni], ordered=False, session=self.session
+            )
 
     async def erase(self, alumnus_id: str, at: datetime) -> None:
         await self.save(ReachableAlumnus.tombstone(alumnus_id, at))

@@ -22,6 +22,7 @@ from services.offboarding.domain import (
 )
 from services.offboarding.erasure import erase_employees
 from services.offboarding.exit_form import answers_from_form, read_answers, record_answers, show_form
+from services.offboarding.imports.api import import_router
 from services.offboarding.intake.api import webhook_router
 from shared.messaging.uow import UnitOfWork
 from shared.web.auth import Principal, requires
@@ -63,6 +64,7 @@ def personal_data(deps: Dependencies) -> Gather:
 def http_router(deps: Dependencies) -> APIRouter:
     router = APIRouter()
     router.include_router(webhook_router(deps))
+    router.include_router(import_router(deps))
 
     @router.delete("/employees/{employee_id}", tags=["erasure"],
                    summary="Erase an employee's exit cases (GDPR), also a leaver who never became an alumnus")

@@ -12,6 +12,7 @@ from services.offboarding.api import http_router, personal_data
 from services.offboarding.dependencies import Dependencies
 from services.offboarding.domain import EligibilityPolicy, ExitFormLinks
 from services.offboarding.handlers import event_handlers
+from services.offboarding.imports import repository as imports
 from services.offboarding.intake.sources import HrisSource
 from services.offboarding.pages import ExitFormPages
 from services.offboarding.scheduler import scheduled_round
@@ -50,6 +51,10 @@ class Settings(ServiceSettings):
     hris_sources: dict[str, HrisSource] = {}
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     vendor_api_timeout_seconds: float = 10.0
+    # Imports of historic leavers: the bound on one batch's body (up to 1,000 rows), and how
+    # long the record of a batch done is kept (a re-run of the file within it skips the batch).
+    import_max_batch_bytes: int = Field(default=1_048_576, ge=65_536, le=8_388_608)
+    import_batch_retention_days: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
     def _retention_outlives_the_links(self) -> "Settings":
@@ -73,6 +78,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         erased=repository.mongo_erased_people,
         erasure_keys=ErasureKeys(settings.erasure_hash_key),
         waiting=MongoWaitingEvents,
+        import_batches=imports.MongoImportBatches,
         policy=EligibilityPolicy(frozenset(settings.excluded_departure_reasons), settings.exclude_litigation),
         exit_form=ExitFormLinks(
             settings.exit_form_base_url, timedelta(days=settings.exit_form_valid_days),
@@ -88,6 +94,7 @@ def build(settings: Settings | None = None) -> FastAPI:
 
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db, webhook_tolerance_seconds=settings.webhook_tolerance_seconds)
+        await imports.ensure_indexes(runtime.db, retention_days=settings.import_batch_retention_days)
 
     async def close_vendor_api(runtime: ServiceRuntime) -> None:
         await vendor_api.aclose()
@@ -100,4 +107,5 @@ def build(settings: Settings | None = None) -> FastAPI:
         on_start=[prepare, scheduler.start],
         on_stop=[close_vendor_api, scheduler.stop],
         secret_paths=("/exit-form/",),
+        body_limits={"/imports/": settings.import_max_batch_bytes},
     )

@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 
 from services.offboarding.domain import EligibilityPolicy, ExitFormLinks
+from services.offboarding.imports.repository import ImportBatchRepository
 from services.offboarding.intake.sources import HrisSource
 from services.offboarding.pages import ExitFormPages
 from services.offboarding.repository import ExitCaseRepository, InvitationRepository, WebhookRequestRepository
@@ -27,6 +28,8 @@ class Dependencies:
     erasure_keys: ErasureKeys
     # Events parked until what they wait for is handled (a cancellation before its departure).
     waiting: Callable[[UnitOfWork], WaitingEvents]
+    # The batches of imports of historic leavers done.
+    import_batches: Callable[[UnitOfWork], ImportBatchRepository]
     # Who may join the alumni network, and the links to the exit form.
     policy: EligibilityPolicy
     exit_form: ExitFormLinks

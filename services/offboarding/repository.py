@@ -14,17 +14,19 @@ from pymongo.errors import DuplicateKeyError
 
 from services.offboarding.domain import CaseStatus, ExitCase, ExitInvitation
 from services.offboarding.eligibility import Decision
+from services.offboarding.imports.repository import IMPORT_BATCHES
 from services.offboarding.intake.signatures import Replayed
 from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitProfile
 from shared.erasure import MongoErasedPeople
+from shared.lookups import find_many
 from shared.messaging.uow import UnitOfWork
 
 CASES = "exit_cases"
 INVITATIONS = "exit_invitations"
 WEBHOOK_REQUESTS = "webhook_requests"
 ERASED_PEOPLE = "erased_people"  # keyed hashes of erased employees' ids (shared/erasure.py)
-COLLECTIONS = (CASES, INVITATIONS, WEBHOOK_REQUESTS, ERASED_PEOPLE)
+COLLECTIONS = (CASES, INVITATIONS, WEBHOOK_REQUESTS, ERASED_PEOPLE, IMPORT_BATCHES)
 
 
 async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -> None:
@@ -44,6 +46,8 @@ class ExitCaseRepository(Protocol):
     async def due(self, today: date, limit: int = 500) -> list[str]:
         """The ids of open cases whose departure date has come, the earliest first."""
     async def case_ids(self, employee_ids: list[str]) -> list[str]: ...
+    async def existing(self, case_ids: list[str]) -> set[str]:
+        """Those of `case_ids` that are cases (for many at once: an import's batch)."""
     async def closed_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
         """The ids of cases closed at or before `cutoff`, the earliest first."""
     async def forget_closed(self, case_id: str, cutoff: datetime) -> bool:
@@ -138,6 +142,9 @@ class MongoExitCases:
     async def case_ids(self, employee_ids: list[str]) -> list[str]:
         cursor = self.collection.find({"employee_id": {"$in": employee_ids}}, {"_id": 1}, session=self.session)
         return [doc["_id"] async for doc in cursor]
+
+    async def existing(self, case_ids: list[str]) -> set[str]:
+        return {d["_id"] for d in await find_many(self.collection, "_id", case_ids, session=self.session, projection={"_id": 1})}
 
     async def closed_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
         cursor = self.collection.find(

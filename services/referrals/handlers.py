@@ -9,7 +9,7 @@ from datetime import UTC
 from services.referrals.dependencies import Dependencies
 from services.referrals.domain import EXPIRED, WITHDRAWN, Referrer
 from services.referrals.progress import moved
-from shared.events.alumni import AlumnusErased, AlumnusRegistered, AlumnusUpdated
+from shared.events.alumni import AlumniImported, AlumnusErased, AlumnusRegistered, AlumnusUpdated
 from shared.events.hris import EmployeeDeparted, EmployeeDepartureCancelled
 from shared.events.referrals import ApplicationStatusChanged
 from shared.messaging.router import EventRouter
@@ -31,6 +31,20 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     async def registered(event: AlumnusRegistered, ctx: EventContext) -> None:
         email = event.profile.personal_email
         await project(ctx, event.alumnus_id, event.version, str(email) if email else None)
+
+    @events.on(AlumniImported)
+    async def imported(event: AlumniImported, ctx: EventContext) -> None:
+        """An import's alumni, projected as registrations are, many at a time."""
+        referrers = deps.referrers(ctx)
+        known = await referrers.many([a.alumnus_id for a in event.alumni])
+        projected: dict[str, Referrer] = {}
+        for a in event.alumni:
+            current = projected.get(a.alumnus_id) or known.get(a.alumnus_id) or Referrer(a.alumnus_id)
+            if current.applies(a.version):
+                email = a.profile.personal_email
+                projected[a.alumnus_id] = Referrer(a.alumnus_id, a.version, str(email) if email else None)
+        await referrers.save_many([r for i, r in projected.items() if i not in known], new=True)
+        await referrers.save_many([r for i, r in projected.items() if i in known], new=False)
 
     @events.on(AlumnusUpdated)
     async def updated(event: AlumnusUpdated, ctx: EventContext) -> None:

@@ -12,17 +12,19 @@ over a unit of work:
   (services/referrals/ats/repository.py).
 """
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.referrals.ats.repository import UNMATCHED, WEBHOOK_REQUESTS, ensure_ats_indexes
 from services.referrals.bonus_repository import BONUSES, ensure_bonus_indexes
 from services.referrals.domain import CANDIDATE, FINAL, HIRED, WON, AlreadyReferred, Referral, Referrer, normalised_email
+from shared.lookups import find_many
 from shared.messaging.uow import UnitOfWork
 
 REFERRALS = "referrals"
@@ -82,7 +84,10 @@ class ReferralRepository(Protocol):
 
 class ReferrerRepository(Protocol):
     async def get(self, alumnus_id: str) -> Referrer | None: ...
+    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, Referrer]: ...
     async def save(self, referrer: Referrer) -> None: ...
+    async def save_many(self, referrers: Sequence[Referrer], *, new: bool) -> None:
+        """Several at once (an import's chunk): `new`, none of them was known before."""
 
 
 def _to_document(r: Referral) -> dict[str, Any]:
@@ -188,13 +193,27 @@ class MongoReferrers:
 
     async def get(self, alumnus_id: str) -> Referrer | None:
         doc = await self.collection.find_one({"_id": alumnus_id}, session=self.session)
-        if doc is None:
-            return None
-        return Referrer(doc["_id"], doc.get("version", 0), doc.get("email"), doc.get("erased_at"))
+        return _referrer(doc) if doc else None
+
+    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, Referrer]:
+        return {d["_id"]: _referrer(d) for d in await find_many(self.collection, "_id", alumnus_ids, session=self.session)}
 
     async def save(self, referrer: Referrer) -> None:
-        if referrer.erased_at is not None:
-            doc: dict[str, Any] = {"erased_at": referrer.erased_at, "version": referrer.version}
-        else:
-            doc = {"version": referrer.version, "email": referrer.email}
-        self.uow.replace_last(REFERRERS, {"_id": referrer.alumnus_id}, doc, upsert=True)
+        self.uow.replace_last(REFERRERS, {"_id": referrer.alumnus_id}, _referrer_document(referrer), upsert=True)
+
+    async def save_many(self, referrers: Sequence[Referrer], *, new: bool) -> None:
+        if referrers and new:
+            await self.collection.insert_many([{"_id": r.alumnus_id} | _referrer_document(r) for r in referrers], session=self.session)
+        elif referrers:
+            await self.collection.bulk_write([ReplaceOne({"_id": r.alumnus_id}, _referrer_document(r), upsert=True) for r in referrers],
+                                             ordered=False, session=self.session)
+
+
+def _referrer(doc: dict[str, Any]) -> Referrer:
+    return Referrer(doc["_id"], doc.get("version", 0), doc.get("email"), doc.get("erased_at"))
+
+
+def _referrer_document(referrer: Referrer) -> dict[str, Any]:
+    if referrer.erased_at is not None:
+        return {"erased_at": referrer.erased_at, "version": referrer.version}
+    return {"version": referrer.version, "email": referrer.email}

@@ -39,6 +39,42 @@ class AlumnusRegistered(Event):
     consents: dict[Purpose, bool] = {}
 
 
+# Alumni one import chunk names at most (as many as the leavers of one chunk of the file).
+MAX_IMPORTED_ALUMNI = 1000
+
+
+class ImportedAlumnus(BaseModel):
+    """An alumnus an import registered, or a stint it added to one (a boomerang): what
+    `AlumnusRegistered` says of a registration."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    alumnus_id: Identifier
+    version: int
+    boomerang: bool
+    stint: Stint
+    profile: AlumnusProfile
+    consents: dict[Purpose, bool] = {}
+
+    @classmethod
+    def of(cls, registered: "AlumnusRegistered") -> "ImportedAlumnus":
+        """The registration identity made, as a chunk names it (the same fields, validated)."""
+        return cls.model_construct(**dict(registered))
+
+
+@event_type("com.alumni.alumnus.imported.v1", topic="alumni.alumnus.imported", key="import_id")
+class AlumniImported(Event):
+    """Alumni registered by an import of historic leavers, in chunks; no message is sent.
+
+    Every projection applies each alumnus as it applies `AlumnusRegistered`. Historic leavers were
+    never asked: they consent to nothing and are sent no welcome. `batch` names the chunk of the
+    import this follows; none when HR resolved a merge review of an imported leaver."""
+
+    import_id: Identifier
+    batch: int | None = Field(default=None, ge=0)
+    alumni: list[ImportedAlumnus] = Field(max_length=MAX_IMPORTED_ALUMNI)
+
+
 @event_type("com.alumni.alumnus.updated.v1", topic="alumni.alumnus.updated", key="alumnus_id")
 class AlumnusUpdated(Event):
     """An alumnus's profile changed; `profile` is the whole profile after the change."""

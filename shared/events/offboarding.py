@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import EmailStr
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from shared.events.base import Event, event_type, personal
 from shared.events.people import Expertise, Language, Name, PersonalContact, Position, PublicProfiles, WorkContact
@@ -99,3 +99,37 @@ class OffboardingCancelled(Event):
     after_completion: bool
     reason: NonEmpty | None = None
     cancelled_at: datetime
+
+
+# Leavers (or alumni) one import chunk names at most: a batch of the file is at most this many rows.
+MAX_IMPORT_CHUNK = 1000
+
+
+class ImportedLeaver(BaseModel):
+    """One eligible historic leaver of an import: the departure's facts and who left."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    employee_id: Identifier
+    hire_date: date
+    departure_date: date
+    departure_reason: DepartureReason
+    rehire_eligible: bool | None = None
+    leaver: Leaver
+
+
+@event_type(
+    "com.alumni.offboarding.leavers-imported.v1", topic="alumni.offboarding.leavers-imported", key="import_id"
+)
+class LeaversImported(Event):
+    """Historic leavers an operator imported, in chunks: the eligible ones, for identity.
+
+    One chunk is one batch of the file, or a part of one that would not fit in one event: the
+    eligible leavers offboarding had never seen, for identity to register as alumni, with no
+    exit form and no welcome. Excluded, erased and known leavers are only counted by
+    offboarding; nothing of them travels."""
+
+    import_id: Identifier
+    batch: int = Field(ge=0)
+    part: int = Field(default=0, ge=0)
+    leavers: list[ImportedLeaver] = Field(max_length=MAX_IMPORT_CHUNK)

@@ -11,7 +11,7 @@ in-flight handlers finish, publishes what the outbox still holds and closes its 
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 import uvicorn
@@ -52,9 +52,11 @@ def create_service(
     clock: Clock | None = None,
     title: str | None = None,
     secret_paths: Sequence[str] = (),
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """`secret_paths`: path prefixes followed by a secret (a one-time token), which spans must
-    not record."""
+    not record. `body_limits`: path prefixes whose request bodies may be larger (or must be
+    smaller) than HTTP_MAX_BODY_BYTES, with their bound."""
     configure_logging(name, settings.log_level)
     try:
         settings.refuse_weak_secrets()
@@ -105,7 +107,7 @@ def create_service(
 
     app = FastAPI(title=title or f"alumni {name}", lifespan=lifespan)
     app.state.runtime = runtime
-    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes, by_path=body_limits)
 
     @app.exception_handler(EventTooLarge)
     async def event_too_large(request: Request, exc: EventTooLarge) -> JSONResponse:

@@ -52,3 +52,22 @@ async def test_a_streamed_body_is_cut_off_as_it_passes_the_bound() -> None:
     response = await post(api, chunks())
     assert response.status_code == 413 and api.state.read == 0
     assert len(sent) < 10  # read no further than the bound
+
+
+async def test_a_path_with_a_bound_of_its_own_takes_more_and_no_more() -> None:
+    api = FastAPI()
+
+    @api.post("/imports/x")
+    async def batch(request: Request) -> dict:
+        return {"bytes": len(await request.body())}
+
+    @api.post("/other")
+    async def other(request: Request) -> dict:
+        return {"bytes": len(await request.body())}
+
+    api.add_middleware(BodySizeLimit, max_bytes=LIMIT, by_path={"/imports/": 4 * LIMIT})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://test") as client:
+        assert (await client.post("/imports/x", content=b"x" * (4 * LIMIT))).status_code == 200
+        refused = await client.post("/imports/x", content=b"x" * (4 * LIMIT + 1))
+        assert refused.status_code == 413 and str(4 * LIMIT) in refused.json()["detail"]
+        assert (await client.post("/other", content=b"x" * (LIMIT + 1))).status_code == 413

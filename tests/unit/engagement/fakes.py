@@ -138,8 +138,16 @@ class InMemoryKnownAlumni(_Repo):
     async def get(self, alumnus_id: str) -> KnownAlumnus | None:
         return copy.deepcopy(self.store.alumni.get(alumnus_id))
 
+    async def many(self, alumnus_ids: list[str]) -> dict[str, KnownAlumnus]:
+        return {i: copy.deepcopy(self.store.alumni[i]) for i in alumnus_ids if i in self.store.alumni}
+
     async def save(self, alumnus: KnownAlumnus) -> None:
         self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
+
+    async def save_many(self, alumni: list[KnownAlumnus], *, new: bool) -> None:
+        for alumnus in alumni:
+            assert not new or alumnus.alumnus_id not in self.store.alumni, "a duplicate key"
+            self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
 
     async def invitable_after(self, audience: Audience, after: str, limit: int) -> list[str]:
         return sorted(i for i, a in self.store.alumni.items() if i > after and audience.invites(a))[:limit]

@@ -1,6 +1,7 @@
 """Identity's repositories in memory, for fast tests of its handlers and API: `InMemoryAlumni`
 holds every collection, so that a failed unit of work rolls them all back."""
 
+import copy
 from datetime import datetime, timedelta
 from itertools import count
 
@@ -21,7 +22,7 @@ CONFIRMATION_LINKS = ConfirmationLinks(DerivedLinks(EMAIL_CONFIRMATION_LINKS, "u
 def dependencies(alumni: "InMemoryAlumni", new_alumnus_id=None, waiting: InMemoryWaitingEvents | None = None) -> Dependencies:
     ids, reviews = count(1), count(1)
     return Dependencies(
-        alumni=alumni, erased=alumni.erased_stints, erasure_keys=ERASURE_KEYS, waiting=waiting or InMemoryWaitingEvents(),
+        alumni=alumni, alumni_in_bulk=alumni, erased=alumni.erased_stints, erasure_keys=ERASURE_KEYS, waiting=waiting or InMemoryWaitingEvents(),
         confirmations=alumni.confirmations_in, reviews=alumni.reviews_in, confirmation_links=CONFIRMATION_LINKS,
         pages=ConfirmationPages(), new_alumnus_id=new_alumnus_id or (lambda: f"alm_{next(ids)}"),
         new_review_id=lambda: f"rev_{next(reviews)}",
@@ -63,6 +64,23 @@ class InMemoryAlumni:
         self.ledger += [(alumnus.alumnus_id, r) for r in alumnus.ledger]
         alumnus.ledger.clear()
         self.alumni[alumnus.alumnus_id] = alumnus
+
+    # Many at a time (services/identity/bulk_repository.py); copies, as a database answers.
+    async def by_employee_ids(self, employee_ids) -> dict[str, Alumnus]:
+        wanted = set(employee_ids)
+        return {s.employee_id: copy.deepcopy(a) for a in self.alumni.values() for s in a.stints if s.employee_id in wanted}
+
+    async def by_emails(self, emails) -> dict[str, Alumnus]:
+        return {e: copy.deepcopy(a) for e in set(emails) if (a := await self.by_email(e))}
+
+    async def add_many(self, alumni) -> None:
+        for alumnus in alumni:
+            assert alumnus.alumnus_id not in self.alumni, "a duplicate key"
+            await self.save(alumnus)
+
+    async def save_many(self, alumni) -> None:
+        for alumnus in alumni:
+            await self.save(alumnus)
 
     async def consent_history(self, alumnus_id: str) -> list[ConsentRecord]:
         return [r for owner, r in self.ledger if owner == alumnus_id]

@@ -2,7 +2,9 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from shared.events.alumni import AlumnusErased, AlumnusProfile, AlumnusRegistered, AlumnusUpdated, ConsentChanged, Stint
+from shared.events.alumni import (
+    AlumniImported, AlumnusErased, AlumnusProfile, AlumnusRegistered, AlumnusUpdated, ConsentChanged, ImportedAlumnus, Stint,
+)
 from shared.events.engagement import EventCancelled, EventHosted, EventInvitationsIssued, HostedEventDetails, RsvpRecorded
 from shared.events.types import Purpose
 
@@ -59,3 +61,8 @@ def invited(hosted_event_id: str, alumnus_ids: list[str], *, chunk: int = 0) -> 
         timezone="Europe/Paris", location="Lyon", description="Apéritif & retrouvailles <3",
     )
     return EventInvitationsIssued(event_id=hosted_event_id, hosted_event=details, alumnus_ids=alumnus_ids, chunk=chunk)
+
+
+def imported(*alumni: AlumnusRegistered, import_id: str = "import-0001", batch: int = 0) -> AlumniImported:
+    """An import's chunk as identity announces it: registrations, many at a time."""
+    return AlumniImported(import_id=import_id, batch=batch, alumni=[ImportedAlumnus.of(a) for a in alumni])

@@ -81,6 +81,13 @@ class InMemoryReachableAlumni:
         self.writes += 1
         self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
 
+    async def save_many(self, alumni: list[ReachableAlumnus], *, new: bool) -> None:
+        if alumni:
+            self.writes += 1
+        for alumnus in alumni:
+            assert not new or alumnus.alumnus_id not in self.store.alumni, "a duplicate key"
+            self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
+
     async def erase(self, alumnus_id: str, at: datetime) -> None:
         self.store.alumni[alumnus_id] = ReachableAlumnus.tombstone(alumnus_id, at)
         self.store.rsvps = {k: v for k, v in self.store.rsvps.items() if k[1] != alumnus_id}

@@ -16,6 +16,7 @@ import httpx
 from services.offboarding.dependencies import Dependencies
 from services.offboarding.domain import CaseStatus, EligibilityPolicy, ExitCase, ExitFormLinks, ExitInvitation
 from services.offboarding.handlers import event_handlers
+from services.offboarding.imports.repository import BatchDoneMeanwhile
 from services.offboarding.intake.signatures import Replayed
 from services.offboarding.pages import ExitFormPages
 from services.offboarding.repository import case_document
@@ -42,6 +43,7 @@ class OffboardingStore:
         self.webhook_requests: set[str] = set()
         self.erased_people = InMemoryErasedPeople()
         self.parked = InMemoryWaitingEvents()
+        self.import_batches: dict[str, dict] = {}
 
     def erased(self, uow: object) -> InMemoryErasedPeople:
         return self.erased_people  # looked up each time: a rollback puts back another object
@@ -54,6 +56,9 @@ class OffboardingStore:
 
     def webhook_markers(self, uow: object) -> "InMemoryWebhookRequests":
         return InMemoryWebhookRequests(self)
+
+    def imports(self, uow: object) -> "InMemoryImportBatches":
+        return InMemoryImportBatches(self)
 
 
 class InMemoryExitCases:
@@ -76,6 +81,9 @@ class InMemoryExitCases:
 
     async def case_ids(self, employee_ids: list[str]) -> list[str]:
         return [c.case_id for c in self.store.cases.values() if c.employee_id in employee_ids]
+
+    async def existing(self, case_ids: list[str]) -> set[str]:
+        return {case_id for case_id in case_ids if case_id in self.store.cases}
 
     async def closed_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
         closed = [c for c in self.store.cases.values() if c.closed_at is not None and c.closed_at <= cutoff]
@@ -134,6 +142,23 @@ class InMemoryWebhookRequests:
         self.store.webhook_requests.add(marker)
 
 
+class InMemoryImportBatches:
+    def __init__(self, store: OffboardingStore) -> None:
+        self.store = store
+
+    async def get(self, import_id: str, number: int) -> dict | None:
+        return copy.deepcopy(self.store.import_batches.get(f"{import_id}/{number}"))
+
+    async def add(self, import_id: str, number: int, result: dict, at: datetime) -> None:
+        if f"{import_id}/{number}" in self.store.import_batches:
+            raise BatchDoneMeanwhile(f"{import_id}/{number}")
+        self.store.import_batches[f"{import_id}/{number}"] = copy.deepcopy(result) | {"batch": number, "done_at": at}
+
+    async def of_import(self, import_id: str) -> list[dict]:
+        done = [b for key, b in self.store.import_batches.items() if key.startswith(f"{import_id}/")]
+        return sorted(copy.deepcopy(done), key=lambda b: b["batch"])
+
+
 class Clock:
     """A clock the test moves."""
 
@@ -157,6 +182,7 @@ def dependencies(store: OffboardingStore, vendor_api: httpx.AsyncClient | None =
         erased=store.erased,
         erasure_keys=ERASURE_KEYS,
         waiting=store.parked,
+        import_batches=store.imports,
         policy=EligibilityPolicy(),
         exit_form=ExitFormLinks(BASE_URL, timedelta(days=30), LINK_TOKENS),
         pages=ExitFormPages(),

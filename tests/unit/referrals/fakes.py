@@ -102,8 +102,16 @@ class InMemoryReferrers:
     async def get(self, alumnus_id: str) -> Referrer | None:
         return self.s.referrers.get(alumnus_id)
 
+    async def many(self, alumnus_ids: list[str]) -> dict[str, Referrer]:
+        return {i: self.s.referrers[i] for i in alumnus_ids if i in self.s.referrers}
+
     async def save(self, referrer: Referrer) -> None:
         self.s.referrers[referrer.alumnus_id] = referrer
+
+    async def save_many(self, referrers: list[Referrer], *, new: bool) -> None:
+        for referrer in referrers:
+            assert not new or referrer.alumnus_id not in self.s.referrers, "a duplicate key"
+            self.s.referrers[referrer.alumnus_id] = referrer
 
 
 class InMemoryBonuses:
