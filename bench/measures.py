@@ -4,6 +4,8 @@ import os
 import statistics
 from pathlib import Path
 
+from pymongo import AsyncMongoClient
+
 
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
@@ -46,3 +48,14 @@ def cpu_line(label: str, per_departure: dict[str, float]) -> str:
 def latency_line(label: str, values: list[float]) -> str:
     return (f"latency at {label} (intake to SMTP, welcome email): "
             f"p50 {percentile(values, 50):.0f} ms, p95 {percentile(values, 95):.0f} ms, p99 {percentile(values, 99):.0f} ms")
+
+
+async def database_requests(uri: str) -> int:
+    """Requests the database has answered so far (its `serverStatus`): per departure, a count
+    that no machine's speed changes. Where the server does not count them, 0."""
+    client = AsyncMongoClient(uri)
+    try:
+        status = await client.admin.command("serverStatus")
+    finally:
+        await client.close()
+    return int(status.get("network", {}).get("numRequests", 0))

@@ -16,8 +16,8 @@ at times (a p95 of 40 s after a few dozen runs), which would measure the leftove
 2. pipeline: the five services as processes, sustained departures per second from the first
    record published to the last welcome email received;
 3. CPU milliseconds per departure of every process (baseline or services, broker, database)
-   during those two runs, and the ratio pipeline / baseline: these mean the same on any
-   machine of the kind, where departures per second do not;
+   and database requests per departure during those two runs, and the ratio pipeline /
+   baseline: these mean the same on any machine of the kind, where departures per second do not;
 4. latency at 50% of the capacity just measured (`--load`), and at a fixed rate (20/s,
    `--rate`) when the machine is under it: p50, p95, p99 from publishing a departure to its
    welcome email reaching the SMTP server;
@@ -39,7 +39,7 @@ from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
 from bench.baseline import Baseline, departure, headers
-from bench.measures import CpuMeter, cpu_line, latency_line, peak_rss_mb
+from bench.measures import CpuMeter, cpu_line, database_requests, latency_line, peak_rss_mb
 from devstack.config import StackConfig
 from devstack.process import free_port
 from devstack.services import ServiceProcess
@@ -113,11 +113,12 @@ async def throughput(cfg: StackConfig, arrivals: Arrivals, topic: str, ce_type: 
 
 
 async def measured(cfg: StackConfig, arrivals: Arrivals, topic: str, ce_type: str, count: int, timeout: float,
-                   pids: dict[str, int]) -> tuple[float, dict[str, float]]:
-    """Throughput of one run, and the CPU each process spent per departure during it."""
-    meter = CpuMeter(pids)
+                   pids: dict[str, int]) -> tuple[float, dict[str, float], float]:
+    """Throughput of one run; the CPU each process spent, and the database requests, per departure."""
+    requests, meter = await database_requests(cfg.mongodb_uri), CpuMeter(pids)
     rate = await throughput(cfg, arrivals, topic, ce_type, count, timeout)
-    return rate, meter.per_departure_ms(count)
+    cpu = meter.per_departure_ms(count)
+    return rate, cpu, (await database_requests(cfg.mongodb_uri) - requests) / count
 
 
 async def latency(cfg: StackConfig, arrivals: Arrivals, rate: float, seconds: int) -> list[float]:
@@ -158,18 +159,20 @@ async def main(args: argparse.Namespace) -> None:
         baseline = await start_baseline(cfg, arrivals.port)
         pids = {"baseline": baseline.pid} | infrastructure
         await throughput(cfg, arrivals, Baseline.DEPARTED, "departed", 50, 120)  # warm-up
-        base_rate, base_cpu = await measured(cfg, arrivals, Baseline.DEPARTED, "departed", args.departures, 600, pids)
+        base_rate, base_cpu, base_requests = await measured(cfg, arrivals, Baseline.DEPARTED, "departed", args.departures, 600, pids)
         baseline.terminate()
         await baseline.wait()
         print(f"baseline (the stages by hand):        {base_rate:7.1f} departures/s", flush=True)
         print(cpu_line("baseline", base_cpu), flush=True)
+        print(f"database requests per departure, baseline: {base_requests:.1f}", flush=True)
 
         await stack.up_services(log=lambda line: None)
         pids = {name: s.process.pid() for name, s in stack.services.items()} | infrastructure
         await throughput(cfg, arrivals, *departed, 50, 120)  # warm-up
-        pipe_rate, pipe_cpu = await measured(cfg, arrivals, *departed, args.departures, 900, pids)
+        pipe_rate, pipe_cpu, pipe_requests = await measured(cfg, arrivals, *departed, args.departures, 900, pids)
         print(f"pipeline (five services, to SMTP):     {pipe_rate:7.1f} departures/s", flush=True)
         print(cpu_line("pipeline", pipe_cpu), flush=True)
+        print(f"database requests per departure, pipeline: {pipe_requests:.1f}", flush=True)
         print(f"ratio pipeline / baseline: {pipe_rate / base_rate:.2f} (CPU per departure: "
               f"{sum(pipe_cpu.values()) / sum(base_cpu.values()):.2f} x the baseline's)", flush=True)
 
