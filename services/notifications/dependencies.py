@@ -27,3 +27,5 @@ class Dependencies:
     email_confirmation: NamedLinks
     portal_url: str  # the alumni portal, which messages link to
     hosted_events: HostedEventMessages  # hosted events' one-click answers and calendar files
+    bulk_batch_size: int = 50  # consent-gated emails per record of the bulk topic
+    send_budget_seconds: float = 15.0  # what one batch may spend sending: well within the handler's timeout
