@@ -195,8 +195,9 @@ def batches(requests: Iterable[BulkEmailRequested], size: int) -> list[BulkEmail
     return [BulkEmailsRequested(batch_id=batch_id(g), requests=g) for g in grouped]
 
 
-def batch_id(requests: Iterable[DeliveryRequest]) -> str:
-    return hashlib.sha256("|".join(r.delivery_id for r in requests).encode()).hexdigest()[:32]
+def batch_id(requests: Iterable[DeliveryRequest], *, rest_of: str = "") -> str:
+    """`rest_of`: the batch this one is what was left of."""
+    return hashlib.sha256("|".join([rest_of, *(r.delivery_id for r in requests)]).encode()).hexdigest()[:32]
 
 
 # --- at send time ---------------------------------------------------------------------------

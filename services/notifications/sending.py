@@ -156,7 +156,7 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
         for request, error in failures:  # alone, as any delivery: retried with backoff, then reported
             ctx.publish(request, subject=request.recipient_id)
         if later:
-            ctx.publish(BulkEmailsRequested(batch_id=batch_id(later), requests=later), subject=batch.batch_id)
+            ctx.publish(BulkEmailsRequested(batch_id=batch_id(later, rest_of=batch.batch_id), requests=later), subject=batch.batch_id)
         log.info("bulk emails sent", extra={
             "batch_id": batch.batch_id, "sent": len(done), "skipped": sum(map(len, skipped.values())),
             "failed_alone": len(failures), "left_for_later": len(later),

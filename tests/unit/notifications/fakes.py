@@ -228,6 +228,11 @@ class InMemoryNotifications:
         self._offset = 0
         self._fed: set[str] = set()
 
+    def configure(self, **changes: Any) -> None:
+        """Other dependencies (a batch size, a send budget): the handlers are made again over them."""
+        self.deps = dataclasses.replace(self.deps, **changes)
+        self.events = self.consumer.router = event_handlers(self.deps)
+
     async def receive(self, event: Event, envelope: Envelope | None = None) -> str:
         """The consumer's outcome: handled, repeat, skipped or dead_letter."""
         envelope = envelope or envelope_for(event)
