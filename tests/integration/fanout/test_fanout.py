@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 
 from shared.events import Envelope
 from shared.events.notifications import MAX_EMAILS_PER_BATCH, BulkEmailsRequested
+from shared.topics import dead_letter_topic
 from tests.integration.fanout.conftest import BATCH_SIZE, FanOut
 from tests.integration.kafka_io import produce, wait_for
 
@@ -103,7 +104,7 @@ async def test_replayed_forged_and_oversized_batches_change_nothing(fanout: FanO
         (b"oversized", json.dumps(oversized).encode(), headers()),
     ])
 
-    [letter] = await wait_for(fanout.bootstrap, BULK.dead_letter, lambda r: r.key == b"oversized", timeout=60)
+    [letter] = await wait_for(fanout.bootstrap, dead_letter_topic(BULK.topic), lambda r: r.key == b"oversized", timeout=60)
     assert "requests" in letter.headers["dlq_error_message"]
     await fanout.mail_to("forged@elsewhere.example", timeout=5)
     assert fanout.mailbox.to("forged@elsewhere.example") == []
