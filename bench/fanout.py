@@ -210,8 +210,8 @@ async def measure_fanout(
 
 def bench_stack(extra_env: dict[str, str] | None = None) -> LocalStack:
     base = StackConfig.from_env()
-    cfg = replace(base, home=base.home / "bench-fanout", kafka_port=29292, kafka_controller_port=29293, mongo_port=27417,
-                  http_port_base=28201, smtp_port=21225, sink_http_port=28225)
+    cfg = replace(base, home=base.home / "bench-fanout", kafka_port=39292, kafka_controller_port=39293, mongo_port=37417,
+                  http_port_base=38201, smtp_port=31225, sink_http_port=38225)
     return LocalStack(cfg, service_env={"CHAT_CHANNELS": "{}", "LOG_LEVEL": "WARNING", **(extra_env or {})})
 
 

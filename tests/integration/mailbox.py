@@ -59,6 +59,8 @@ class Mailbox:
 
         self._controller = Server(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
+        with self._lock:
+            self.connections = 0  # the controller's own, checking that the server answers
         return self
 
     def stop(self) -> None:
