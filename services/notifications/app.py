@@ -119,7 +119,7 @@ def build(settings: Settings | None = None) -> FastAPI:
             settings.engagement_base_url, RsvpLinks(settings.rsvp_link_secret, settings.rsvp_link_previous_secrets),
             settings.message_id_domain,
         ),
-        bulk_batch_size=settings.bulk_email_batch_size,
+        bulk_batch_size=settings.bulk_email_batch_size, bulk_concurrency=settings.smtp_connections,
         # A batch stops sending half-way through the handler's timeout: the rest goes on as a new batch.
         send_budget_seconds=settings.handler_timeout_seconds / 2,
     )

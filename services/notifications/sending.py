@@ -78,8 +78,19 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
         )
 
     # Several consumers per delivery topic: a slow recipient server holds back one partition.
+    # Bulk sends in flight in this process: at most the pool's bulk connections, each making its
+    # message only once it may send it; and none while a transactional email is being delivered.
+    bulk_slots = asyncio.Semaphore(deps.bulk_concurrency)
+    urgent = _InFlight()
+
     @events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=failed, concurrency=3, idempotent=True)
     async def deliver(request: DeliveryRequest, ctx: EventContext) -> None:
+        if not isinstance(request, EmailRequested):
+            return await deliver_one(request, ctx)
+        with urgent:
+            await deliver_one(request, ctx)
+
+    async def deliver_one(request: DeliveryRequest, ctx: EventContext) -> None:
         # Consent and erasure are checked again: a change since planning is honoured.
         alumnus_id = alumnus_to_check(request)
         alumnus = await deps.reachable(ctx).get(alumnus_id) if alumnus_id else None
@@ -131,12 +142,13 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
             """None: sent; False: not tried (out of time); else why it failed."""
             if request.delivery_id in sent:
                 return None
-            if loop.time() >= deadline:
-                return False
-            try:
-                await _send(deps, request, now, bulk=True)
-            except Exception as exc:
-                return exc
+            async with bulk_slots:
+                if not await urgent.none_within(deadline - loop.time()):
+                    return False
+                try:
+                    await _send(deps, request, now, bulk=True)
+                except Exception as exc:
+                    return exc
             return None
 
         results = await asyncio.gather(*(attempt(r) for r in to_send))
@@ -162,6 +174,33 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
             "failed_alone": len(failures), "left_for_later": len(later),
         })
 
+
+
+class _InFlight:
+    """How many transactional deliveries are under way (`with in_flight:`), and a wait for none."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    def __enter__(self) -> None:
+        self.count += 1
+        self._none.clear()
+
+    def __exit__(self, *exc: object) -> None:
+        self.count -= 1
+        if not self.count:
+            self._none.set()
+
+    async def none_within(self, seconds: float) -> bool:
+        if seconds <= 0:
+            return False
+        try:
+            await asyncio.wait_for(self._none.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
 
 async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime, *, bulk: bool = False) -> None:

@@ -149,3 +149,32 @@ def test_a_batch_out_of_bounds_is_refused(size: int) -> None:
     with pytest.raises(ValueError):
         BulkEmailsRequested(batch_id="b1", requests=[request] * size)
     assert service.events.handlers[BulkEmailsRequested.event_type.type]
+
+
+async def test_bulk_mail_waits_while_a_transactional_email_is_being_delivered() -> None:
+    import asyncio
+
+    from shared.events.notifications import EmailRequested
+
+    service = InMemoryNotifications()
+    await invitations_to(service, 2)
+    await service.receive(registered("alm_new"))  # a welcome, planned after the invitations
+    [welcome] = [r for r in service.published(EmailRequested) if r.recipient_id == "alm_new"]
+    [batch] = service.published(BulkEmailsRequested)
+    released, order = asyncio.Event(), []
+
+    class Mailer:
+        async def send(self, delivery_id, to, email, unsubscribe_url, *, bulk=False) -> None:
+            if not bulk:
+                await released.wait()
+            order.append("bulk" if bulk else "welcome")
+
+    service.configure(mailer=Mailer())
+    welcoming = asyncio.create_task(service.receive(welcome))
+    await asyncio.sleep(0.01)
+    inviting = asyncio.create_task(service.receive(batch))
+    await asyncio.sleep(0.05)
+    assert order == []  # the batch holds back while the welcome is under way
+    released.set()
+    assert await welcoming == "handled" and await inviting == "handled"
+    assert order == ["welcome", "bulk", "bulk"]
