@@ -28,19 +28,17 @@ import json
 import logging
 import os
 import shutil
-import statistics
 import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from bench.baseline import departure, headers
-from bench.fanout_tools import CountingSmtp, seed
+from bench.fanout_tools import CountingSmtp, cpu_seconds, percentile, seed
 from devstack.config import StackConfig
 from devstack.stack import LocalStack
 from shared.settings import DEVELOPMENT_JWT_SECRET
@@ -79,30 +77,6 @@ class Trickle:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-
-
-def cpu_seconds(stack: LocalStack) -> dict[str, float]:
-    """CPU time (user and system) each process of the stack has used so far; the bench's own
-    (its SMTP server and publishers) as `bench`."""
-    pids = {"database": stack.database.process.pid(), "kafka": stack.kafka.process.pid()}
-    pids |= {name: s.process.pid() for name, s in stack.services.items()}
-    ticks = os.sysconf("SC_CLK_TCK")
-    used = {}
-    for name, pid in pids.items():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            used[name] = (int(fields[11]) + int(fields[12])) / ticks
-        except (OSError, TypeError, IndexError):
-            continue
-    times = os.times()
-    used["bench"] = times.user + times.system
-    return used
-
-
-def percentile(values: list[float], p: int) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
 async def welcome_latencies(smtp: CountingSmtp, sent: dict[str, float], timeout: float) -> list[float]:

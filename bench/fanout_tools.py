@@ -1,13 +1,16 @@
 """The fan-out bench's instruments (bench/fanout.py): a real SMTP server that counts connections,
-invitations (with their Message-IDs) and welcome emails, and the seeding of consented alumni
-written as each service's handlers would write them."""
+invitations (with their Message-IDs) and welcome emails, the seeding of consented alumni written
+as each service's handlers would write them, and the CPU time each process of a stack used."""
 
+import os
 import re
+import statistics
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -15,6 +18,7 @@ from pymongo import AsyncMongoClient
 
 from devstack.config import StackConfig
 from devstack.process import free_port
+from devstack.stack import LocalStack
 from services.engagement.audience import KnownAlumnus
 from services.engagement.documents import known_to_document
 from services.identity.domain import Alumnus
@@ -135,3 +139,27 @@ async def seed(cfg: StackConfig, run: str, count: int, log) -> list[str]:
     log(f"seeded {count} consented alumni in {time.monotonic() - started:.0f}s, written as the handlers would "
         "(identity's alumni and consent ledger, the projections of notifications, engagement and referrals)")
     return [f"f{n}.{run}@home.example" for n in range(count)]
+
+
+def cpu_seconds(stack: LocalStack) -> dict[str, float]:
+    """CPU time (user and system) each process of the stack has used so far; the bench's own
+    (its SMTP server and publishers) as `bench`."""
+    pids = {"database": stack.database.process.pid(), "kafka": stack.kafka.process.pid()}
+    pids |= {name: s.process.pid() for name, s in stack.services.items()}
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in pids.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, TypeError, IndexError):
+            continue
+    times = os.times()
+    used["bench"] = times.user + times.system
+    return used
+
+
+def percentile(values: list[float], p: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
