@@ -63,7 +63,7 @@ CATALOG: tuple[Topic, ...] = (
     Topic("alumni.event.reminder-due", 3, "An event starts soon; those going are reminded."),
     Topic("alumni.event.attendance-recorded", 3, "Alumni checked in at an event."),
     Topic("alumni.notification.email", 6, "Internal: transactional emails to send, one record per delivery."),
-    Topic("alumni.notification.email-bulk", 6, "Internal: consent-gated emails to send (invitations, news), one per delivery."),
+    Topic("alumni.notification.email-bulk", 6, "Internal: consent-gated emails to send (invitations, news), in batches; one alone after a failed send."),
     Topic("alumni.notification.chat", 3, "Internal: chat posts to send, one per delivery."),
     Topic("alumni.notification.unsubscribe-requested", 3, "An alumnus unsubscribed from a purpose by a link in an email."),
     Topic("alumni.notification.delivered", 3, "A message reached its channel."),

@@ -220,7 +220,9 @@ class MongoKnownAlumni(_Repository):
 
     async def invitable_after(self, audience: Audience, after: str, limit: int) -> list[str]:
         selector = audience_selector(audience) | {"_id": {"$gt": after}}
-        cursor = self.db[KNOWN_ALUMNI].find(selector, {"_id": 1}, sort=[("_id", ASCENDING)], limit=limit, session=self.session)
+        # Along the id index from `after`: a chunk reads what follows the last one, never the whole
+        # projection sorted again (as a planner choosing the consent index would, for every chunk).
+        cursor = self.db[KNOWN_ALUMNI].find(selector, {"_id": 1}, sort=[("_id", ASCENDING)], limit=limit, hint=[("_id", ASCENDING)], session=self.session)
         return [d["_id"] async for d in cursor]
 
 

@@ -19,6 +19,7 @@ from services.notifications.routing import load_routes
 from services.notifications.senders import SmtpSender, WebhookSender
 from services.notifications.templating import Templates, check_templates
 from services.notifications.unsubscribe import UnsubscribeLinks
+from shared.events.notifications import MAX_EMAILS_PER_BATCH
 from shared.web.personal_data import personal_data_router
 from shared.service import ServiceRuntime, create_service
 from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks, RsvpLinks
@@ -33,6 +34,12 @@ class Settings(ServiceSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout_seconds: float = 10.0
+    # Connections to the mail server kept open and reused (bulk mail uses at most this many at
+    # once; transactional mail one more), each replaced after this many messages.
+    smtp_connections: int = Field(default=4, ge=1, le=50)
+    smtp_messages_per_connection: int = Field(default=100, ge=1, le=10_000)
+    # Consent-gated emails per record of alumni.notification.email-bulk, sent together.
+    bulk_email_batch_size: int = Field(default=50, ge=1, le=MAX_EMAILS_PER_BATCH)
     mail_from: str = "Alumni network <alumni@example.com>"
     message_id_domain: str = "alumni.example.com"
     # Chat channels (JSON, see services/notifications/channels.py); a route to an absent one sends nothing.
@@ -82,16 +89,18 @@ def build(settings: Settings | None = None) -> FastAPI:
     templates = Templates()
     check_templates(table, templates)
     http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+    mailer = SmtpSender(
+        settings.smtp_host, settings.smtp_port, sender=settings.mail_from, message_id_domain=settings.message_id_domain,
+        starttls=settings.smtp_starttls, username=settings.smtp_username, password=settings.smtp_password,
+        timeout=settings.smtp_timeout_seconds, connections=settings.smtp_connections,
+        messages_per_connection=settings.smtp_messages_per_connection,
+    )
     deps = Dependencies(
         reachable=repository.MongoReachableAlumni,
         deliveries=repository.MongoDeliveries,
         planning=Planning(table, settings.chat_channels),
         templates=templates,
-        mailer=SmtpSender(
-            settings.smtp_host, settings.smtp_port, sender=settings.mail_from, message_id_domain=settings.message_id_domain,
-            starttls=settings.smtp_starttls, username=settings.smtp_username, password=settings.smtp_password,
-            timeout=settings.smtp_timeout_seconds,
-        ),
+        mailer=mailer,
         chat=WebhookSender(http),
         unsubscribe=UnsubscribeLinks(
             settings.unsubscribe_secret, settings.public_base_url,
@@ -110,6 +119,9 @@ def build(settings: Settings | None = None) -> FastAPI:
             settings.engagement_base_url, RsvpLinks(settings.rsvp_link_secret, settings.rsvp_link_previous_secrets),
             settings.message_id_domain,
         ),
+        bulk_batch_size=settings.bulk_email_batch_size, bulk_concurrency=settings.smtp_connections,
+        # A batch stops sending half-way through the handler's timeout: the rest goes on as a new batch.
+        send_budget_seconds=settings.handler_timeout_seconds / 2,
     )
 
     async def prepare(runtime: ServiceRuntime) -> None:
@@ -117,6 +129,7 @@ def build(settings: Settings | None = None) -> FastAPI:
 
     async def close(runtime: ServiceRuntime) -> None:
         await http.aclose()
+        await mailer.close()
 
     return create_service(
         NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps), personal_data_router(NAME, personal_data(deps))], on_start=[prepare], on_stop=[close],

@@ -27,3 +27,6 @@ class Dependencies:
     email_confirmation: NamedLinks
     portal_url: str  # the alumni portal, which messages link to
     hosted_events: HostedEventMessages  # hosted events' one-click answers and calendar files
+    bulk_batch_size: int = 50  # consent-gated emails per record of the bulk topic
+    bulk_concurrency: int = 4  # consent-gated emails being sent at once (the pool's bulk connections)
+    send_budget_seconds: float = 15.0  # what one batch may spend sending: well within the handler's timeout

@@ -11,7 +11,7 @@ from typing import Any
 from services.notifications.channels import ChatChannel
 from services.notifications.routing import Route, RoutingTable
 from shared.events.alumni import AlumnusProfile
-from shared.events.notifications import BulkEmailRequested, ChatPostRequested, DeliveryRequest, EmailRequested
+from shared.events.notifications import MAX_EMAILS_PER_BATCH, BulkEmailRequested, BulkEmailsRequested, ChatPostRequested, DeliveryRequest, EmailRequested
 from shared.events.types import Purpose
 
 ATTENDING = ("yes", "maybe")  # the answers of those who attend a hosted event
@@ -151,6 +151,8 @@ class Planning:
         if not route.applies_to(payload):
             return []
         request_type = ChatPostRequested if route.channel == "chat" else (BulkEmailRequested if route.purpose else EmailRequested)
+        # A notice naming its alumni: each message needs the event, not the list of everyone told.
+        event = {k: v for k, v in payload.items() if k != "alumnus_ids"} if route.audience == "named" else payload
         return [
             request_type(
                 delivery_id=delivery_id(source, event_id, recipient, route.channel),
@@ -164,12 +166,38 @@ class Planning:
                 locale=recipient.locale,
                 purpose=route.purpose,
                 context={
-                    "event": payload,
+                    "event": event,
                     "recipient": {"first_name": recipient.first_name, "last_name": recipient.last_name, "locale": recipient.locale},
                 },
             )
             for recipient in self.recipients(route, payload, candidates)
         ]
+
+
+# A batch's serialised requests stay under this, far below what one event may be (900,000 bytes).
+MAX_BATCH_BYTES = 300_000
+
+
+def batches(requests: Iterable[BulkEmailRequested], size: int) -> list[BulkEmailsRequested]:
+    """Consent-gated emails grouped in batches of at most `size` (and MAX_BATCH_BYTES), in order.
+    A batch's id derives from its deliveries, so planning the same event again makes the same
+    batches."""
+    size = max(1, min(size, MAX_EMAILS_PER_BATCH))
+    grouped: list[list[BulkEmailRequested]] = []
+    weight = 0
+    for request in requests:
+        cost = len(request.model_dump_json())
+        if not grouped or len(grouped[-1]) >= size or weight + cost > MAX_BATCH_BYTES:
+            grouped.append([])
+            weight = 0
+        grouped[-1].append(request)
+        weight += cost
+    return [BulkEmailsRequested(batch_id=batch_id(g), requests=g) for g in grouped]
+
+
+def batch_id(requests: Iterable[DeliveryRequest], *, rest_of: str = "") -> str:
+    """`rest_of`: the batch this one is what was left of."""
+    return hashlib.sha256("|".join([rest_of, *(r.delivery_id for r in requests)]).encode()).hexdigest()[:32]
 
 
 # --- at send time ---------------------------------------------------------------------------

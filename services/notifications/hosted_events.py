@@ -5,8 +5,10 @@ and its calendar file (RFC 5545: the event id is the UID, `sequence` the SEQUENC
 time zone a VTIMEZONE). Everything comes from the event's `hosted_event` facts, never from
 engagement's data."""
 
+import json
 import zoneinfo
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +20,10 @@ from shared.links import RsvpLinks
 INVITATIONS = EventInvitationsIssued.event_type.type
 CANCELLATION = EventCancelled.event_type.type
 CALENDAR_PRODID = "-//Alumni network//Hosted events//EN"
+# The calendar file of one event is the same for all its recipients but for its DTSTAMP (when
+# it was made): made once and reused for this long by a mailing's thousands of messages.
+CALENDAR_REUSE = timedelta(minutes=10)
+CALENDARS_KEPT = 64
 
 _DAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -84,6 +90,7 @@ class HostedEventMessages:
     engagement_base_url: str  # where engagement serves the one-click answers
     rsvp_links: RsvpLinks
     uid_domain: str
+    _calendars: OrderedDict[str, tuple[datetime, bytes]] = field(default_factory=OrderedDict, compare=False, repr=False)
 
     def add_to(self, source_event_type: str, event: dict[str, Any], alumnus_id: str) -> dict[str, Any]:
         """The event as a template sees it: an invitation with its `rsvp_urls` (yes, no, maybe)."""
@@ -102,4 +109,11 @@ class HostedEventMessages:
         if not event.get("hosted_event") or event.get("status") in ("declined", "waitlisted"):
             return None
         method = "CANCEL" if source_event_type == CANCELLATION else "REQUEST"
-        return method, calendar_file(event["hosted_event"], self.uid_domain, stamp, method=method)
+        key = method + json.dumps(event["hosted_event"], sort_keys=True, default=str)
+        made = self._calendars.get(key)
+        if made is None or not timedelta(0) <= stamp - made[0] < CALENDAR_REUSE:
+            made = (stamp, calendar_file(event["hosted_event"], self.uid_domain, stamp, method=method))
+            self._calendars[key] = made
+            while len(self._calendars) > CALENDARS_KEPT:
+                self._calendars.popitem(last=False)
+        return method, made[1]

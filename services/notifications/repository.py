@@ -69,6 +69,14 @@ class Deliveries(Protocol):
     async def claim(self, delivery_id: str, status: str, at: datetime, reason: str | None = None) -> bool:
         """Settle a delivery that is not settled yet (planned, or failed before); False if it is."""
 
+    async def statuses(self, delivery_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of these deliveries that is recorded, by id."""
+    async def claim_many(self, delivery_ids: Sequence[str], status: str, at: datetime, reason: str | None = None) -> None:
+        """Settle these deliveries, read unsettled in this transaction (one write for them all)."""
+
+    async def restore(self, statuses: dict[str, str]) -> None:
+        """Put these deliveries back to the status they had (a claim whose send failed)."""
+
     async def record_failure(self, delivery_id: str, at: datetime, *, reason: str, attempts: int, permanent: bool) -> None: ...
 
     async def to_recipient(self, recipient_id: str, limit: int) -> list[Delivery]: ...
@@ -202,6 +210,20 @@ class MongoDeliveries:
             session=self.session,
         )
         return result.matched_count == 1
+
+    async def statuses(self, delivery_ids: Sequence[str]) -> dict[str, str]:
+        cursor = self.collection.find({"_id": {"$in": list(delivery_ids)}}, {"status": 1}, session=self.session)
+        return {d["_id"]: d["status"] async for d in cursor}
+
+    async def claim_many(self, delivery_ids: Sequence[str], status: str, at: datetime, reason: str | None = None) -> None:
+        if delivery_ids:
+            await self.collection.update_many({"_id": {"$in": list(delivery_ids)}, "status": {"$nin": list(SETTLED)}},
+                                              {"$set": {"status": status, "settled_at": at} | ({"reason": reason} if reason else {})}, session=self.session)
+
+    async def restore(self, statuses: dict[str, str]) -> None:
+        for status in set(statuses.values()):
+            ids = [delivery_id for delivery_id, was in statuses.items() if was == status]
+            await self.collection.update_many({"_id": {"$in": ids}}, {"$set": {"status": status}, "$unset": {"settled_at": ""}}, session=self.session)
 
     async def record_failure(self, delivery_id: str, at: datetime, *, reason: str, attempts: int, permanent: bool) -> None:
         await self.collection.update_one(

@@ -1,6 +1,8 @@
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import Field
+
 from shared.events.base import Event, event_type, personal
 from shared.events.types import Identifier, Locale, NonEmpty, Purpose
 
@@ -61,6 +63,20 @@ class EmailRequested(DeliveryRequest):
 @event_type("com.alumni.notification.bulk-email-requested.v1", topic="alumni.notification.email-bulk", key="delivery_id")
 class BulkEmailRequested(DeliveryRequest):
     """A consent-gated email to send (event invitations, news)."""
+
+
+# Deliveries one record of `alumni.notification.email-bulk` carries at most.
+MAX_EMAILS_PER_BATCH = 100
+
+
+@event_type("com.alumni.notification.bulk-emails-requested.v1", topic="alumni.notification.email-bulk", key="batch_id")
+class BulkEmailsRequested(Event):
+    """Consent-gated emails of one mailing to send together, over reused SMTP connections (an
+    invitation chunk is planned as a few of these). A delivery whose send fails in a batch goes
+    on alone, as a `BulkEmailRequested`, retried and reported like any other."""
+
+    batch_id: Identifier
+    requests: list[BulkEmailRequested] = Field(min_length=1, max_length=MAX_EMAILS_PER_BATCH)
 
 
 @event_type("com.alumni.notification.chat-post-requested.v1", topic="alumni.notification.chat", key="delivery_id")

@@ -23,7 +23,7 @@ from services.notifications.hosted_events import HostedEventMessages
 from services.notifications.links import EmailConfirmationLinks, ExitFormLinks
 from services.notifications.unsubscribe import UnsubscribeLinks
 from shared.events import Envelope, Event
-from shared.events.notifications import DeliveryRequest
+from shared.events.notifications import BulkEmailsRequested, DeliveryRequest
 from shared.events.types import Purpose
 from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks, RsvpLinks
 from shared.messaging.consumer import EventConsumer
@@ -130,6 +130,18 @@ class InMemoryDeliveries:
         delivery.update({"status": status, "settled_at": at} | ({"reason": reason} if reason else {}))
         return True
 
+    async def statuses(self, delivery_ids: list[str]) -> dict[str, str]:
+        return {i: self.store.deliveries[i]["status"] for i in delivery_ids if i in self.store.deliveries}
+
+    async def claim_many(self, delivery_ids: list[str], status: str, at: datetime, reason: str | None = None) -> None:
+        for delivery_id in delivery_ids:
+            await self.claim(delivery_id, status, at, reason)
+
+    async def restore(self, statuses: dict[str, str]) -> None:
+        for delivery_id, status in statuses.items():
+            self.store.deliveries[delivery_id]["status"] = status
+            self.store.deliveries[delivery_id].pop("settled_at", None)
+
     async def record_failure(self, delivery_id: str, at: datetime, *, reason: str, attempts: int, permanent: bool) -> None:
         if delivery := self.store.deliveries.get(delivery_id):
             delivery.update(status=FAILED, settled_at=at, reason=reason, attempts=attempts, permanent=permanent)
@@ -170,7 +182,7 @@ class InMemoryMailer:
         self.failures: list[Exception] = []
         self.attempts = 0
 
-    async def send(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None) -> None:
+    async def send(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None, *, bulk: bool = False) -> None:
         self.attempts += 1
         if self.failures:
             raise self.failures.pop(0)
@@ -223,6 +235,11 @@ class InMemoryNotifications:
         self._offset = 0
         self._fed: set[str] = set()
 
+    def configure(self, **changes: Any) -> None:
+        """Other dependencies (a batch size, a send budget): the handlers are made again over them."""
+        self.deps = dataclasses.replace(self.deps, **changes)
+        self.events = self.consumer.router = event_handlers(self.deps)
+
     async def receive(self, event: Event, envelope: Envelope | None = None) -> str:
         """The consumer's outcome: handled, repeat, skipped or dead_letter."""
         envelope = envelope or envelope_for(event)
@@ -238,13 +255,20 @@ class InMemoryNotifications:
 
     @property
     def requests(self) -> list[DeliveryRequest]:
-        return self.published(DeliveryRequest)
+        """Every delivery request published, those in batches too (the first time each)."""
+        found = {}
+        for event in self.published():
+            for request in event.requests if isinstance(event, BulkEmailsRequested) else [event]:
+                if isinstance(request, DeliveryRequest):
+                    found.setdefault(request.delivery_id, request)
+        return list(found.values())
 
     async def deliver(self) -> list[str]:
-        """Feed the delivery requests published so far, each once, as the delivery topics would."""
+        """Feed the delivery requests (and batches) published so far, each once, as the delivery
+        topics would."""
         outcomes = []
         for request, envelope in list(self.transactions.committed):
-            if isinstance(request, DeliveryRequest) and envelope.id not in self._fed:
+            if isinstance(request, DeliveryRequest | BulkEmailsRequested) and envelope.id not in self._fed:
                 self._fed.add(envelope.id)
                 outcomes.append(await self.receive(request, envelope))
         return outcomes

@@ -67,7 +67,7 @@ async def test_a_consent_withdrawn_between_planning_and_sending_skips_the_delive
 
     await service.deliver()
 
-    [invitation] = service.published(BulkEmailRequested)
+    [invitation] = [r for r in service.requests if isinstance(r, BulkEmailRequested)]
     assert service.status(invitation)["status"] == "skipped" and service.status(invitation)["reason"] == "no consent for events"
     assert [m.email.subject for m in service.mailer.sent] == ["Welcome to the alumni network, Inès"]
     assert invitation.delivery_id not in {d.delivery_id for d in service.published(NotificationDelivered)}

@@ -1,0 +1,223 @@
+"""Sending what planning requested: each delivery request (transactional email, chat post, a
+consent-gated email alone) in its own transaction, and consent-gated email in batches.
+
+Transactional email, consent-gated email and chat have topics of their own, read by consumers
+of their own: an invitation to tens of thousands of alumni never delays a welcome email, and a
+slow chat webhook never holds back email. A batch (one record per BULK_EMAIL_BATCH_SIZE
+deliveries) is claimed, sent over the pooled SMTP connections and settled in one transaction,
+within a time budget (half the handler timeout): what it could not send in time goes on as a
+new batch, and a delivery whose send failed goes on alone, retried and dead-lettered like any
+other; when nothing of a batch could be sent (the server down), the batch is retried whole.
+
+A delivery is claimed (its status set to sent or skipped) in the transaction that sends it,
+only if it is not settled yet: a repeated request finds it settled and does nothing; a failed
+send aborts the claim and is retried by the platform. When the platform gives up, the delivery
+is recorded failed and `alumni.notification.failed` says why.
+"""
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import replace
+from datetime import datetime
+
+from opentelemetry import metrics
+
+from services.notifications.dependencies import Dependencies
+from services.notifications.domain import (
+    FAILED,
+    SENT,
+    SETTLED,
+    SKIPPED,
+    ChannelNotConfigured,
+    alumnus_to_check,
+    batch_id,
+    carries_unsubscribe_link,
+    skip_reason,
+)
+from services.notifications.templating import Attachment
+from shared.events.notifications import (
+    BulkEmailRequested,
+    BulkEmailsRequested,
+    ChatPostRequested,
+    DeliveryRequest,
+    EmailRequested,
+    NotificationDelivered,
+    NotificationFailed,
+)
+from shared.messaging.failures import GaveUp, is_permanent
+from shared.messaging.router import EventRouter
+from shared.messaging.uow import EventContext
+
+log = logging.getLogger(__name__)
+
+# Deliveries this process sent whose recording has not been seen to succeed: bounded, since once
+# recorded, the delivery's status answers for it.
+SENT_MEMORY = 10_000
+
+
+def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
+    # Deliveries this process sent: when only their recording failed (the database restarting)
+    # and the transaction is retried, they are recorded without being sent again.
+    sent: OrderedDict[str, None] = OrderedDict()
+    outcomes = metrics.get_meter("alumni.notifications").create_counter(
+        "alumni.notifications.deliveries", unit="{delivery}", description="Deliveries settled, by channel and status (sent, skipped, failed)"
+    )
+
+    async def failed(request: DeliveryRequest, ctx: EventContext, gave_up: GaveUp) -> None:
+        outcomes.add(1, {"channel": request.channel, "status": FAILED})
+        now = ctx.now()
+        await deps.deliveries(ctx).record_failure(
+            request.delivery_id, now, reason=gave_up.message, attempts=gave_up.attempts, permanent=gave_up.permanent
+        )
+        ctx.publish(
+            NotificationFailed(
+                **request.facts(), reason=gave_up.message, permanent=gave_up.permanent, attempts=gave_up.attempts, failed_at=now
+            ),
+            subject=request.recipient_id,
+        )
+
+    # Several consumers per delivery topic: a slow recipient server holds back one partition.
+    # Bulk sends in flight in this process: at most the pool's bulk connections, each making its
+    # message only once it may send it; and none while a transactional email is being delivered.
+    bulk_slots = asyncio.Semaphore(deps.bulk_concurrency)
+    urgent = _InFlight()
+
+    @events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=failed, concurrency=3, idempotent=True)
+    async def deliver(request: DeliveryRequest, ctx: EventContext) -> None:
+        if not isinstance(request, EmailRequested):
+            return await deliver_one(request, ctx)
+        with urgent:
+            await deliver_one(request, ctx)
+
+    async def deliver_one(request: DeliveryRequest, ctx: EventContext) -> None:
+        # Consent and erasure are checked again: a change since planning is honoured.
+        alumnus_id = alumnus_to_check(request)
+        alumnus = await deps.reachable(ctx).get(alumnus_id) if alumnus_id else None
+        reason = skip_reason(request, alumnus)
+        now = ctx.now()
+        if not await deps.deliveries(ctx).claim(request.delivery_id, SKIPPED if reason else SENT, now, reason):
+            log.info("delivery already settled: repeat dropped", extra={"delivery_id": request.delivery_id})
+            return
+        if reason:
+            outcomes.add(1, {"channel": request.channel, "status": SKIPPED})
+            return
+        if request.delivery_id not in sent:
+            await _send(deps, request, now)
+            outcomes.add(1, {"channel": request.channel, "status": SENT})
+            sent[request.delivery_id] = None
+            if len(sent) > SENT_MEMORY:
+                sent.popitem(last=False)
+        ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
+
+    async def batch_failed(batch: BulkEmailsRequested, ctx: EventContext, gave_up: GaveUp) -> None:
+        statuses = await deps.deliveries(ctx).statuses([r.delivery_id for r in batch.requests])
+        for request in batch.requests:
+            if request.delivery_id in statuses and statuses[request.delivery_id] not in SETTLED:
+                await failed(request, ctx, gave_up)
+
+    @events.on(BulkEmailsRequested, on_give_up=batch_failed, idempotent=True)
+    async def deliver_batch(batch: BulkEmailsRequested, ctx: EventContext) -> None:
+        """Claim the batch's unsettled deliveries, send them, settle them: one transaction."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deps.send_budget_seconds
+        deliveries, now = deps.deliveries(ctx), ctx.now()
+        statuses = await deliveries.statuses([r.delivery_id for r in batch.requests])
+        # Settled already (a repeat), or not recorded (past retention): dropped, as one alone would be.
+        pending = [r for r in batch.requests if r.delivery_id in statuses and statuses[r.delivery_id] not in SETTLED]
+        checked = await deps.reachable(ctx).many([i for r in pending if (i := alumnus_to_check(r))])
+        to_send, skipped = [], {}
+        for request in pending:
+            alumnus_id = alumnus_to_check(request)
+            if reason := skip_reason(request, checked.get(alumnus_id) if alumnus_id else None):
+                skipped.setdefault(reason, []).append(request.delivery_id)
+            else:
+                to_send.append(request)
+        for reason, ids in skipped.items():
+            await deliveries.claim_many(ids, SKIPPED, now, reason)
+            outcomes.add(len(ids), {"channel": "email", "status": SKIPPED})
+        await deliveries.claim_many([r.delivery_id for r in to_send], SENT, now)
+
+        async def attempt(request: DeliveryRequest) -> BaseException | None | bool:
+            """None: sent; False: not tried (out of time); else why it failed."""
+            if request.delivery_id in sent:
+                return None
+            async with bulk_slots:
+                if not await urgent.none_within(deadline - loop.time()):
+                    return False
+                try:
+                    await _send(deps, request, now, bulk=True)
+                except Exception as exc:
+                    return exc
+            return None
+
+        results = await asyncio.gather(*(attempt(r) for r in to_send))
+        done = [r for r, result in zip(to_send, results) if result is None]
+        failures = [(r, result) for r, result in zip(to_send, results) if isinstance(result, BaseException)]
+        later = [r for r, result in zip(to_send, results) if result is False]
+        if failures and not done and not later and not any(is_permanent(e) or events.is_permanent(e) for _, e in failures):
+            raise failures[0][1]  # nothing went out (the server is down): the whole batch is retried
+        for request in done:
+            if request.delivery_id not in sent:
+                outcomes.add(1, {"channel": request.channel, "status": SENT})
+                sent[request.delivery_id] = None
+                if len(sent) > SENT_MEMORY:
+                    sent.popitem(last=False)
+            ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
+        await deliveries.restore({r.delivery_id: statuses[r.delivery_id] for r in [*(r for r, _ in failures), *later]})
+        for request, error in failures:  # alone, as any delivery: retried with backoff, then reported
+            ctx.publish(request, subject=request.recipient_id)
+        if later:
+            ctx.publish(BulkEmailsRequested(batch_id=batch_id(later, rest_of=batch.batch_id), requests=later), subject=batch.batch_id)
+        log.info("bulk emails sent", extra={
+            "batch_id": batch.batch_id, "sent": len(done), "skipped": sum(map(len, skipped.values())),
+            "failed_alone": len(failures), "left_for_later": len(later),
+        })
+
+
+
+class _InFlight:
+    """How many transactional deliveries are under way (`with in_flight:`), and a wait for none."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    def __enter__(self) -> None:
+        self.count += 1
+        self._none.clear()
+
+    def __exit__(self, *exc: object) -> None:
+        self.count -= 1
+        if not self.count:
+            self._none.set()
+
+    async def none_within(self, seconds: float) -> bool:
+        if seconds <= 0:
+            return False
+        try:
+            await asyncio.wait_for(self._none.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime, *, bulk: bool = False) -> None:
+    unsubscribe_url = deps.unsubscribe.url(request.recipient_id, request.purpose, now) if carries_unsubscribe_link(request) else None
+    context = request.context | {"portal_url": deps.portal_url, "unsubscribe_url": unsubscribe_url}
+    if "event" in context:
+        for links in (deps.exit_form, deps.email_confirmation):
+            context["event"] = links.add_to(request.source_event_type, context["event"])
+        context["event"] = deps.hosted_events.add_to(request.source_event_type, context["event"], request.recipient_id)
+    if isinstance(request, ChatPostRequested):
+        channel = deps.planning.channels.get(request.address)
+        if channel is None:
+            raise ChannelNotConfigured(f"chat channel {request.address!r} is not configured")
+        await deps.chat.post(request.address, channel, deps.templates.chat(request.template, request.locale.value, context))
+    else:
+        email = deps.templates.email(request.template, request.locale.value, context)
+        if calendar := deps.hosted_events.calendar(request.source_event_type, request.context.get("event", {}), now):
+            method, data = calendar
+            email = replace(email, attachments=(Attachment("event.ics", f"text/calendar; method={method}", data),))
+        await deps.mailer.send(request.delivery_id, request.address, email, unsubscribe_url, bulk=bulk)
