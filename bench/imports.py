@@ -115,8 +115,8 @@ async def positions(bootstrap: str) -> dict[str, tuple[int, int]]:
 
 
 async def wait_until_read(bootstrap: str, chunks: int, started: float, start: dict[str, tuple[int, int]]) -> dict[str, float]:
-    """When each stage had read everything: identity once the import's `chunks` are on its topic
-    and committed; each projection once, after that, it has committed the end of its topic (what
+    """When each stage had read everything: identity once the import's `chunks` (the events
+    offboarding published) are on its topic and committed; each projection once, after that, it has committed the end of its topic (what
     identity published, its relay given a moment)."""
     caught_up: dict[str, float] = {}
     while len(caught_up) < len(STAGES):
@@ -190,7 +190,7 @@ async def measure_import(stack: LocalStack, leavers: int, log=print) -> dict[str
         started = time.monotonic()
         summary = await command(stack, path, log)
     accepted = time.monotonic() - started
-    caught_up = await wait_until_read(stack.cfg.bootstrap_servers, summary["batches"], started, start)
+    caught_up = await wait_until_read(stack.cfg.bootstrap_servers, summary["events"], started, start)
     total = max(caught_up.values())
     after_held, per_chunk = await held(stack.cfg), await chunk_seconds(stack)
     return {

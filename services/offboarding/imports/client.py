@@ -118,6 +118,6 @@ async def run_import(
     seconds = time.monotonic() - meter.started
     return {
         "import_id": the_id, "records": read + len(invalid), "batches": batch_count, "batches_done_before": resumed,
-        "counts": counts, "exclusions": status["exclusions"], "seconds": round(seconds, 1),
+        "counts": counts, "exclusions": status["exclusions"], "events": status["events"], "seconds": round(seconds, 1),
         "rows_per_second": round(sent / seconds, 1) if seconds else None, "report": str(report),
     }

@@ -160,3 +160,12 @@ async def test_a_future_dated_row_is_left_to_the_hris() -> None:
     assert answer["counts"]["not_departed"] == 1 and not offboarding.published(LeaversImported)
     assert offboarding.store.erased_people.people == {}  # the HRIS's departure will open its case
 
+
+
+async def test_a_full_batch_travels_as_events_short_enough_to_handle_in_one_transaction_each() -> None:
+    offboarding = Offboarding()
+    answer = await run(offboarding, "import-0001", 0, [record(f"E-{n:04d}") for n in range(1000)])
+
+    chunks = offboarding.published(LeaversImported)
+    assert answer["events"] == 4 and [(c.part, len(c.leavers)) for c in chunks] == [(0, 250), (1, 250), (2, 250), (3, 250)]
+    assert [l.employee_id for c in chunks for l in c.leavers] == [f"E-{n:04d}" for n in range(1000)]
