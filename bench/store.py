@@ -27,20 +27,18 @@ import asyncio
 import logging
 import random
 import shutil
-import statistics
 import time
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, Callable
 
-from bson import ObjectId
 from pymongo import AsyncMongoClient
 
 from bench.baseline import departure
 from bench.pipeline import Arrivals, percentile, publish, wait_for_welcomes
+from bench.stalls import measure_stalls
+from bench.store_fill import fill
 from devstack.config import StackConfig
-from devstack.database import DatabaseNode
 from devstack.stack import LocalStack
 from services import DEFAULT_HTTP_PORTS
 
@@ -157,84 +155,6 @@ async def measure_store(stack: LocalStack, arrivals: Arrivals, departures: int =
             "ttl_docs_per_departure": expiring, "unbounded": unbounded}
 
 
-# --- a store of 1,000,000 documents ----------------------------------------------------------------
-
-def _clone_ids(templates: dict[str, list[dict]]) -> set[str]:
-    """The identifiers that tie the documents of one departure together: every string `_id`, and
-    every string under a key naming an id, in any collection."""
-    ids: set[str] = set()
-
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and (key == "_id" or key.endswith("_id") or key.endswith("_ids")):
-            ids.add(value)
-
-    for docs in templates.values():
-        for d in docs:
-            walk(d)
-    return ids
-
-
-def _clone(doc: Any, ids: set[str], suffix: str) -> Any:
-    if isinstance(doc, dict):
-        return {k: (ObjectId() if k == "_id" and isinstance(v, ObjectId) else _clone(v, ids, suffix)) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [_clone(v, ids, suffix) for v in doc]
-    if isinstance(doc, str) and doc in ids:
-        return doc + suffix
-    return doc
-
-
-async def fill(client: AsyncMongoClient, documents: int, log: Log = print, batch: int = 1000) -> dict[str, Any]:
-    """Grow the store to `documents` by cloning what is in it: each round copies every document of
-    every service collection once (outboxes excepted: they are empty when quiet), with the ids that
-    tie a departure's documents together suffixed by the round, so a clone is another departure
-    with the same shape. Returns how long it took and the slowest batch."""
-    templates: dict[str, list[dict]] = {}
-    for service in SERVICES:
-        db = client[f"alumni_{service}"]
-        for name in await db.list_collection_names():
-            if name != "outbox":
-                templates[f"{service}.{name}"] = [d async for d in db[name].find({})]
-    ids = _clone_ids(templates)
-    per_round = sum(len(d) for d in templates.values())
-    present = sum((await census(client))[k]["docs"] for k in templates)
-    rounds = max(0, -(-(documents - present) // per_round))
-    log(f"filling: {present} documents now, {per_round} per round of clones, {rounds} rounds ...")
-    queue: asyncio.Queue = asyncio.Queue(maxsize=8)
-    slowest, written, started = 0.0, 0, time.monotonic()
-
-    async def produce() -> None:
-        for r in range(rounds):
-            suffix = f"-c{r:05d}"
-            for key, docs in templates.items():
-                for i in range(0, len(docs), batch):
-                    await queue.put((key, [_clone(d, ids, suffix) for d in docs[i:i + batch]]))
-            await asyncio.sleep(0)
-        for _ in range(3):
-            await queue.put(None)
-
-    async def write() -> None:
-        nonlocal slowest, written
-        while (item := await queue.get()) is not None:
-            key, docs = item
-            service, name = key.split(".", 1)
-            t = time.perf_counter()
-            await client[f"alumni_{service}"][name].insert_many(docs, ordered=False)
-            slowest = max(slowest, time.perf_counter() - t)
-            written += len(docs)
-            if written // 100_000 != (written - len(docs)) // 100_000:
-                log(f"  {present + written:>9,} documents, {time.monotonic() - started:5.0f}s")
-
-    await asyncio.gather(produce(), write(), write(), write())
-    return {"written": written, "seconds": time.monotonic() - started, "slowest_batch_s": slowest}
-
-
 def _latency_line(label: str, ms: list[float]) -> str:
     return (f"{label}: p50 {percentile(ms, 50):.0f} ms, p99 {percentile(ms, 99):.0f} ms, max {max(ms):.0f} ms "
             f"({len(ms)} departures)")
@@ -251,7 +171,7 @@ async def measure_scale(stack: LocalStack, arrivals: Arrivals, documents: int = 
         empty = list((await send_departures(stack, arrivals, count, rate)).values())
         log(_latency_line(f"latency at {rate:g}/s, store of {sum(c['docs'] for c in (await census(client)).values()):,} documents", empty))
         await settle(client)
-        filled = await fill(client, documents, log)
+        filled = await fill(client, documents, census, log)
         docs = sum(c["docs"] for c in (await census(client)).values())
         log(f"filled to {docs:,} documents in {filled['seconds']:.0f}s (slowest batch of 1000: {filled['slowest_batch_s']:.1f}s)")
         full = list((await send_departures(stack, arrivals, count, rate, timeout=1800)).values())
@@ -263,82 +183,6 @@ async def measure_scale(stack: LocalStack, arrivals: Arrivals, documents: int = 
         "empty": {"p50_ms": percentile(empty, 50), "p99_ms": percentile(empty, 99), "max_ms": max(empty)},
         "full": {"p50_ms": percentile(full, 50), "p99_ms": percentile(full, 99), "max_ms": max(full)},
     }
-
-
-# --- the write stalls ------------------------------------------------------------------------------
-
-def _marker(n: int, at: datetime) -> dict:
-    """A document shaped like a processed-event marker."""
-    return {"_id": f"/identity/{uuid.UUID(int=n)}", "type": "com.alumni.offboarding.completed.v1", "processed_at": at}
-
-
-async def stall_timeline(uri: str, documents: int, ttl: bool, probe_seconds: float, step: int = 50_000, log: Log = print) -> dict[str, Any]:
-    """Grow `stalls.grown` to `documents` while a probe inserts into `stalls.probe` every 20 ms,
-    then keep probing `probe_seconds` at that size; per-insert latency against time."""
-    client = AsyncMongoClient(uri, tz_aware=True)
-    db = client[f"stalls_{'ttl' if ttl else 'plain'}"]
-    grown = db["grown"]
-    if ttl:
-        await grown.create_index("processed_at", expireAfterSeconds=30 * 86400)
-    else:
-        await grown.create_index("processed_at")
-    samples: list[tuple[float, float, int]] = []  # (seconds since start, latency s, documents then)
-    size, stop = 0, asyncio.Event()
-    started = time.monotonic()
-
-    async def probe() -> None:
-        n = 0
-        while not stop.is_set():
-            t = time.perf_counter()
-            await db["probe"].insert_one({"n": n, "at": datetime.now(UTC)})
-            samples.append((time.monotonic() - started, time.perf_counter() - t, size))
-            n += 1
-            await asyncio.sleep(0.02)
-
-    prober = asyncio.create_task(probe())
-    now = datetime.now(UTC)
-    try:
-        while size < documents:
-            await grown.insert_many([_marker(size + i, now) for i in range(1000)], ordered=False)
-            size += 1000
-        grown_at = time.monotonic()
-        await asyncio.sleep(probe_seconds)
-    finally:
-        stop.set()
-        await prober
-        await client.drop_database(db.name)
-        await client.close()
-    label = "with a TTL index" if ttl else "without a TTL index"
-    log(f"grown collection {label}: {documents:,} documents in {grown_at - started:.0f}s, then {probe_seconds:.0f}s at that size")
-    for lo in range(0, documents + 1, step):
-        window = [s[1] for s in samples if lo <= s[2] < lo + step]
-        if window:
-            log(f"  {lo:>9,}-{lo + step - 1:>9,} docs: {len(window):5d} probe inserts, p50 {statistics.median(window) * 1000:6.1f} ms, "
-                f"max {max(window) * 1000:7.0f} ms")
-    stalls = [(round(t, 1), round(d * 1000), n) for t, d, n in samples if d > 1.0]
-    for t, ms, n in stalls:
-        log(f"  stall at +{t:.1f}s ({n:,} docs): {ms} ms")
-    if len(stalls) > 1:
-        gaps = [b[0] - a[0] for a, b in zip(stalls, stalls[1:])]
-        log(f"  stalls every {statistics.median(gaps):.0f}s (median gap)")
-    latencies = sorted(s[1] for s in samples)
-    return {"ttl": ttl, "documents": documents, "probes": len(samples), "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000, "max_ms": latencies[-1] * 1000, "stalls": stalls}
-
-
-async def measure_stalls(cfg: StackConfig, documents: int = 300_000, probe_seconds: float = 150, log: Log = print) -> dict[str, Any]:
-    """Both timelines on a database of its own, started as the launcher starts it."""
-    node = DatabaseNode(cfg)
-    node.stop()
-    shutil.rmtree(cfg.home / "mongo", ignore_errors=True)
-    node.start()
-    try:
-        await node.wait_ready()
-        plain = await stall_timeline(cfg.mongodb_uri, documents, ttl=False, probe_seconds=probe_seconds, log=log)
-        ttl = await stall_timeline(cfg.mongodb_uri, documents, ttl=True, probe_seconds=probe_seconds, log=log)
-    finally:
-        node.stop()
-    return {"plain": plain, "ttl": ttl}
 
 
 # --- standalone ------------------------------------------------------------------------------------
