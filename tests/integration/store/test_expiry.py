@@ -39,7 +39,7 @@ async def databases(stack: LocalStack) -> AsyncIterator[dict[str, AsyncDatabase]
     await client.close()
 
 
-async def test_documents_past_their_expiry_go_and_the_others_stay(databases: dict[str, AsyncDatabase]) -> None:
+async def test_documents_past_their_expiry_go_and_the_others_stay(stack: LocalStack, databases: dict[str, AsyncDatabase]) -> None:
     await identity.ensure_indexes(databases["identity"])
     await offboarding.ensure_indexes(databases["offboarding"], webhook_tolerance_seconds=TOLERANCE)
     await referrals.ensure_indexes(databases["referrals"], webhook_tolerance_seconds=TOLERANCE, unmatched_retention_days=30)
@@ -59,6 +59,8 @@ async def test_documents_past_their_expiry_go_and_the_others_stay(databases: dic
     ]
     for db, collection, field, past, within in cases:
         await databases[db][collection].insert_many([{"_id": "past", field: past}, {"_id": "within", field: within}])
+
+    assert await stack.database.documents_under_ttl() >= 2 * len(cases)  # what the launcher warns about
 
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline:
