@@ -4,8 +4,8 @@ against the real identity service.
     .venv/bin/python -m bench.directory [--alumni 100000 --requests 30]
 
 The alumni are seeded in bulk as identity stores them: the documents its repository writes
-(`_to_document` of generated alumni: names drawn from French and English surname and first-name
-lists, 1 to 5 of 60 skills, 10 departments, 15 countries, 80 cities, departures over 20 years,
+(`_to_document` of generated alumni: a fifth with one of 60 common French and English surnames,
+weighted by rank, the others from 4,000 rarer ones; first names from 330; 1 to 5 of 60 skills, 10 departments, 15 countries, 80 cities, departures over 20 years,
 80% consenting to the directory), then the directory's counts rebuilt from them as identity's
 start-up does for a store that has none (`directory.rebuild`). Each shape is asked `--requests`
 times, one request at a time: the first page and a deep page (in the middle of the results)
@@ -44,6 +44,11 @@ LAST = ("Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand", "
 FIRST = ("Jean", "Marie", "Pierre", "Nathalie", "Michel", "Isabelle", "Philippe", "Sylvie", "Alain", "Catherine", "Nicolas",
          "Léa", "Hugo", "Chloé", "Lucas", "Emma", "Oliver", "Amelia", "George", "Isla", "Harry", "Ava", "Noah", "Mia", "Jack",
          "Sophie", "Thomas", "Julie", "Antoine", "Camille")
+SYLLABLES = ("ba", "be", "bo", "ca", "ce", "da", "de", "di", "fa", "fo", "ga", "gu", "la", "le", "li", "lo", "ma", "me", "mi",
+             "mo", "na", "ne", "no", "pa", "pe", "ra", "re", "ri", "ro", "sa", "se", "ta", "te", "to", "va", "vi")
+# A long tail as in a real company: thousands of rarer surnames and hundreds of first names.
+RARE_LAST = tuple(sorted({(a + b + c).capitalize() + end for a in SYLLABLES[::3] for b in SYLLABLES for c in SYLLABLES[::4] for end in ("", "t")}))[:4000]
+RARE_FIRST = tuple((a + b).capitalize() + "l" for a in SYLLABLES for b in SYLLABLES[::4])[:300]
 SKILLS = tuple(f"skill-{i:02d}" for i in range(60))
 DEPARTMENTS = ("engineering", "sales", "marketing", "finance", "hr", "legal", "support", "product", "design", "operations")
 COUNTRIES = ("FR", "GB", "DE", "US", "ES", "IT", "NL", "BE", "CH", "PT", "SE", "PL", "IE", "CA", "IN")
@@ -53,11 +58,16 @@ Log = Callable[[str], None]
 
 def sample_alumnus(n: int, rng: random.Random, now: datetime) -> Alumnus:
     """The `n`-th generated alumnus, with one stint."""
-    # Surnames weighted as in life (the first of the list most common): pages crowd where they do.
-    last = LAST[min(int(rng.paretovariate(1.2)) - 1, len(LAST) - 1)] if rng.random() < 0.5 else rng.choice(LAST)
+    # One in five has a common surname, weighted by rank (Martin the most common, 2% of everyone):
+    # pages crowd where they do; the others are spread over the long tail.
+    if rng.random() < 0.2:
+        last = rng.choices(LAST, weights=[1 / (rank + 1) for rank in range(len(LAST))])[0]
+    else:
+        last = rng.choice(RARE_LAST)
+    first = rng.choice(FIRST) if rng.random() < 0.3 else rng.choice(RARE_FIRST)
     left = date(2006, 1, 1) + timedelta(days=rng.randrange(20 * 365))
     profile = AlumnusProfile(
-        first_name=rng.choice(FIRST), last_name=last, personal_email=f"a{n}@home.example", department=rng.choice(DEPARTMENTS),
+        first_name=first, last_name=last, personal_email=f"a{n}@home.example", department=rng.choice(DEPARTMENTS),
         job_title="Engineer", country=rng.choice(COUNTRIES), city=rng.choice(CITIES), skills=rng.sample(SKILLS, rng.randint(1, 5)),
         willing_to=rng.sample(list(Willingness), rng.randint(0, 3)),
     )

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 FACETS = "directory_facets"
 BUILT = "~built"  # present once the counts cover every alumnus
-COARSE, FINE = 3, 8
+COARSE, FINE = 3, 16  # characters of the sort name: a fine bucket is mostly namesakes
 # The filter field of each facet kind, and the path it has in an alumnus document.
 FIELDS = {
     "skill": "search.skills", "department": "search.department", "country": "profile.country",
