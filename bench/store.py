@@ -14,7 +14,7 @@ store of 1,000,000 documents, and the local database's write stalls.
    modest rate on the empty store, then the store filled to `--documents` by cloning, in bulk,
    the documents those measured departures made the services write (every collection, in the
    proportions the pipeline wrote them, ids made unique per clone and kept consistent across
-   collections: 50,000 departures' worth at ~20 documents each), then the same latency run again.
+   collections: some 55,000 departures' worth at 18 documents each), then the same latency run again.
 3. stalls (`measure_stalls`): a database of its own, started as the launcher starts it; a filler
    grows one collection in batches while a probe times one small insert every 20 ms into another;
    run twice, the grown collection with a TTL index (as `processed_events` has) and without. The
