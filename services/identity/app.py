@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 import httpx
+from pymongo.errors import DuplicateKeyError
 from fastapi import FastAPI
 from pydantic import Field
 
 from services import DEFAULT_HTTP_PORTS
-from services.identity import repository
+from services.identity import directory, repository
 from services.identity.bulk_repository import MongoAlumniInBulk
 from services.identity.api import http_router, personal_data
 from services.identity.dependencies import Dependencies
@@ -60,6 +61,10 @@ def build(settings: Settings | None = None) -> FastAPI:
 
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db)
+        try:
+            await runtime.transactions.run(lambda uow: directory.ensure_built(uow.db, uow.session))
+        except DuplicateKeyError:
+            pass  # another instance built the directory's counts at the same moment
 
     async def close(runtime: ServiceRuntime) -> None:
         await http.aclose()

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from pymongo import ReplaceOne
 
+from services.identity import directory
 from services.identity.domain import Alumnus
 from services.identity.repository import ALUMNI, LEDGER, alumnus_document, alumnus_from_document
 from shared.lookups import find_many
@@ -47,14 +48,19 @@ class MongoAlumniInBulk:
 
     async def add_many(self, alumni: Sequence[Alumnus]) -> None:
         if alumni:
-            await self.db[ALUMNI].insert_many([alumnus_document(a) for a in alumni], session=self.session)
+            docs = [alumnus_document(a) for a in alumni]
+            await self.db[ALUMNI].insert_many(docs, session=self.session)
+            await directory.count_many(self.db, [(None, d) for d in docs], self.session)
         await self._ledger(alumni)
 
     async def save_many(self, alumni: Sequence[Alumnus]) -> None:
         if alumni:
-            await self.db[ALUMNI].bulk_write(
-                [ReplaceOne({"_id": a.alumnus_id}, alumnus_document(a)) for a in alumni], ordered=False, session=self.session
-            )
+            docs = [alumnus_document(a) for a in alumni]
+            # As they were, for the directory's counts (a boomerang's new stint adds a departure year).
+            before = {d["_id"]: d for d in await find_many(self.db[ALUMNI], "_id", [d["_id"] for d in docs], session=self.session,
+                                                           projection=directory.COUNTED)}
+            await self.db[ALUMNI].bulk_write([ReplaceOne({"_id": d["_id"]}, d) for d in docs], ordered=False, session=self.session)
+            await directory.count_many(self.db, [(before.get(d["_id"]), d) for d in docs], self.session)
         await self._ledger(alumni)
 
     async def _ledger(self, alumni: Sequence[Alumnus]) -> None:

@@ -6,13 +6,14 @@ An alumnus document keeps a `search` part, derived on save, that the directory q
 lower-cased skills and city, departure years, whether the alumnus consented to be listed.
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.identity import directory
+from services.identity.directory import DirectoryQuery
 from services.identity.domain import Alumnus, Consent, ConsentRecord
 from services.identity.verification import Decision, EmailConfirmation, MergeReview
 from shared.events.alumni import AlumnusProfile, Stint
@@ -27,7 +28,7 @@ ERASED = "erased_alumni"
 ERASED_PEOPLE = "erased_people"  # keyed hashes of erased alumni's stints (shared/erasure.py)
 CONFIRMATIONS = "email_confirmations"
 REVIEWS = "merge_reviews"
-COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE, CONFIRMATIONS, REVIEWS)
+COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE, CONFIRMATIONS, REVIEWS, directory.FACETS)
 # A confirmation link is kept this long after it expires (410, not 404), then deleted.
 CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS = 30 * 86400
 
@@ -36,6 +37,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ALUMNI].create_index("stints.employee_id")
     await db[ALUMNI].create_index("profile.personal_email")
     await db[ALUMNI].create_index([("search.listed", ASCENDING), ("search.name", ASCENDING)])
+    for path in directory.FIELDS.values():  # each filter of the directory, then its order (directory.py)
+        await db[ALUMNI].create_index([(path, ASCENDING), ("search.listed", ASCENDING), ("search.name", ASCENDING)])
     await db[LEDGER].create_index([("alumnus_id", ASCENDING), ("changed_at", ASCENDING)])
     await db[CONFIRMATIONS].create_index("alumnus_id")
     await db[CONFIRMATIONS].create_index("expires_at", expireAfterSeconds=CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS)
@@ -76,34 +79,6 @@ def alumnus_from_document(doc: dict[str, Any]) -> Alumnus:
     )
 
 
-@dataclass(frozen=True)
-class DirectoryQuery:
-    skill: str | None = None
-    department: str | None = None
-    country: str | None = None
-    city: str | None = None
-    departure_year: int | None = None
-    willing_to: str | None = None
-    page: int = 1
-    page_size: int = 20
-
-    def filter(self) -> dict[str, Any]:
-        query: dict[str, Any] = {"search.listed": True}
-        if self.skill:
-            query["search.skills"] = self.skill.strip().lower()
-        if self.department:
-            query["search.department"] = self.department.strip().lower()
-        if self.country:
-            query["profile.country"] = self.country.strip().upper()
-        if self.city:
-            query["search.city"] = self.city.strip().lower()
-        if self.departure_year:
-            query["search.departure_years"] = self.departure_year
-        if self.willing_to:
-            query["profile.willing_to"] = self.willing_to
-        return query
-
-
 class AlumniRepository(Protocol):
     async def get(self, alumnus_id: str) -> Alumnus | None: ...
     async def by_employee_id(self, employee_id: str) -> Alumnus | None: ...
@@ -139,7 +114,11 @@ class MongoAlumni:
         return alumnus_from_document(doc) if doc else None
 
     async def save(self, alumnus: Alumnus) -> None:
-        self.uow.replace_last(ALUMNI, {"_id": alumnus.alumnus_id}, alumnus_document(alumnus), upsert=True)
+        doc = alumnus_document(alumnus)
+        before = await self.db[ALUMNI].find_one_and_replace(
+            {"_id": alumnus.alumnus_id}, doc, projection=directory.COUNTED, upsert=True, session=self.session
+        )
+        directory.count_later(self.uow, before, doc)
         for r in alumnus.ledger:
             self.uow.insert_last(LEDGER, {"alumnus_id": alumnus.alumnus_id, "purpose": r.purpose.value, "granted": r.granted,
                                           "changed_at": r.changed_at, "source": r.source})
@@ -154,21 +133,14 @@ class MongoAlumni:
 
     async def erase(self, alumnus_id: str, at: datetime) -> None:
         """Delete the record and its ledger; keep only that this id was erased, and when."""
-        await self.db[ALUMNI].delete_one({"_id": alumnus_id}, session=self.session)
+        before = await self.db[ALUMNI].find_one_and_delete({"_id": alumnus_id}, projection=directory.COUNTED, session=self.session)
+        await directory.count(self.db, before, None, self.session)
         await self.db[LEDGER].delete_many({"alumnus_id": alumnus_id}, session=self.session)
         await self.db[ERASED].insert_one({"_id": alumnus_id, "erased_at": at}, session=self.session)
 
     async def directory(self, query: DirectoryQuery) -> tuple[int, list[Alumnus]]:
-        selector = query.filter()
-        total = await self.db[ALUMNI].count_documents(selector, session=self.session)
-        cursor = self.db[ALUMNI].find(
-            selector,
-            sort=[("search.name", ASCENDING), ("_id", ASCENDING)],
-            skip=(query.page - 1) * query.page_size,
-            limit=query.page_size,
-            session=self.session,
-        )
-        return total, [alumnus_from_document(d) async for d in cursor]
+        total, docs = await directory.page(self.db[ALUMNI], query, self.session)
+        return total, [alumnus_from_document(d) for d in docs]
 
 
 def mongo_erased_people(uow: UnitOfWork) -> MongoErasedPeople:

@@ -28,6 +28,8 @@ class Settings(ServiceSettings):
     # expires after it. Candidate data is deleted this long after a final status, unless hired.
     referral_validity_days: int = Field(default=180, ge=1, le=3650)
     candidate_retention_days: int = Field(default=180, ge=1, le=3650)
+    # An ATS application that matched no referral is forgotten this long after it was last seen.
+    unmatched_application_retention_days: int = Field(default=180, ge=1, le=3650)
     # How often due milestones, idle referrals and retention are looked at.
     referrals_scheduler_interval_seconds: float = Field(default=60.0, gt=0)
     # ATS webhooks: the sources (JSON, see services/referrals/ats/sources.py) and how far a
@@ -60,7 +62,10 @@ def build(settings: Settings | None = None) -> FastAPI:
     scheduler = Periodic("referrals-scheduler", lambda runtime: scheduled_round(runtime, deps), settings.referrals_scheduler_interval_seconds)
 
     async def prepare(runtime: ServiceRuntime) -> None:
-        await repository.ensure_indexes(runtime.db, webhook_tolerance_seconds=settings.webhook_tolerance_seconds)
+        await repository.ensure_indexes(
+            runtime.db, webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
+            unmatched_retention_days=settings.unmatched_application_retention_days,
+        )
 
     async def close(runtime: ServiceRuntime) -> None:
         await ats_api.aclose()

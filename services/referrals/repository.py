@@ -34,7 +34,7 @@ COLLECTIONS = (REFERRALS, CLAIMS, REFERRERS, BONUSES, UNMATCHED, WEBHOOK_REQUEST
 MAX_SCAN = 500  # referrals one scheduler round or one query looks at
 
 
-async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -> None:
+async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int, unmatched_retention_days: int = 180) -> None:
     await db[REFERRALS].create_index([("alumnus_id", ASCENDING), ("submitted_at", DESCENDING)])
     await db[REFERRALS].create_index([("status", ASCENDING), ("moved_at", ASCENDING)])
     await db[REFERRALS].create_index([("match.email", ASCENDING), ("submitted_at", DESCENDING)])
@@ -43,7 +43,7 @@ async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -
     await db[REFERRALS].create_index([("closed_at", ASCENDING), ("data_deleted_at", ASCENDING)])
     await db[CLAIMS].create_index("referral_id")
     await ensure_bonus_indexes(db)
-    await ensure_ats_indexes(db, webhook_tolerance_seconds=webhook_tolerance_seconds)
+    await ensure_ats_indexes(db, webhook_tolerance_seconds=webhook_tolerance_seconds, unmatched_retention_days=unmatched_retention_days)
 
 
 @dataclass(frozen=True)

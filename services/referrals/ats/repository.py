@@ -2,14 +2,16 @@
 refused), and the applications that matched no referral (recorded and reported, not
 dead-lettered). An unmatched application keeps no candidate address, only whether it had one."""
 
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared.messaging.uow import UnitOfWork
+from shared.service.mongo import ensure_expiry
 
 UNMATCHED = "unmatched_applications"
 WEBHOOK_REQUESTS = "webhook_requests"
@@ -19,11 +21,15 @@ class Replayed(Exception):
     """The request's replay key was received before: answered 401."""
 
 
-async def ensure_ats_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int) -> None:
+async def ensure_ats_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int, unmatched_retention_days: int = 180) -> None:
     # Each marker says when it may go: twice the tolerance for timestamped schemes, longer for
     # a vendor whose signature carries no time (Greenhouse).
     await db[WEBHOOK_REQUESTS].create_index("expires_at", expireAfterSeconds=0)
-    await db[UNMATCHED].create_index([("last_seen_at", DESCENDING)])
+    # Every application of the ATS that names no referral lands here: one not seen again for
+    # the retention period goes (the same index answers the newest first).
+    await ensure_expiry(db[UNMATCHED], "last_seen_at", unmatched_retention_days * 86400)
+    with suppress(OperationFailure):  # the descending index it replaces, where it was made
+        await db[UNMATCHED].drop_index([("last_seen_at", DESCENDING)])
 
 
 class WebhookRequestRepository(Protocol):

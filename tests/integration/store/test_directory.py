@@ -1,0 +1,127 @@
+"""The directory on the real database, with its indexes and its page counts: every filter the API
+offers and their combination, every page, give the alumni an in-memory filter and sort of the
+same documents gives, in the same order, through consent withdrawals, profile changes and
+erasures; and counts kept change by change equal counts rebuilt from scratch."""
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from bench.directory import sample_alumnus
+from devstack.stack import LocalStack
+from services.identity import directory, repository
+from services.identity.directory import FACETS, DirectoryQuery
+from services.identity.domain import Alumnus, Consent
+from shared.clock import system_clock
+from shared.messaging.outbox import Outbox
+from shared.messaging.uow import Transactions
+from shared.events.types import Purpose
+
+QUERIES = [
+    {}, {"skill": "SKILL-07 "}, {"department": "sales"}, {"country": "fr"}, {"city": "city-42"}, {"departure_year": 2016},
+    {"willing_to": "mentor"}, {"skill": "skill-07", "country": "FR"}, {"city": "city-00", "department": "hr", "willing_to": "mentor"},
+]
+
+
+class NoRelay:
+    def wake(self, committed: list[dict] = ()) -> None: ...
+
+
+@pytest.fixture
+async def identity(stack: LocalStack) -> AsyncIterator[Transactions]:
+    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
+    db = client[f"identity_directory_{uuid.uuid4().hex[:8]}"]
+    await repository.ensure_indexes(db)
+    transactions = Transactions(client, db, Outbox(db, source="/tests"), NoRelay(), system_clock)
+    await transactions.run(lambda uow: directory.ensure_built(uow.db, uow.session))
+    yield transactions
+    await client.drop_database(db.name)
+    await client.close()
+
+
+def expected(alumni: dict[str, Alumnus], query: DirectoryQuery) -> list[str]:
+    docs = [repository._to_document(a) for a in alumni.values()]
+    selector = query.filter()
+
+    def matches(doc: dict) -> bool:
+        for path, wanted in selector.items():
+            section, field = path.split(".")
+            value = doc[section][field]
+            if not (wanted in value if isinstance(value, list) else value == wanted):
+                return False
+        return True
+
+    return [d["_id"] for d in sorted(filter(matches, docs), key=lambda d: (d["search"]["name"], d["_id"]))]
+
+
+async def save(transactions: Transactions, alumni: list[Alumnus]) -> None:
+    async def work(uow) -> None:
+        for a in alumni:
+            await repository.MongoAlumni(uow).save(a)
+
+    await transactions.run(work)
+
+
+async def check_every_page(transactions: Transactions, alumni: dict[str, Alumnus], page_size: int) -> None:
+    for params in QUERIES:
+        want = expected(alumni, DirectoryQuery(**params))
+        pages = max(1, -(-len(want) // page_size)) + 1  # and one past the end
+        got: list[str] = []
+        for page in range(1, pages + 1):
+            query = DirectoryQuery(**params, page=page, page_size=page_size)
+            total, found = await transactions.run(lambda uow: repository.MongoAlumni(uow).directory(query))
+            assert total == len(want), params
+            got += [a.alumnus_id for a in found]
+        assert got == want, params
+
+
+async def counts(transactions: Transactions) -> dict[str, dict]:
+    """The counts, less those gone to zero (kept as zeros by the changes, absent from a rebuild)."""
+    docs = await transactions.db[FACETS].find({}).to_list()
+    found = {d["_id"]: {"n": d.get("n", 0), "b": {k: v for k, v in d.get("b", {}).items() if v}} for d in docs}
+    return {k: v for k, v in found.items() if v["n"] or v["b"] or k == directory.BUILT}
+
+
+async def test_every_filter_and_page_is_the_ordered_slice_through_changes(identity: Transactions) -> None:
+    rng, now = random.Random(7), datetime.now(UTC)
+    made = [sample_alumnus(n, rng, now) for n in range(400)]
+    # Namesakes: the order among them is their id's, on every page.
+    made += [replace(sample_alumnus(400 + n, rng, now), profile=made[0].profile.model_copy(update={"personal_email": None})) for n in range(30)]
+    for i in range(0, len(made), 50):
+        await save(identity, made[i:i + 50])
+    alumni = {a.alumnus_id: a for a in made}
+    await check_every_page(identity, alumni, page_size=7)
+    await check_every_page(identity, alumni, page_size=100)
+
+    changed = rng.sample(sorted(alumni), 60)
+    for alumnus_id in changed[:20]:  # consent withdrawn, or granted
+        a = alumni[alumnus_id]
+        a.consents[Purpose.DIRECTORY] = Consent(not a.consents_to(Purpose.DIRECTORY), now, "alumnus")
+    for alumnus_id in changed[20:40]:  # moved, retrained, renamed
+        a = alumni[alumnus_id]
+        a.profile = a.profile.model_copy(update={"city": "City-42", "skills": ["skill-07"], "last_name": "Aaron"})
+    await save(identity, [alumni[i] for i in changed[:40]])
+    for alumnus_id in changed[40:]:
+        await identity.run(lambda uow, alumnus_id=alumnus_id: repository.MongoAlumni(uow).erase(alumnus_id, now))
+        del alumni[alumnus_id]
+    await check_every_page(identity, alumni, page_size=7)
+
+    kept = await counts(identity)
+    await directory.rebuild(identity.db)
+    assert await counts(identity) == kept
+
+
+async def test_the_directory_answers_from_the_index_alone_until_its_counts_are_built(identity: Transactions) -> None:
+    rng, now = random.Random(3), datetime.now(UTC)
+    alumni = {a.alumnus_id: a for a in (sample_alumnus(n, rng, now) for n in range(60))}
+    await save(identity, list(alumni.values()))
+    await identity.db[FACETS].delete_many({})  # a store from before the counts
+    await check_every_page(identity, alumni, page_size=9)
+    assert await identity.run(lambda uow: directory.ensure_built(uow.db, uow.session)) == len(expected(alumni, DirectoryQuery()))
+    assert await identity.run(lambda uow: directory.ensure_built(uow.db, uow.session)) is None
+    await check_every_page(identity, alumni, page_size=9)
