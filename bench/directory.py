@@ -4,7 +4,7 @@ against the real identity service.
     .venv/bin/python -m bench.directory [--alumni 100000 --requests 30]
 
 The alumni are seeded in bulk as identity stores them: the documents its repository writes
-(`_to_document` of generated alumni: a fifth with one of 60 common French and English surnames,
+(`alumnus_document` of generated alumni: a fifth with one of 60 common French and English surnames,
 weighted by rank, the others from 4,000 rarer ones; first names from 330; 1 to 5 of 60 skills, 10 departments, 15 countries, 80 cities, departures over 20 years,
 80% consenting to the directory), then the directory's counts rebuilt from them as identity's
 start-up does for a store that has none (`directory.rebuild`). Each shape is asked `--requests`
@@ -30,7 +30,7 @@ from bench.store import bench_config
 from devstack.stack import LocalStack
 from services.identity import directory
 from services.identity.domain import Alumnus, Consent
-from services.identity.repository import ALUMNI, _to_document
+from services.identity.repository import ALUMNI, alumnus_document
 from shared.events.alumni import AlumnusProfile, Stint
 from shared.events.types import Purpose, Willingness
 from shared.settings import DEVELOPMENT_JWT_SECRET
@@ -82,7 +82,7 @@ async def seed(client: AsyncMongoClient, alumni: int, log: Log = print, batch: i
     db = client["alumni_identity"]
     rng, now, started = random.Random(15), datetime.now(UTC), time.monotonic()
     for start in range(0, alumni, batch):
-        await db[ALUMNI].insert_many([_to_document(sample_alumnus(n, rng, now)) for n in range(start, min(start + batch, alumni))], ordered=False)
+        await db[ALUMNI].insert_many([alumnus_document(sample_alumnus(n, rng, now)) for n in range(start, min(start + batch, alumni))], ordered=False)
         if (start + batch) % 20_000 == 0:
             log(f"  {start + batch:,} alumni seeded, {time.monotonic() - started:.0f}s")
     listed = await directory.rebuild(db)

@@ -37,7 +37,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from bench.baseline import departure, headers
+from bench.sample import departure, headers
 from bench.fanout_tools import CountingSmtp, cpu_seconds, percentile, seed
 from devstack.config import StackConfig
 from devstack.stack import LocalStack

@@ -22,7 +22,7 @@ from devstack.stack import LocalStack
 from services.engagement.audience import KnownAlumnus
 from services.engagement.documents import known_to_document
 from services.identity.domain import Alumnus
-from services.identity.repository import _to_document as identity_document
+from services.identity.repository import alumnus_document as identity_document
 from services.notifications.domain import Contact, ReachableAlumnus
 from services.notifications.repository import _to_document as reachable_document
 from shared.events.offboarding import OffboardingCompleted

@@ -34,8 +34,9 @@ from typing import Any, Callable
 
 from pymongo import AsyncMongoClient
 
-from bench.baseline import departure
-from bench.pipeline import Arrivals, percentile, publish, wait_for_welcomes
+from bench.sample import departure
+from bench.measures import percentile
+from bench.pipeline import Arrivals, publish, wait_for_welcomes
 from bench.stalls import measure_stalls
 from bench.store_fill import fill
 from devstack.config import StackConfig

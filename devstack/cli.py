@@ -89,7 +89,15 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return trace.main(ZipkinNode(StackConfig.from_env()).url, args.identifier)
 
 
+# `./alumni bench <part>`: the company-scale measures, each on a stack of its own.
+BENCH_PARTS = ("imports", "fanout", "store", "directory")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    if args.bench_args and args.bench_args[0] in BENCH_PARTS:
+        return importlib.import_module(f"bench.{args.bench_args[0]}").cli(args.bench_args[1:])
     from bench import pipeline
 
     return pipeline.cli(args.bench_args)
@@ -172,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--count", type=int, default=300)
     demo.set_defaults(func=cmd_demo)
-    bench = sub.add_parser("bench", help="benchmark the pipeline against a hand-written baseline (see bench/pipeline.py)", add_help=False)
+    bench = sub.add_parser("bench", help="benchmark the pipeline against a hand-written baseline (see bench/pipeline.py); `bench imports|fanout|store|directory`: the company-scale measures", add_help=False)
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
     token = sub.add_parser("token", help="print a bearer token for the local APIs")

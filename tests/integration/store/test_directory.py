@@ -45,7 +45,7 @@ async def identity(stack: LocalStack) -> AsyncIterator[Transactions]:
 
 
 def expected(alumni: dict[str, Alumnus], query: DirectoryQuery) -> list[str]:
-    docs = [repository._to_document(a) for a in alumni.values()]
+    docs = [repository.alumnus_document(a) for a in alumni.values()]
     selector = query.filter()
 
     def matches(doc: dict) -> bool:
