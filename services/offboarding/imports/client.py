@@ -89,6 +89,7 @@ async def run_import(
     if not 1 <= batch_rows <= ROWS_PER_BATCH:
         raise ValueError(f"a batch holds 1 to {ROWS_PER_BATCH} rows")
     kind = file_format(path, kind)
+    next(records(path, kind), None)  # a header that cannot be read refuses the file before anything is asked
     the_id, total = import_id(path, batch_rows), count(path, kind)
     report = report or path.with_name(path.name + ".import-report.jsonl")
     meter, invalid, lines = Meter(total, out), [], []
