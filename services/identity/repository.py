@@ -134,7 +134,7 @@ class MongoAlumni:
     async def erase(self, alumnus_id: str, at: datetime) -> None:
         """Delete the record and its ledger; keep only that this id was erased, and when."""
         before = await self.db[ALUMNI].find_one_and_delete({"_id": alumnus_id}, projection=directory.COUNTED, session=self.session)
-        await directory.count(self.db, before, None, self.session)
+        directory.count_later(self.uow, before, None)
         await self.db[LEDGER].delete_many({"alumnus_id": alumnus_id}, session=self.session)
         await self.db[ERASED].insert_one({"_id": alumnus_id, "erased_at": at}, session=self.session)
 
