@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 import httpx
-from pymongo.errors import DuplicateKeyError
 from fastapi import FastAPI
 from pydantic import Field
+from pymongo.errors import DuplicateKeyError
 
 from services import DEFAULT_HTTP_PORTS
 from services.identity import directory, repository

@@ -9,9 +9,9 @@ keeps, for each facet:
 - `{_id: <facet>|<coarse bucket>, b}`: the count per fine bucket (the first `FINE` characters).
 They change in the transaction that saves or erases the alumnus (`changes`). A page (offset,
 size) of one facet is located from them (`locate`): the fine buckets holding its first and last
-alumni give a name range, read through the index (search.listed, <field>, search.name) with a
+alumni give a name range, read through the index (<field>, search.listed, search.name) with a
 skip inside that range only. A query with two filters or more has no counts and is answered
-from the index alone.
+from the index of its narrowest filter alone.
 
 Why: the local database (SecantusDB) reads, decodes and sorts every document its index lookup
 returns before it applies `skip` and `limit`, and counts by reading them all; a page of a filter
@@ -78,8 +78,6 @@ class DirectoryQuery:
         if len(asked) > 1:
             return None
         return f"{asked[0][0]}:{asked[0][1]}" if asked else "all"
-
-
 
 
 def facets(doc: dict[str, Any] | None) -> set[str]:
