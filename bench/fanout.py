@@ -2,7 +2,7 @@
 a real SMTP server, while departures trickle in and their welcome emails are timed.
 
     .venv/bin/python -m bench.fanout --alumni 50000
-    .venv/bin/python -m bench.fanout --alumni 2000 --trickle-rate 2 --quiet-seconds 60
+    .venv/bin/python -m bench.fanout --alumni 3000 --trickle-rate 0.5 --quiet-seconds 120
 
 Standalone, it starts a stack of its own (.stack/bench-fanout, other ports than the pipeline
 bench's), emptied at every run. `measure_fanout(stack, alumni, log)` runs on any running stack.
@@ -118,7 +118,7 @@ async def host_event(stack: LocalStack, title: str, secret: str) -> str:
 
 
 async def measure_fanout(
-    stack: LocalStack, alumni: int, log, *, trickle_rate: float = 2.0, quiet_seconds: float = 60.0, timeout: float = 3600.0,
+    stack: LocalStack, alumni: int, log, *, trickle_rate: float = 0.5, quiet_seconds: float = 120.0, timeout: float = 3600.0,
     secret: str = DEVELOPMENT_JWT_SECRET,
 ) -> dict:
     """On a running stack: seed `alumni` consented alumni, time the welcome email without a
@@ -220,8 +220,8 @@ async def main(args: argparse.Namespace) -> None:
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.fanout", description=__doc__.split("\n\n")[0])
     parser.add_argument("--alumni", type=int, default=50_000, help="consented alumni the event is hosted for")
-    parser.add_argument("--trickle-rate", type=float, default=2.0, help="departures per second during the whole run")
-    parser.add_argument("--quiet-seconds", type=float, default=60.0, help="how long the welcome latency is measured without a fan-out")
+    parser.add_argument("--trickle-rate", type=float, default=0.5, help="departures per second during the whole run (well under the pipeline's capacity)")
+    parser.add_argument("--quiet-seconds", type=float, default=120.0, help="how long the welcome latency is measured without a fan-out")
     parser.add_argument("--timeout", type=float, default=3600.0, help="give up when the last invitation has not arrived by then")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting for every service of the bench stack")
     asyncio.run(main(parser.parse_args(argv)))
