@@ -26,7 +26,7 @@ from typing import Any, Callable
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench.store import bench_config
+from bench.stack import bench_config
 from devstack.stack import LocalStack
 from services.identity import directory
 from services.identity.domain import Alumnus, Consent

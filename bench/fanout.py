@@ -30,7 +30,6 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -183,10 +182,7 @@ async def measure_fanout(
 
 
 def bench_stack(extra_env: dict[str, str] | None = None) -> LocalStack:
-    base = StackConfig.from_env()
-    cfg = replace(base, home=base.home / "bench-fanout", kafka_port=39292, kafka_controller_port=39293, mongo_port=37417,
-                  http_port_base=38201, smtp_port=31225, sink_http_port=38225)
-    return LocalStack(cfg, service_env={"CHAT_CHANNELS": "{}", "LOG_LEVEL": "WARNING", **(extra_env or {})})
+    return LocalStack(bench_config("bench-fanout", 29200), service_env={"CHAT_CHANNELS": "{}", "LOG_LEVEL": "WARNING", **(extra_env or {})})
 
 
 async def main(args: argparse.Namespace) -> None:

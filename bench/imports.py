@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
+from bench.stack import bench_config
 from devstack.config import ROOT, StackConfig
 from devstack.stack import LocalStack
 from shared.settings import DEVELOPMENT_JWT_SECRET
@@ -209,9 +209,7 @@ async def measure_import(stack: LocalStack, leavers: int, log=print) -> dict[str
 async def main(args: argparse.Namespace) -> None:
     from bench.pipeline import Arrivals, throughput
 
-    base = StackConfig.from_env()
-    cfg = replace(base, home=base.home / "bench-imports", kafka_port=29192, kafka_controller_port=29193, mongo_port=27317,
-                  http_port_base=28101, smtp_port=21125, sink_http_port=28125)
+    cfg = bench_config("bench-imports", 29100)
     arrivals = Arrivals().start()
     stack = LocalStack(cfg, service_env={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(arrivals.port), "CHAT_CHANNELS": "{}", "LOG_LEVEL": "WARNING"})
     stack.down(log=lambda line: None)  # whatever an interrupted run left

@@ -33,13 +33,13 @@ import shutil
 import sys
 import time
 import uuid
-from dataclasses import replace
 
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
 from bench.baseline import Baseline, departure, headers
 from bench.measures import CpuMeter, cpu_line, database_requests, latency_line, peak_rss_mb
+from bench.stack import bench_config
 from devstack.config import StackConfig
 from devstack.process import free_port
 from devstack.services import ServiceProcess
@@ -142,9 +142,7 @@ async def start_baseline(cfg: StackConfig, smtp_port: int) -> asyncio.subprocess
 
 
 async def main(args: argparse.Namespace) -> None:
-    base = StackConfig.from_env()
-    cfg = replace(base, home=base.home / "bench", kafka_port=29092, kafka_controller_port=29093, mongo_port=27217,
-                  http_port_base=28001, smtp_port=21025, sink_http_port=28025)
+    cfg = bench_config("bench", 29000)
     arrivals = Arrivals().start()
     stack = LocalStack(cfg, service_env={
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(arrivals.port), "CHAT_CHANNELS": "{}", "LOG_LEVEL": "WARNING",

@@ -29,17 +29,16 @@ import random
 import shutil
 import time
 import uuid
-from dataclasses import replace
 from typing import Any, Callable
 
 from pymongo import AsyncMongoClient
 
 from bench.sample import departure
 from bench.measures import percentile
+from bench.stack import bench_config
 from bench.pipeline import Arrivals, publish, wait_for_welcomes
 from bench.stalls import measure_stalls
 from bench.store_fill import fill
-from devstack.config import StackConfig
 from devstack.stack import LocalStack
 from services import DEFAULT_HTTP_PORTS
 
@@ -59,15 +58,6 @@ BOUNDED_OTHERWISE = {
     "known_alumni": "projection, one per alumnus: kept until erased",
 }
 Log = Callable[[str], None]
-
-
-def bench_config(name: str, first_port: int) -> StackConfig:
-    """A stack of its own under .stack/<name>, on ports from `first_port` up."""
-    base = StackConfig.from_env()
-    return replace(
-        base, home=base.home / name, kafka_port=first_port, kafka_controller_port=first_port + 1, mongo_port=first_port + 2,
-        http_port_base=first_port + 10, smtp_port=first_port + 20, sink_http_port=first_port + 21, zipkin_port=first_port + 22,
-    )
 
 
 # --- what the store holds --------------------------------------------------------------------------
