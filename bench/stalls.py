@@ -3,10 +3,12 @@
 
 import asyncio
 import shutil
+import sys
 import statistics
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Callable
 
 from pymongo import AsyncMongoClient
@@ -77,15 +79,21 @@ async def stall_timeline(uri: str, documents: int, ttl: bool, probe_seconds: flo
 
 
 async def measure_stalls(cfg: StackConfig, documents: int = 300_000, probe_seconds: float = 150, log: Log = print) -> dict[str, Any]:
-    """Both timelines on a database of its own, started as the launcher starts it."""
+    """The timeline with a TTL index, on a database of its own: started as the launcher starts it
+    (its expiry pass walks the index), then as `secantusd-py` alone (the server's own monitor
+    reads every document under its lock); and without a TTL index, for the floor."""
     node = DatabaseNode(cfg)
-    node.stop()
-    shutil.rmtree(cfg.home / "mongo", ignore_errors=True)
-    node.start()
-    try:
-        await node.wait_ready()
-        plain = await stall_timeline(cfg.mongodb_uri, documents, ttl=False, probe_seconds=probe_seconds, log=log)
-        ttl = await stall_timeline(cfg.mongodb_uri, documents, ttl=True, probe_seconds=probe_seconds, log=log)
-    finally:
+    server_alone = [str(Path(sys.executable).parent / "secantusd-py"), *node.process.argv[3:]]
+    results = {}
+    for label, argv, ttl in (("launcher", node.process.argv, True), ("server-monitor", server_alone, True), ("no-ttl", node.process.argv, False)):
+        node.process.argv = argv
         node.stop()
-    return {"plain": plain, "ttl": ttl}
+        shutil.rmtree(cfg.home / "mongo", ignore_errors=True)
+        node.start()
+        try:
+            await node.wait_ready()
+            log(f"-- {label}: {' '.join(Path(a).name if a.startswith('/') else a for a in argv[:3])}")
+            results[label] = await stall_timeline(cfg.mongodb_uri, documents, ttl=ttl, probe_seconds=probe_seconds, log=log)
+        finally:
+            node.stop()
+    return results

@@ -15,11 +15,12 @@ store of 1,000,000 documents, and the local database's write stalls.
    the documents those measured departures made the services write (every collection, in the
    proportions the pipeline wrote them, ids made unique per clone and kept consistent across
    collections: some 55,000 departures' worth at 18 documents each), then the same latency run again.
-3. stalls (`measure_stalls`): a database of its own, started as the launcher starts it; a filler
-   grows one collection in batches while a probe times one small insert every 20 ms into another;
-   run twice, the grown collection with a TTL index (as `processed_events` has) and without. The
-   stalls the first run shows and the second does not are the server's TTL monitor (see
-   docs/secantusdb-ttl-monitor.md).
+3. stalls (`measure_stalls`): a database of its own; a filler grows one collection in batches
+   while a probe times one small insert every 20 ms into another; run three times: the grown
+   collection with a TTL index (as `processed_events` has) on the server as the launcher starts
+   it (its expiry pass walks the index, devstack/secantusd.py), the same on `secantusd-py` alone
+   (the server's own TTL monitor), and without a TTL index. The stalls the second run shows and
+   the others do not are the server's TTL monitor (docs/secantusdb-ttl-monitor.md).
 """
 
 import argparse

@@ -2,32 +2,14 @@
 run as its own process and reached only over the MongoDB wire protocol."""
 
 import asyncio
+import importlib.util
 import sys
-from pathlib import Path
 
 from pymongo import AsyncMongoClient
 
 from devstack.config import StackConfig
 from devstack.errors import StackError
 from devstack.process import ManagedProcess, port_free
-
-# The server's TTL monitor reads every document of each TTL-indexed collection once a minute,
-# holding the lock every command takes: about 40 us a document on an idle machine
-# (docs/secantusdb-ttl-monitor.md). Past this many such documents, a pass stalls for seconds.
-TTL_STALL_DOCUMENTS = 100_000
-TTL_SECONDS_PER_DOCUMENT = 40e-6
-
-
-def ttl_stall_warning(documents: int) -> str | None:
-    """What to tell whoever starts a database holding `documents` in TTL-indexed collections."""
-    if documents <= TTL_STALL_DOCUMENTS:
-        return None
-    return (
-        f"database: {documents:,} documents in TTL-indexed collections; the server stalls every command for about "
-        f"{documents * TTL_SECONDS_PER_DOCUMENT:.0f} s once a minute while it looks for expired ones "
-        "(docs/secantusdb-ttl-monitor.md). To start afresh: ./alumni down, then remove .stack/mongo."
-    )
-
 
 class DatabaseNode:
     def __init__(self, cfg: StackConfig) -> None:
@@ -36,7 +18,7 @@ class DatabaseNode:
         self.process = ManagedProcess(
             name="mongo",
             argv=[
-                str(Path(sys.executable).parent / "secantusd-py"),
+                sys.executable, "-m", "devstack.secantusd",  # the server, its expiry done by index (devstack/secantusd.py)
                 "--host", "127.0.0.1",
                 "--port", str(cfg.mongo_port),
                 "--storage-path", str(self.data),
@@ -60,10 +42,9 @@ class DatabaseNode:
     def start(self) -> bool:
         if self.running():
             return False
-        server = Path(self.process.argv[0])
-        if not server.exists():
+        if importlib.util.find_spec("secantus") is None:
             raise StackError(
-                f"{server} is missing: SecantusDB is installed from requirements-dev.lock; "
+                "SecantusDB is missing: it is installed from requirements-dev.lock; "
                 "run the command through ./alumni, which installs it."
             )
         self.check_ports()
@@ -90,22 +71,6 @@ class DatabaseNode:
                 await asyncio.sleep(0.3)
             finally:
                 await client.close()
-
-    async def documents_under_ttl(self) -> int:
-        """Documents in collections that have a TTL index, in every database of the server."""
-        client = AsyncMongoClient(self.cfg.mongodb_uri, serverSelectionTimeoutMS=2000)
-        total = 0
-        try:
-            for name in await client.list_database_names():
-                if name in ("admin", "config", "local"):
-                    continue
-                db = client[name]
-                for collection in await db.list_collection_names():
-                    if any(["expireAfterSeconds" in ix async for ix in await db[collection].list_indexes()]):
-                        total += await db[collection].estimated_document_count()
-        finally:
-            await client.close()
-        return total
 
     def stop(self) -> bool:
         return self.process.stop(timeout=30)

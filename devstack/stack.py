@@ -6,7 +6,7 @@ import os
 import time
 
 from devstack.config import StackConfig
-from devstack.database import DatabaseNode, ttl_stall_warning
+from devstack.database import DatabaseNode
 from devstack.kafka import KafkaNode, ensure_topics
 from devstack.services import ServiceProcess, SinksProcess
 from devstack.zipkin import ZipkinNode
@@ -39,8 +39,6 @@ class LocalStack:
         if self.kafka.start():
             log(f"kafka: starting on {self.cfg.bootstrap_servers}")
         await asyncio.gather(self.database.wait_ready(), self.kafka.wait_ready())
-        if warning := ttl_stall_warning(await self.database.documents_under_ttl()):
-            log(warning)
         for change in await ensure_topics(self.cfg.bootstrap_servers, topic_partitions()):
             log(f"kafka: {change}")
         log(f"infrastructure ready in {time.monotonic() - started:.1f}s")
