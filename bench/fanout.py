@@ -38,6 +38,7 @@ from pymongo import AsyncMongoClient
 
 from bench.sample import departure, headers
 from bench.fanout_tools import CountingSmtp, cpu_seconds, percentile, seed
+from bench.stack import bench_config
 from devstack.config import StackConfig
 from devstack.stack import LocalStack
 from shared.settings import DEVELOPMENT_JWT_SECRET
