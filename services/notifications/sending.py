@@ -50,7 +50,7 @@ from shared.events.notifications import (
     NotificationDelivered,
     NotificationFailed,
 )
-from shared.messaging.failures import GaveUp, is_permanent
+from shared.messaging.failures import GaveUp, TransientError, is_permanent
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
 
@@ -210,13 +210,18 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
 
 
 async def _timed(latency: MailLatency, send: Awaitable[None], *, email: bool) -> None:
-    """`send`, its duration observed when it is an email (a failure counts as slow)."""
+    """`send`, its duration observed when it is an email: an outage or a timeout counts as slow;
+    a refusal or a template error is an answer, as quick as it came."""
     started = time.monotonic()
     try:
         await send
-    except BaseException:
+    except (TransientError, TimeoutError, OSError, asyncio.CancelledError):
         if email:
             latency.observe(None)
+        raise
+    except BaseException:
+        if email:
+            latency.observe(time.monotonic() - started)
         raise
     if email:
         latency.observe(time.monotonic() - started)

@@ -5,7 +5,7 @@ On the real stack: every integration test runs with it (SMTP_SEND_AT_PLANNING_MS
 
 from services.notifications.pacing import MailLatency
 from shared.events.notifications import ChatPostRequested, EmailRequested, NotificationDelivered
-from shared.messaging.failures import TransientError
+from shared.messaging.failures import PermanentError, TransientError
 from shared.testing.fakes import envelope_for
 from tests.unit.notifications.events import registered
 from tests.unit.notifications.fakes import InMemoryNotifications
@@ -102,3 +102,13 @@ def test_the_average_latency_decides_and_a_failure_counts_as_slow() -> None:
         latency.observe(0.01)
     assert latency.quick
     assert not MailLatency(0).quick  # 0: never at planning
+
+
+async def test_a_refused_recipient_at_planning_is_not_taken_for_a_slow_server() -> None:
+    service = quick_service()
+    service.mailer.failures = [PermanentError("the mail server refused 1 recipient(s)")]
+    await service.receive(registered("alm_1"))  # refused at planning: through its topic, where it fails for good
+    await service.receive(registered("alm_2"))
+
+    assert [m.to for m in service.mailer.sent] == ["alm_2@home.example"]  # sent at planning: the server is quick
+    assert [r.recipient_id for r in service.published(EmailRequested)] == ["alm_1"]
