@@ -38,6 +38,9 @@ class Settings(ServiceSettings):
     # once; transactional mail one more), each replaced after this many messages.
     smtp_connections: int = Field(default=4, ge=1, le=50)
     smtp_messages_per_connection: int = Field(default=100, ge=1, le=10_000)
+    # A transactional email is sent in the transaction that plans it (no second hop) while the
+    # mail server's sends take at most this long on average; else, and with 0, through its topic.
+    smtp_send_at_planning_ms: int = Field(default=100, ge=0, le=2000)
     # Consent-gated emails per record of alumni.notification.email-bulk, sent together.
     bulk_email_batch_size: int = Field(default=50, ge=1, le=MAX_EMAILS_PER_BATCH)
     mail_from: str = "Alumni network <alumni@example.com>"
@@ -122,6 +125,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         bulk_batch_size=settings.bulk_email_batch_size, bulk_concurrency=settings.smtp_connections,
         # A batch stops sending half-way through the handler's timeout: the rest goes on as a new batch.
         send_budget_seconds=settings.handler_timeout_seconds / 2,
+        send_at_planning_seconds=settings.smtp_send_at_planning_ms / 1000,
     )
 
     async def prepare(runtime: ServiceRuntime) -> None:

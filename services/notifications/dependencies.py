@@ -30,3 +30,6 @@ class Dependencies:
     bulk_batch_size: int = 50  # consent-gated emails per record of the bulk topic
     bulk_concurrency: int = 4  # consent-gated emails being sent at once (the pool's bulk connections)
     send_budget_seconds: float = 15.0  # what one batch may spend sending: well within the handler's timeout
+    # Transactional email is sent in the transaction that plans it while the mail server's sends
+    # take at most this long on average; 0: always through its topic.
+    send_at_planning_seconds: float = 0.0

@@ -1,7 +1,8 @@
 """Events in: identity's and engagement's events keep the projection of reachable alumni and
 RSVPs; every event with a route becomes delivery requests (one per recipient and channel), each
 recorded as planned and published on its channel's topic, in the event's one transaction;
-consent-gated emails are published in batches (services/notifications/sending.py sends them).
+consent-gated emails are published in batches (services/notifications/sending.py sends them), and
+transactional email is sent in that transaction while the mail server answers quickly.
 """
 
 import logging
@@ -40,6 +41,7 @@ PROJECTED = {AlumnusRegistered, AlumniImported, AlumnusUpdated, ConsentChanged, 
 def event_handlers(deps: Dependencies) -> EventRouter:
     planning = deps.planning
     events = EventRouter(permanent=(ChannelNotConfigured, TemplateError, InvalidLink))
+    send_now = register_deliveries(events, deps)
     for route in planning.unconfigured:
         log.warning("no chat channel configured for a route: it sends nothing",
                     extra={"team": route.team, "template": route.template, "event_type": route.event})
@@ -58,13 +60,14 @@ def event_handlers(deps: Dependencies) -> EventRouter:
             if route.applies_to(payload):
                 candidates = await _candidates(route, payload, reachable, known)
                 requests += planning.requests(route, envelope.source, envelope.id, payload, candidates)
+        sent = await send_now(requests, ctx, known)
         bulk = [r for r in requests if isinstance(r, BulkEmailRequested)]
         for request in requests:
-            if not isinstance(request, BulkEmailRequested):
+            if not isinstance(request, BulkEmailRequested) and request.delivery_id not in sent:
                 ctx.publish(request, subject=request.recipient_id)
         for batch in batches(bulk, deps.bulk_batch_size):
             ctx.publish(batch, subject=envelope.id)
-        await deps.deliveries(ctx).plan(requests, ctx.now())
+        await deps.deliveries(ctx).plan(requests, ctx.now(), sent=sent)
         if requests:
             log.info("deliveries planned", extra={"event_id": envelope.id, "event_type": envelope.type, "deliveries": len(requests)})
 
@@ -124,7 +127,6 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     events.on(*(t.model for t in registry if t.type in active and t.model not in OWN | PROJECTED))(plan)
     events.skip(*(t.model for t in registry if t.type in routed - active and t.model not in PROJECTED))
 
-    register_deliveries(events, deps)
     return events
 
 

@@ -8,7 +8,7 @@
   period of the audit (DELIVERY_RETENTION_DAYS) after it was planned, then removed by a TTL index.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.notifications.domain import ATTENDING, FAILED, PLANNED, SETTLED, Contact, Delivery, ReachableAlumnus
+from services.notifications.domain import ATTENDING, FAILED, PLANNED, SENT, SETTLED, Contact, Delivery, ReachableAlumnus
 from shared.events.notifications import DeliveryRequest
 from shared.events.types import Purpose
 from shared.messaging.uow import UnitOfWork
@@ -64,7 +64,8 @@ class ReachableAlumni(Protocol):
 
 
 class Deliveries(Protocol):
-    async def plan(self, requests: Sequence[DeliveryRequest], at: datetime) -> None: ...
+    async def plan(self, requests: Sequence[DeliveryRequest], at: datetime, *, sent: Collection[str] = ()) -> None:
+        """Record these deliveries planned; those in `sent` were sent already, in this transaction."""
 
     async def claim(self, delivery_id: str, status: str, at: datetime, reason: str | None = None) -> bool:
         """Settle a delivery that is not settled yet (planned, or failed before); False if it is."""
@@ -78,9 +79,7 @@ class Deliveries(Protocol):
         """Put these deliveries back to the status they had (a claim whose send failed)."""
 
     async def record_failure(self, delivery_id: str, at: datetime, *, reason: str, attempts: int, permanent: bool) -> None: ...
-
     async def to_recipient(self, recipient_id: str, limit: int) -> list[Delivery]: ...
-
     async def of_event(self, source_event_id: str, limit: int) -> list[Delivery]: ...
 
     async def forget_recipient(self, alumnus_id: str) -> None:
@@ -199,9 +198,9 @@ class MongoDeliveries:
         self.collection = uow.db[DELIVERIES]
         self.session = uow.session
 
-    async def plan(self, requests: Sequence[DeliveryRequest], at: datetime) -> None:
+    async def plan(self, requests: Sequence[DeliveryRequest], at: datetime, *, sent: Collection[str] = ()) -> None:
         for request in requests:
-            self.uow.insert_last(DELIVERIES, _planned(request, at))
+            self.uow.insert_last(DELIVERIES, _planned(request, at) | ({"status": SENT, "settled_at": at} if request.delivery_id in sent else {}))
 
     async def claim(self, delivery_id: str, status: str, at: datetime, reason: str | None = None) -> bool:
         result = await self.collection.update_one(

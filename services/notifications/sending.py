@@ -1,5 +1,7 @@
 """Sending what planning requested: each delivery request (transactional email, chat post, a
-consent-gated email alone) in its own transaction, and consent-gated email in batches.
+consent-gated email alone) in its own transaction, and consent-gated email in batches; and
+transactional email sent at once, in the transaction that plans it, while the mail server
+answers quickly (`send_now`): no second hop through Kafka and the database for a welcome email.
 
 Transactional email, consent-gated email and chat have topics of their own, read by consumers
 of their own: an invitation to tens of thousands of alumni never delays a welcome email, and a
@@ -17,7 +19,8 @@ is recorded failed and `alumni.notification.failed` says why.
 
 import asyncio
 import logging
-from collections import OrderedDict
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -30,11 +33,13 @@ from services.notifications.domain import (
     SETTLED,
     SKIPPED,
     ChannelNotConfigured,
+    ReachableAlumnus,
     alumnus_to_check,
     batch_id,
     carries_unsubscribe_link,
     skip_reason,
 )
+from services.notifications.pacing import InFlight, MailLatency, SentMemory
 from services.notifications.templating import Attachment
 from shared.events.notifications import (
     BulkEmailRequested,
@@ -45,21 +50,21 @@ from shared.events.notifications import (
     NotificationDelivered,
     NotificationFailed,
 )
-from shared.messaging.failures import GaveUp, is_permanent
+from shared.messaging.failures import GaveUp, TransientError, is_permanent
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
 
 log = logging.getLogger(__name__)
 
-# Deliveries this process sent whose recording has not been seen to succeed: bounded, since once
-# recorded, the delivery's status answers for it.
-SENT_MEMORY = 10_000
+SEND_NOW_TIMEOUT_SECONDS = 2.0  # an email sent at planning that takes longer goes through its topic
+
+SendNow = Callable[[Sequence[DeliveryRequest], EventContext, Mapping[str, ReachableAlumnus]], Awaitable[set[str]]]
 
 
-def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
-    # Deliveries this process sent: when only their recording failed (the database restarting)
-    # and the transaction is retried, they are recorded without being sent again.
-    sent: OrderedDict[str, None] = OrderedDict()
+def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
+    """The delivery handlers; returns what planning calls to send transactional email at once."""
+    sent = SentMemory()  # when only a recording failed and the transaction is retried: not sent again
+    latency = MailLatency(deps.send_at_planning_seconds)
     outcomes = metrics.get_meter("alumni.notifications").create_counter(
         "alumni.notifications.deliveries", unit="{delivery}", description="Deliveries settled, by channel and status (sent, skipped, failed)"
     )
@@ -81,7 +86,7 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
     # Bulk sends in flight in this process: at most the pool's bulk connections, each making its
     # message only once it may send it; and none while a transactional email is being delivered.
     bulk_slots = asyncio.Semaphore(deps.bulk_concurrency)
-    urgent = _InFlight()
+    urgent = InFlight()
 
     @events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=failed, concurrency=3, idempotent=True)
     async def deliver(request: DeliveryRequest, ctx: EventContext) -> None:
@@ -103,12 +108,40 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
             outcomes.add(1, {"channel": request.channel, "status": SKIPPED})
             return
         if request.delivery_id not in sent:
-            await _send(deps, request, now)
+            await _timed(latency, _send(deps, request, now), email=isinstance(request, EmailRequested))
             outcomes.add(1, {"channel": request.channel, "status": SENT})
-            sent[request.delivery_id] = None
-            if len(sent) > SENT_MEMORY:
-                sent.popitem(last=False)
+            sent.add(request.delivery_id)
         ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
+
+    async def send_now(requests: Sequence[DeliveryRequest], ctx: EventContext, known: Mapping[str, ReachableAlumnus]) -> set[str]:
+        """Send the transactional emails among `requests` in the transaction that plans them, while
+        the mail server answers within `send_at_planning_seconds` on average: the ids sent, whose
+        `delivered` events are published here. One that fails or takes too long, and all of them
+        while the server is slow, go through their topic instead (retried there, with the same
+        Message-ID), so that a slow server never holds back planning."""
+        done: set[str] = set()
+        now = ctx.now()
+        for request in requests:
+            if not isinstance(request, EmailRequested) or not latency.quick:
+                continue
+            alumnus_id = alumnus_to_check(request)
+            alumnus = (known.get(alumnus_id) or await deps.reachable(ctx).get(alumnus_id)) if alumnus_id else None
+            if skip_reason(request, alumnus):
+                continue  # its topic's handler records why
+            if request.delivery_id not in sent:
+                with urgent:
+                    try:
+                        async with asyncio.timeout(SEND_NOW_TIMEOUT_SECONDS):
+                            await _timed(latency, _send(deps, request, now), email=True)
+                    except Exception as exc:
+                        log.info("email not sent at planning: through its topic", extra={
+                            "delivery_id": request.delivery_id, "error_class": type(exc).__name__})
+                        continue
+                outcomes.add(1, {"channel": request.channel, "status": SENT})
+                sent.add(request.delivery_id)
+            done.add(request.delivery_id)
+            ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
+        return done
 
     async def batch_failed(batch: BulkEmailsRequested, ctx: EventContext, gave_up: GaveUp) -> None:
         statuses = await deps.deliveries(ctx).statuses([r.delivery_id for r in batch.requests])
@@ -160,9 +193,7 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
         for request in done:
             if request.delivery_id not in sent:
                 outcomes.add(1, {"channel": request.channel, "status": SENT})
-                sent[request.delivery_id] = None
-                if len(sent) > SENT_MEMORY:
-                    sent.popitem(last=False)
+                sent.add(request.delivery_id)
             ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
         await deliveries.restore({r.delivery_id: statuses[r.delivery_id] for r in [*(r for r, _ in failures), *later]})
         for request, error in failures:  # alone, as any delivery: retried with backoff, then reported
@@ -174,33 +205,26 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> None:
             "failed_alone": len(failures), "left_for_later": len(later),
         })
 
+    return send_now
 
 
-class _InFlight:
-    """How many transactional deliveries are under way (`with in_flight:`), and a wait for none."""
 
-    def __init__(self) -> None:
-        self.count = 0
-        self._none = asyncio.Event()
-        self._none.set()
-
-    def __enter__(self) -> None:
-        self.count += 1
-        self._none.clear()
-
-    def __exit__(self, *exc: object) -> None:
-        self.count -= 1
-        if not self.count:
-            self._none.set()
-
-    async def none_within(self, seconds: float) -> bool:
-        if seconds <= 0:
-            return False
-        try:
-            await asyncio.wait_for(self._none.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
+async def _timed(latency: MailLatency, send: Awaitable[None], *, email: bool) -> None:
+    """`send`, its duration observed when it is an email: an outage or a timeout counts as slow;
+    a refusal or a template error is an answer, as quick as it came."""
+    started = time.monotonic()
+    try:
+        await send
+    except (TransientError, TimeoutError, OSError, asyncio.CancelledError):
+        if email:
+            latency.observe(None)
+        raise
+    except BaseException:
+        if email:
+            latency.observe(time.monotonic() - started)
+        raise
+    if email:
+        latency.observe(time.monotonic() - started)
 
 
 async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime, *, bulk: bool = False) -> None:

@@ -7,6 +7,7 @@ SMTP server and webhook receiver."""
 import asyncio
 import copy
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from aiokafka import ConsumerRecord
 
 from services.notifications.channels import ChatChannel
 from services.notifications.dependencies import Dependencies
-from services.notifications.domain import ATTENDING, FAILED, PLANNED, SETTLED, Delivery, Planning, ReachableAlumnus
+from services.notifications.domain import ATTENDING, FAILED, PLANNED, SENT, SETTLED, Delivery, Planning, ReachableAlumnus
 from services.notifications.handlers import event_handlers
 from services.notifications.routing import load_routes
 from services.notifications.templating import Email, Templates
@@ -117,11 +118,13 @@ class InMemoryDeliveries:
     def __call__(self, uow: object) -> "InMemoryDeliveries":
         return self
 
-    async def plan(self, requests: list[DeliveryRequest], at: datetime) -> None:
+    async def plan(self, requests: list[DeliveryRequest], at: datetime, *, sent: Collection[str] = ()) -> None:
         for request in requests:
             if request.delivery_id in self.store.deliveries:
                 raise DuplicateDelivery(request.delivery_id)
             self.store.deliveries[request.delivery_id] = request.facts() | {"status": PLANNED, "attempts": 0, "created_at": at}
+            if request.delivery_id in sent:
+                self.store.deliveries[request.delivery_id] |= {"status": SENT, "settled_at": at}
 
     async def claim(self, delivery_id: str, status: str, at: datetime, reason: str | None = None) -> bool:
         delivery = self.store.deliveries.get(delivery_id)
