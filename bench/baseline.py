@@ -225,9 +225,8 @@ class Baseline:
 
     async def _send(self, message: EmailMessage) -> None:
         """Over connections kept open, as the service's pool keeps them."""
-        smtp = self.smtp_idle.pop() if self.smtp_idle else None
-        if smtp is None or not smtp.is_connected:
-            smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=self.smtp_port, local_hostname=self.local_hostname)
+        smtp = self.smtp_idle.pop() if self.smtp_idle else aiosmtplib.SMTP(hostname="127.0.0.1", port=self.smtp_port, local_hostname=self.local_hostname)
+        if not smtp.is_connected:
             await smtp.connect()
         await smtp.send_message(message)
         self.smtp_idle.append(smtp)
@@ -238,9 +237,8 @@ async def _serve(args: argparse.Namespace) -> None:
     baseline = Baseline(args.bootstrap_servers, args.mongodb_uri, args.smtp_port)
     await baseline.start()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     print("ready", flush=True)
     await stop.wait()
     await baseline.stop()
@@ -248,7 +246,6 @@ async def _serve(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="bench.baseline")
-    parser.add_argument("--bootstrap-servers", required=True)
-    parser.add_argument("--mongodb-uri", required=True)
-    parser.add_argument("--smtp-port", type=int, required=True)
+    for flag, kind in (("--bootstrap-servers", str), ("--mongodb-uri", str), ("--smtp-port", int)):
+        parser.add_argument(flag, type=kind, required=True)
     asyncio.run(_serve(parser.parse_args()))
