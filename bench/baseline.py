@@ -22,7 +22,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 
 from bench.sample import departure, headers
 
-# --- the baseline: the services' stages by hand --------------------------------------------------
+SUBJECTS = {"welcome": "Welcome", "invitation": "Staying in touch"}
 
 class Baseline:
     """Per departure, as the services: offboarding (a transaction: dedupe marker, erasure check,
@@ -207,8 +207,7 @@ class Baseline:
         d, db = json.loads(record.value), self.db["notifications"]
         delivery, ids = uuid.uuid4().hex, [uuid.uuid4().hex]
         message = EmailMessage()
-        message["From"], message["To"] = "bench@example.com", d["personal_email"]
-        message["Subject"] = {"welcome": "Welcome", "invitation": "Staying in touch"}.get(d["kind"], "Confirm your email")
+        message["From"], message["To"], message["Subject"] = "bench@example.com", d["personal_email"], SUBJECTS.get(d["kind"], "Confirm your email")
         message.set_content("Hello")
 
         async def plan_send_settle(s) -> None:
