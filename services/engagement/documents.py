@@ -37,8 +37,8 @@ def answer_from_document(d: dict[str, Any]) -> Answer:
 def known_to_document(a: KnownAlumnus) -> dict[str, Any]:
     if a.erased:
         return {"_id": a.alumnus_id, "erased_at": a.erased_at}
-    return {
-        "_id": a.alumnus_id, "locale": a.locale, "country": a.country, "department": a.department, "skills": list(a.skills),
+    return {  # the id twice: `alumnus_id` has the index a mailing walks by ranges (repository.py)
+        "_id": a.alumnus_id, "alumnus_id": a.alumnus_id, "locale": a.locale, "country": a.country, "department": a.department, "skills": list(a.skills),
         "willing_to": list(a.willing_to), "departure_years": list(a.departure_years), "boomerang": a.boomerang,
         "profile_version": a.profile_version, "consents": dict(a.consents), "consent_versions": dict(a.consent_versions),
     }

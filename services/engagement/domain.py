@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.engagement.audience import Audience
+from services.engagement.id_ranges import next_span
 from shared.events.engagement import EventCancelled, EventHosted, HostedEventDetails
 
 DRAFT, PUBLISHED, CANCELLED = "draft", "published", "cancelled"
@@ -180,8 +181,9 @@ def frees_a_seat(previous: Answer | None, status: str | None) -> bool:
 
 @dataclass
 class Mailing:
-    """Telling an audience in chunks, each chunk one event naming its alumni: `after` is the last
-    alumnus told (alumni go in id order), so a chunk is never sent twice, even by two instances."""
+    """Telling an audience in chunks, each chunk one event naming its alumni: every alumnus up to
+    `after` was told (alumni go in id order), so a chunk is never sent twice, even by two
+    instances; `span` is the share of the id space the next chunk's range covers (id_ranges.py)."""
 
     mailing_id: str
     event_id: str
@@ -191,13 +193,16 @@ class Mailing:
     chunk: int = 0
     done: bool = False
     changed: tuple[str, ...] = ()
+    span: float = 1.0
 
     @classmethod
     def of(cls, hosted: HostedEvent, kind: str, changed: tuple[str, ...] = ()) -> "Mailing":
         return cls(f"{hosted.event_id}|{kind}|{hosted.sequence}", hosted.event_id, kind, hosted.sequence, changed=changed)
 
-    def advance(self, told: list[str], chunk_size: int) -> None:
-        if told:
-            self.after = told[-1]
+    def advance(self, told: list[str], chunk_size: int, end: str | None = None) -> None:
+        """`told`: the alumni after `after` and up to `end` (None: to the last), at most a chunk."""
+        full, before = len(told) >= chunk_size, self.after
+        self.after = told[-1] if full or (told and end is None) else (end or before)
+        self.span = next_span(self.span, before, told, chunk_size)
         self.chunk += 1
-        self.done = len(told) < chunk_size
+        self.done = not full and end is None

@@ -38,6 +38,8 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[CHECK_INS].create_index("alumnus_id")
     await db[HOSTED_EVENTS].create_index("speaker_alumni_ids")
     await db[KNOWN_ALUMNI].create_index([("consents.events", ASCENDING), ("country", ASCENDING)])
+    await db[KNOWN_ALUMNI].create_index("alumnus_id")  # projected before it was written: given it once
+    await db[KNOWN_ALUMNI].update_many({"alumnus_id": {"$exists": False}, "erased_at": {"$exists": False}}, [{"$set": {"alumnus_id": "$_id"}}])
     await db[MAILINGS].create_index("done")
 
 
@@ -62,8 +64,7 @@ class Answers(Protocol):
     async def first_waitlisted(self, event_id: str) -> Answer | None: ...
     async def waitlist_position(self, event_id: str, ticket: int) -> int: ...
     async def of_event(self, event_id: str) -> list[Answer]: ...
-    async def going_after(self, event_id: str, after: str, limit: int) -> list[str]:
-        """Those going, in alumnus id order, after `after`."""
+    async def going_after(self, event_id: str, after: str, limit: int) -> list[str]: ...  # in alumnus id order
     async def of_alumnus(self, alumnus_id: str) -> list[Answer]: ...
     async def forget_alumnus(self, alumnus_id: str) -> None: ...
 
@@ -72,8 +73,7 @@ class CheckIns(Protocol):
     async def record(self, event_id: str, alumnus_ids: list[str], at: object) -> list[str]:
         """Those not checked in before, now checked in."""
     async def of_event(self, event_id: str) -> list[str]: ...
-    async def of_alumnus(self, alumnus_id: str) -> list[dict[str, Any]]:
-        """Their check-ins: `event_id` and `checked_in_at`."""
+    async def of_alumnus(self, alumnus_id: str) -> list[dict[str, Any]]: ...  # `event_id`, `checked_in_at`
     async def forget_alumnus(self, alumnus_id: str) -> None: ...
 
 
@@ -83,8 +83,8 @@ class KnownAlumni(Protocol):
     async def save(self, alumnus: KnownAlumnus) -> None: ...
     async def save_many(self, alumni: Sequence[KnownAlumnus], *, new: bool) -> None:
         """Several at once (an import's chunk): `new`, none of them was known before."""
-    async def invitable_after(self, audience: Audience, after: str, limit: int) -> list[str]:
-        """Alumni the audience invites (consented, not erased), in id order, after `after`."""
+    async def invitable_in(self, audience: Audience, after: str, end: str | None, limit: int) -> list[str]:
+        """Alumni the audience invites (consented, not erased), in id order, in (after, end]."""
 
 
 class Mailings(Protocol):
@@ -218,30 +218,30 @@ class MongoKnownAlumni(_Repository):
             await self.db[KNOWN_ALUMNI].bulk_write([ReplaceOne({"_id": a.alumnus_id}, known_to_document(a), upsert=True) for a in alumni],
                                                    ordered=False, session=self.session)
 
-    async def invitable_after(self, audience: Audience, after: str, limit: int) -> list[str]:
-        selector = audience_selector(audience) | {"_id": {"$gt": after}}
-        # Along the id index from `after`: a chunk reads what follows the last one, never the whole
-        # projection sorted again (as a planner choosing the consent index would, for every chunk).
-        cursor = self.db[KNOWN_ALUMNI].find(selector, {"_id": 1}, sort=[("_id", ASCENDING)], limit=limit, hint=[("_id", ASCENDING)], session=self.session)
+    async def invitable_in(self, audience: Audience, after: str, end: str | None, limit: int) -> list[str]:
+        # A bounded range of the `alumnus_id` index: the local database walks a secondary index's
+        # range (never an `_id` range, which it scans), and reads all of an unbounded one.
+        selector = audience_selector(audience) | {"alumnus_id": {"$gt": after} | ({"$lte": end} if end is not None else {})}
+        cursor = self.db[KNOWN_ALUMNI].find(selector, {"_id": 1}, sort=[("alumnus_id", ASCENDING)], limit=limit, session=self.session)
         return [d["_id"] async for d in cursor]
 
 
 class MongoMailings(_Repository):
     async def add(self, mailing: Mailing) -> None:
         doc = {"event_id": mailing.event_id, "kind": mailing.kind, "sequence": mailing.sequence, "after": "", "chunk": 0,
-               "done": False, "changed": list(mailing.changed)}
+               "done": False, "changed": list(mailing.changed), "span": mailing.span}
         await self.db[MAILINGS].update_one({"_id": mailing.mailing_id}, {"$setOnInsert": doc}, upsert=True, session=self.session)
 
     async def get(self, mailing_id: str) -> Mailing | None:
         d = await self.db[MAILINGS].find_one({"_id": mailing_id}, session=self.session)
         if d is None:
             return None
-        return Mailing(d["_id"], d["event_id"], d["kind"], d["sequence"], d["after"], d["chunk"], d["done"], tuple(d.get("changed", ())))
+        return Mailing(d["_id"], d["event_id"], d["kind"], d["sequence"], d["after"], d["chunk"], d["done"], tuple(d.get("changed", ())), d.get("span", 1.0))
 
     async def advance(self, mailing: Mailing, from_chunk: int) -> bool:
         result = await self.db[MAILINGS].update_one(
             {"_id": mailing.mailing_id, "chunk": from_chunk},
-            {"$set": {"after": mailing.after, "chunk": mailing.chunk, "done": mailing.done}}, session=self.session,
+            {"$set": {"after": mailing.after, "chunk": mailing.chunk, "done": mailing.done, "span": mailing.span}}, session=self.session,
         )
         return result.modified_count == 1
 

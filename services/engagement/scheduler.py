@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from services.engagement.dependencies import Dependencies
 from services.engagement.domain import CANCELLED, INVITATIONS, REMINDERS, Mailing
+from services.engagement.id_ranges import range_end
 from shared.events.engagement import EventInvitationsIssued, EventReminderDue, EventUpdated
 from shared.messaging.uow import Transactions, UnitOfWork
 from shared.service import ServiceRuntime
@@ -28,12 +29,13 @@ async def tell_next_chunk(uow: UnitOfWork, deps: Dependencies, mailing_id: str) 
         mailing.done = True
         await mailings.advance(mailing, mailing.chunk)
         return False
+    end = range_end(mailing.after, mailing.span) if mailing.kind == INVITATIONS else None
     if mailing.kind == INVITATIONS:
-        told = await deps.alumni(uow).invitable_after(hosted.audience, mailing.after, deps.chunk_size)
+        told = await deps.alumni(uow).invitable_in(hosted.audience, mailing.after, end, deps.chunk_size)
     else:
         told = await deps.answers(uow).going_after(hosted.event_id, mailing.after, deps.chunk_size)
     chunk = mailing.chunk
-    mailing.advance(told, deps.chunk_size)
+    mailing.advance(told, deps.chunk_size, end)
     if not await mailings.advance(mailing, chunk):
         return False  # another instance told this chunk
     if told:

@@ -149,8 +149,8 @@ class InMemoryKnownAlumni(_Repo):
             assert not new or alumnus.alumnus_id not in self.store.alumni, "a duplicate key"
             self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
 
-    async def invitable_after(self, audience: Audience, after: str, limit: int) -> list[str]:
-        return sorted(i for i, a in self.store.alumni.items() if i > after and audience.invites(a))[:limit]
+    async def invitable_in(self, audience: Audience, after: str, end: str | None, limit: int) -> list[str]:
+        return sorted(i for i, a in self.store.alumni.items() if after < i and (end is None or i <= end) and audience.invites(a))[:limit]
 
 
 class InMemoryMailings(_Repo):
