@@ -1,6 +1,5 @@
-"""The benchmark's baseline: the services' stages written by hand with aiokafka and PyMongo,
-doing per departure the I/O the services do (see bench/pipeline.py), and the sample departures
-both are fed. It runs as a process of its own, so that its CPU time is measured apart:
+"""The benchmark's baseline: the services' stages by hand with aiokafka and PyMongo, doing per
+departure the I/O the services do (bench/pipeline.py); a process of its own, its CPU apart:
 
     .venv/bin/python -m bench.baseline --bootstrap-servers H:P --mongodb-uri URI --smtp-port N
 """
@@ -20,9 +19,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 
-from bench.sample import departure, headers
+from bench.sample import headers
 
-SUBJECTS = {"welcome": "Welcome", "invitation": "Staying in touch"}
 
 class Baseline:
     """Per departure, as the services: offboarding (a transaction: dedupe marker, erasure check,
@@ -30,13 +28,14 @@ class Baseline:
     marker and a look for a referred hire, per departure; a marker and its referrer projection,
     per registration), identity (marker, erasure check, existing alumnus, the alumnus, the email
     confirmation, two outbox rows; two events), engagement (marker, its projection) and
-    notifications (per email, one transaction: its marker, the delivery, the SMTP send over a
-    kept connection, the delivery recorded sent and its `delivered` outbox row; published). Three emails: the exit-form
-    invitation, the welcome and the email confirmation. Published outbox rows are removed every
-    0.2 s, offsets committed per fetched batch, the collections carry the services' indexes."""
+    notifications (three emails: the exit-form invitation, the welcome, the email confirmation;
+    each in one transaction: its marker, the SMTP send over a kept connection, the delivery
+    recorded sent, its `delivered` outbox row). Published outbox rows are removed every 0.2 s,
+    offsets committed per fetched batch, the collections carry the services' indexes."""
 
     DEPARTED, COMPLETED, REGISTERED, NOTIFY, DELIVERED = "bench.departed", "bench.completed", "bench.registered", "bench.notify", "bench.delivered"
     TOPICS = (DEPARTED, COMPLETED, REGISTERED, NOTIFY, DELIVERED)
+    SUBJECTS = {"welcome": "Welcome", "invitation": "Staying in touch"}
 
     def __init__(self, bootstrap_servers: str, mongodb_uri: str, smtp_port: int) -> None:
         self.bootstrap = bootstrap_servers
@@ -81,7 +80,8 @@ class Baseline:
         await ident.alumni.create_index([("search.listed", ASCENDING), ("search.name", ASCENDING)])
         await ident.email_confirmations.create_index("alumnus_id")
         await self.db["referrals"].referrals.create_index("employee_id")
-        await self.db["engagement"].known_alumni.create_index([("consents.events", ASCENDING), ("country", ASCENDING)])
+        for keys in ([("consents.events", ASCENDING), ("country", ASCENDING)], "alumnus_id"):
+            await self.db["engagement"].known_alumni.create_index(keys)
         await notif.reachable_alumni.create_index([("consents.events", ASCENDING), ("country", ASCENDING)])
         await notif.deliveries.create_index([("recipient_id", ASCENDING), ("created_at", ASCENDING)])
         await notif.deliveries.create_index("source_event_id")
@@ -197,7 +197,8 @@ class Baseline:
 
         async def writes(s) -> None:
             await self._marker(db, s)
-            await db.known_alumni.replace_one({"_id": d["employee_id"]}, {"country": "FR", "consents": {"events": True}}, upsert=True, session=s)
+            known = {"alumnus_id": d["employee_id"], "country": "FR", "consents": {"events": True}}
+            await db.known_alumni.replace_one({"_id": d["employee_id"]}, known, upsert=True, session=s)
 
         await self._transaction(writes)
 
@@ -207,7 +208,7 @@ class Baseline:
         d, db = json.loads(record.value), self.db["notifications"]
         delivery, ids = uuid.uuid4().hex, [uuid.uuid4().hex]
         message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = "bench@example.com", d["personal_email"], SUBJECTS.get(d["kind"], "Confirm your email")
+        message["From"], message["To"], message["Subject"] = "bench@example.com", d["personal_email"], self.SUBJECTS.get(d["kind"], "Confirm your email")
         message.set_content("Hello")
 
         async def plan_send_settle(s) -> None:

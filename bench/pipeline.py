@@ -37,7 +37,8 @@ import uuid
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
-from bench.baseline import Baseline, departure, headers
+from bench.baseline import Baseline
+from bench.sample import departure, headers
 from bench.measures import CpuMeter, cpu_line, database_requests, latency_line, peak_rss_mb
 from bench.stack import bench_config
 from devstack.config import StackConfig
