@@ -95,8 +95,7 @@ class Baseline:
         await self.client.close()
 
     async def _stage(self, group: str, topics: list[str], handle) -> None:
-        consumer = AIOKafkaConsumer(*topics, bootstrap_servers=self.bootstrap, group_id=f"bench-{group}",
-                                    enable_auto_commit=False, auto_offset_reset="earliest")
+        consumer = AIOKafkaConsumer(*topics, bootstrap_servers=self.bootstrap, group_id=f"bench-{group}", enable_auto_commit=False, auto_offset_reset="earliest")
         await consumer.start()
         try:
             while True:
@@ -197,8 +196,8 @@ class Baseline:
 
         async def writes(s) -> None:
             await self._marker(db, s)
-            known = {"alumnus_id": d["employee_id"], "country": "FR", "consents": {"events": True}}
-            await db.known_alumni.replace_one({"_id": d["employee_id"]}, known, upsert=True, session=s)
+            await db.known_alumni.replace_one({"_id": d["employee_id"]}, {"alumnus_id": d["employee_id"], "country": "FR", "consents": {"events": True}},
+                                              upsert=True, session=s)
 
         await self._transaction(writes)
 
