@@ -14,7 +14,7 @@ from devstack.services import ServiceProcess
 from tests.integration.engagement.conftest import Engagement
 
 pytestmark = pytest.mark.integration
-ALUMNI = 20  # chunks of 3: seven invitation chunks, seven reminder chunks
+ALUMNI = 20  # chunks of 3: seven reminder chunks, and at least seven invitation chunks
 
 
 async def test_two_schedulers_tell_each_chunk_once_and_each_alumnus_once(world: Engagement, figures) -> None:
@@ -35,9 +35,11 @@ async def _scenario(world: Engagement, second: ServiceProcess, figures) -> None:
     # Published through the first instance; the second's scheduler races it from its next round.
     starts = world.now() + timedelta(days=10)
     event_id = await world.hosted_event(audience={"departments": ["replicas"]}, starts_in=timedelta(days=10))
+    # At least seven chunks of at most three; more when a range of the id space held fewer.
     chunks = await world.records("alumni.event.invitations-issued", event_id, count=7, settle=3.0)
     told = Counter(a for c in chunks for a in c.json()["alumnus_ids"])
-    assert len(chunks) == 7 and sorted(c.json()["chunk"] for c in chunks) == list(range(7))
+    numbers = [c.json()["chunk"] for c in chunks]
+    assert len(set(numbers)) == len(numbers) and all(len(c.json()["alumnus_ids"]) <= 3 for c in chunks), "a chunk told twice"
     assert told == Counter({a.alumnus_id: 1 for a in alumni}), "an alumnus invited twice, or never"
 
     async with httpx.AsyncClient(timeout=30) as http:
