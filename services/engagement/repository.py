@@ -219,9 +219,10 @@ class MongoKnownAlumni(_Repository):
                                                    ordered=False, session=self.session)
 
     async def invitable_in(self, audience: Audience, after: str, end: str | None, limit: int) -> list[str]:
-        # A bounded range of the `alumnus_id` index: the local database walks a secondary index's
-        # range (never an `_id` range, which it scans), and reads all of an unbounded one.
-        selector = audience_selector(audience) | {"alumnus_id": {"$gt": after} | ({"$lte": end} if end is not None else {})}
+        # A bounded range of the `alumnus_id` index, first: the local database rides the index of
+        # the first clause that has one, walks a secondary index's range (it scans for an `_id`
+        # range), and reads all of an unbounded one before the limit.
+        selector = {"alumnus_id": {"$gt": after} | ({"$lte": end} if end is not None else {})} | audience_selector(audience)
         cursor = self.db[KNOWN_ALUMNI].find(selector, {"_id": 1}, sort=[("alumnus_id", ASCENDING)], limit=limit, session=self.session)
         return [d["_id"] async for d in cursor]
 
