@@ -43,6 +43,9 @@ class Settings(ServiceSettings):
     smtp_send_at_planning_ms: int = Field(default=100, ge=0, le=2000)
     # Consent-gated emails per record of alumni.notification.email-bulk, sent together.
     bulk_email_batch_size: int = Field(default=50, ge=1, le=MAX_EMAILS_PER_BATCH)
+    # At most this many consent-gated emails a second from one process (0: as fast as it can):
+    # a mail provider's rate, or room left on the machine for transactional mail.
+    bulk_emails_per_second: float = Field(default=0.0, ge=0, le=10_000)
     mail_from: str = "Alumni network <alumni@example.com>"
     message_id_domain: str = "alumni.example.com"
     # Chat channels (JSON, see services/notifications/channels.py); a route to an absent one sends nothing.
@@ -123,6 +126,7 @@ def build(settings: Settings | None = None) -> FastAPI:
             settings.message_id_domain,
         ),
         bulk_batch_size=settings.bulk_email_batch_size, bulk_concurrency=settings.smtp_connections,
+        bulk_per_second=settings.bulk_emails_per_second,
         # A batch stops sending half-way through the handler's timeout: the rest goes on as a new batch.
         send_budget_seconds=settings.handler_timeout_seconds / 2,
         send_at_planning_seconds=settings.smtp_send_at_planning_ms / 1000,

@@ -29,6 +29,7 @@ class Dependencies:
     hosted_events: HostedEventMessages  # hosted events' one-click answers and calendar files
     bulk_batch_size: int = 50  # consent-gated emails per record of the bulk topic
     bulk_concurrency: int = 4  # consent-gated emails being sent at once (the pool's bulk connections)
+    bulk_per_second: float = 0.0  # consent-gated emails sent a second at most, by this process (0: no limit)
     send_budget_seconds: float = 15.0  # what one batch may spend sending: well within the handler's timeout
     # Transactional email is sent in the transaction that plans it while the mail server's sends
     # take at most this long on average; 0: always through its topic.

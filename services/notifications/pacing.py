@@ -1,9 +1,10 @@
 """What pacing the sends needs to know in a process: the transactional emails under way (bulk
-mail yields to them), how quickly the mail server has answered lately (a transactional email is
+mail yields to them), the rate bulk mail may go at, how quickly the mail server has answered lately (a transactional email is
 sent while its event is planned only while it answers quickly), and what this process has sent
 (a send whose recording failed is recorded again without being sent again)."""
 
 import asyncio
+import time
 from collections import OrderedDict
 
 SENT_MEMORY = 10_000  # bounded: once recorded, a delivery's status answers for it
@@ -64,3 +65,24 @@ class SentMemory:
         self._ids[delivery_id] = None
         if len(self._ids) > self.size:
             self._ids.popitem(last=False)
+
+
+class Rate:
+    """At most `per_second` sends a second, spaced evenly (0: no limit)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+
+    async def take_within(self, seconds: float) -> bool:
+        """Wait for the next slot; False (and no slot taken) when it is more than `seconds` away."""
+        if not self.interval:
+            return True
+        now = time.monotonic()
+        start = max(now, self._next)
+        if start - now > seconds:
+            return False
+        self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+        return True

@@ -39,7 +39,7 @@ from services.notifications.domain import (
     carries_unsubscribe_link,
     skip_reason,
 )
-from services.notifications.pacing import InFlight, MailLatency, SentMemory
+from services.notifications.pacing import InFlight, MailLatency, Rate, SentMemory
 from services.notifications.templating import Attachment
 from shared.events.notifications import (
     BulkEmailRequested,
@@ -85,7 +85,7 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
     # Several consumers per delivery topic: a slow recipient server holds back one partition.
     # Bulk sends in flight in this process: at most the pool's bulk connections, each making its
     # message only once it may send it; and none while a transactional email is being delivered.
-    bulk_slots = asyncio.Semaphore(deps.bulk_concurrency)
+    bulk_slots, bulk_rate = asyncio.Semaphore(deps.bulk_concurrency), Rate(deps.bulk_per_second)
     urgent = InFlight()
 
     @events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=failed, concurrency=3, idempotent=True)
@@ -176,7 +176,7 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
             if request.delivery_id in sent:
                 return None
             async with bulk_slots:
-                if not await urgent.none_within(deadline - loop.time()):
+                if not await urgent.none_within(deadline - loop.time()) or not await bulk_rate.take_within(deadline - loop.time()):
                     return False
                 try:
                     await _send(deps, request, now, bulk=True)

@@ -4,9 +4,12 @@ repeats and replays dropped, consent checked again, a failed send going on alone
 runs out of time going on as a new batch, and one that can send nothing retried whole then
 reported. The same on the real SMTP server: tests/integration/fanout."""
 
+import asyncio
+
 import pytest
 
 from services.notifications.domain import MAX_BATCH_BYTES, Contact, ReachableAlumnus, batches
+from services.notifications.pacing import Rate
 from shared.events.notifications import (
     MAX_EMAILS_PER_BATCH,
     BulkEmailRequested,
@@ -178,3 +181,27 @@ async def test_bulk_mail_waits_while_a_transactional_email_is_being_delivered() 
     released.set()
     assert await welcoming == "handled" and await inviting == "handled"
     assert order == ["welcome", "bulk", "bulk"]
+
+
+async def test_bulk_mail_keeps_to_its_rate_and_what_the_budget_cannot_fit_goes_on_as_a_new_batch() -> None:
+    service = InMemoryNotifications()
+    await invitations_to(service, 4)
+    service.configure(bulk_per_second=2.0, send_budget_seconds=0.8)  # slots at 0, 0.5 s, 1 s, ...
+    [batch] = service.published(BulkEmailsRequested)
+
+    assert await service.receive(batch) == "handled"
+
+    sent = invitations(service)
+    assert len(sent) == 2  # the slots within the budget
+    [_, rest] = service.published(BulkEmailsRequested)
+    assert sorted(r.delivery_id for r in rest.requests) == sorted(r.delivery_id for r in batch.requests if r.delivery_id not in {m.delivery_id for m in sent})
+
+
+async def test_a_rate_spaces_its_slots_and_never_takes_one_past_the_wait_allowed() -> None:
+    rate = Rate(20.0)  # one every 50 ms
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert all([await rate.take_within(1.0) for _ in range(4)])
+    assert loop.time() - started >= 0.15  # three intervals at least; a sleep never ends early
+    assert not await rate.take_within(0.0)  # the next slot is ahead: not taken
+    assert await Rate(0).take_within(0.0)  # no limit
