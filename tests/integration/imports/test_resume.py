@@ -12,7 +12,8 @@ from services.offboarding.imports.reading import import_id
 from tests.integration.imports.conftest import Imports, leaver, unique
 from tests.integration.kafka_io import wait_for
 
-ROWS, BATCH_ROWS = 1000, 10
+# Small batches: many round trips, so that a stop lands mid-way even when the import runs fast.
+ROWS, BATCH_ROWS = 1000, 2
 
 
 async def stop_after(imports: Imports, command: subprocess.Popen, the_id: str, batches: int, sig: signal.Signals) -> int:
@@ -20,6 +21,7 @@ async def stop_after(imports: Imports, command: subprocess.Popen, the_id: str, b
     for _ in range(1200):
         done = len((await imports.progress(the_id))["batches_done"])
         if done >= batches:
+            assert command.poll() is None, "the import ended before it could be stopped"
             command.send_signal(sig)
             command.wait(timeout=30)
             return done
