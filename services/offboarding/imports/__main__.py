@@ -7,7 +7,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from services.offboarding.imports.client import ImportRefused, run_import
@@ -28,8 +30,12 @@ def run(args: argparse.Namespace, url: str, token: str) -> int:
     if not args.file.is_file():
         print(f"import: {args.file} is not a file", file=sys.stderr)
         return 2
+    # Ctrl-C sets a flag the import reads between batches, rather than cancelling whatever request
+    # is in flight (a cancellation could be lost in the HTTP client, and the import went on).
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
     try:
-        summary = asyncio.run(run_import(args.file, url=url, token=token, kind=args.format, report=args.report, batch_rows=args.batch_rows))
+        summary = asyncio.run(run_import(args.file, url=url, token=token, kind=args.format, report=args.report, batch_rows=args.batch_rows, stop=stop))
     except (FileRefused, ImportRefused) as exc:
         print(f"import: {exc}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ anyway: offboarding answers it as it did the first time.
 import asyncio
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -82,6 +83,7 @@ def write_report(report: Path, invalid: list[Record], lines: list[dict[str, Any]
 async def run_import(
     path: Path, *, url: str, token: str, kind: str | None = None, report: Path | None = None, out: TextIO = sys.stderr,
     batch_rows: int = ROWS_PER_BATCH, attempts: int = 10, transport: httpx.AsyncBaseTransport | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Send the file's batches not done yet; the import's summary (counts as offboarding has them,
     rows found bad here added to `invalid`). `batch_rows`: rows per batch (part of the import's
@@ -99,6 +101,8 @@ async def run_import(
         done = set((await _call(http, "GET", f"/imports/{the_id}", attempts))["batches_done"])
         try:
             for batch in batches(records(path, kind), invalid, batch_rows):
+                if stop is not None and stop.is_set():
+                    raise KeyboardInterrupt
                 if batch.number in done:  # its answer again, for the report
                     answer = await _call(http, "GET", f"/imports/{the_id}/batches/{batch.number}", attempts)
                     resumed += 1
