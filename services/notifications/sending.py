@@ -85,6 +85,10 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
     # Several consumers per delivery topic: a slow recipient server holds back one partition.
     # Bulk sends in flight in this process: at most the pool's bulk connections, each making its
     # message only once it may send it; and none while a transactional email is being delivered.
+    def record_sent(request: DeliveryRequest) -> None:
+        outcomes.add(1, {"channel": request.channel, "status": SENT})
+        sent.add(request.delivery_id)
+
     bulk_slots, bulk_rate = asyncio.Semaphore(deps.bulk_concurrency), Rate(deps.bulk_per_second)
     urgent = InFlight()
 
@@ -109,8 +113,7 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
             return
         if request.delivery_id not in sent:
             await _timed(latency, _send(deps, request, now), email=isinstance(request, EmailRequested))
-            outcomes.add(1, {"channel": request.channel, "status": SENT})
-            sent.add(request.delivery_id)
+            record_sent(request)
         ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
 
     async def send_now(requests: Sequence[DeliveryRequest], ctx: EventContext, known: Mapping[str, ReachableAlumnus]) -> set[str]:
@@ -137,8 +140,7 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
                         log.info("email not sent at planning: through its topic", extra={
                             "delivery_id": request.delivery_id, "error_class": type(exc).__name__})
                         continue
-                outcomes.add(1, {"channel": request.channel, "status": SENT})
-                sent.add(request.delivery_id)
+                record_sent(request)
             done.add(request.delivery_id)
             ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
         return done
@@ -192,8 +194,7 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
             raise failures[0][1]  # nothing went out (the server is down): the whole batch is retried
         for request in done:
             if request.delivery_id not in sent:
-                outcomes.add(1, {"channel": request.channel, "status": SENT})
-                sent.add(request.delivery_id)
+                record_sent(request)
             ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
         await deliveries.restore({r.delivery_id: statuses[r.delivery_id] for r in [*(r for r, _ in failures), *later]})
         for request, error in failures:  # alone, as any delivery: retried with backoff, then reported
@@ -212,19 +213,15 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
 async def _timed(latency: MailLatency, send: Awaitable[None], *, email: bool) -> None:
     """`send`, its duration observed when it is an email: an outage or a timeout counts as slow;
     a refusal or a template error is an answer, as quick as it came."""
-    started = time.monotonic()
+    started, slow = time.monotonic(), False
     try:
         await send
     except (TransientError, TimeoutError, OSError, asyncio.CancelledError):
-        if email:
-            latency.observe(None)
+        slow = True
         raise
-    except BaseException:
+    finally:
         if email:
-            latency.observe(time.monotonic() - started)
-        raise
-    if email:
-        latency.observe(time.monotonic() - started)
+            latency.observe(None if slow else time.monotonic() - started)
 
 
 async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime, *, bulk: bool = False) -> None:
