@@ -29,6 +29,10 @@ class Settings(ServiceSettings):
     event_reminder_hours: float = Field(default=24.0, gt=0)
     # Alumni named by one invitation, reminder or update event (a larger audience is several).
     event_notice_chunk_size: int = Field(default=500, ge=1, le=MAX_RECIPIENTS_PER_EVENT)
+    # Alumni told per second by one instance's scheduler, all mailings together (0: no limit).
+    # A fan-out is planned at about the pace it can be sent, so that the burst of planning it all
+    # at once does not hold back everything else the database and notifications do meanwhile.
+    event_notices_per_second: float = Field(default=100.0, ge=0)
     # How often the scheduler looks for reminders due and mailings left (publishing wakes it).
     event_scheduler_interval_seconds: float = Field(default=30.0, gt=0)
 
@@ -49,7 +53,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         hosted_events=repository.MongoHostedEvents, answers=repository.MongoAnswers, check_ins=repository.MongoCheckIns,
         alumni=repository.MongoKnownAlumni, mailings=repository.MongoMailings,
         rsvp_links=RsvpLinks(settings.rsvp_link_secret, settings.rsvp_link_previous_secrets), pages=RsvpPages(),
-        chunk_size=settings.event_notice_chunk_size, reminder_hours=settings.event_reminder_hours, wake_scheduler=wake,
+        chunk_size=settings.event_notice_chunk_size, notices_per_second=settings.event_notices_per_second, reminder_hours=settings.event_reminder_hours, wake_scheduler=wake,
     )
     scheduler = Periodic("engagement-mailings", lambda runtime: scheduled_round(runtime, deps), settings.event_scheduler_interval_seconds)
 

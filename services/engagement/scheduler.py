@@ -2,11 +2,17 @@
 EVENT_REMINDER_HOURS before the start, updates after a change of time or place) is told in
 chunks of EVENT_NOTICE_CHUNK_SIZE alumni, one transaction and one event per chunk; a chunk is
 recorded with a conditional update of the mailing's progress, so two instances never tell the
-same chunk twice and a crash resumes where the last commit left off. "Now" is the service's
-clock (CLOCK_FILE in tests)."""
+same chunk twice and a crash resumes where the last commit left off. Mailings take turns, a chunk
+each, at most EVENT_NOTICES_PER_SECOND alumni a second in all: a fan-out is planned as fast as it
+can be sent, not at once, so that its planning does not hold back the writes of everything else.
+"Now" is the service's clock (CLOCK_FILE in tests)."""
 
+import asyncio
 import logging
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Awaitable, Callable
 
 from services.engagement.dependencies import Dependencies
 from services.engagement.domain import CANCELLED, INVITATIONS, REMINDERS, Mailing
@@ -18,17 +24,23 @@ from shared.service import ServiceRuntime
 log = logging.getLogger(__name__)
 
 
-async def tell_next_chunk(uow: UnitOfWork, deps: Dependencies, mailing_id: str) -> bool:
-    """Tell the next chunk of a mailing; whether more may follow."""
+@dataclass(frozen=True)
+class Told:
+    alumni: int  # named by the chunk just told
+    more: bool  # whether more may follow
+
+
+async def tell_next_chunk(uow: UnitOfWork, deps: Dependencies, mailing_id: str) -> Told:
+    """Tell the next chunk of a mailing."""
     mailings = deps.mailings(uow)
     mailing = await mailings.get(mailing_id)
     if mailing is None or mailing.done:
-        return False
+        return Told(0, False)
     hosted = await deps.hosted_events(uow).get(mailing.event_id)
     if hosted is None or hosted.status == CANCELLED or hosted.started(uow.now()):
         mailing.done = True
         await mailings.advance(mailing, mailing.chunk)
-        return False
+        return Told(0, False)
     end = range_end(mailing.after, mailing.span) if mailing.kind == INVITATIONS else None
     if mailing.kind == INVITATIONS:
         told = await deps.alumni(uow).invitable_in(hosted.audience, mailing.after, end, deps.chunk_size)
@@ -37,7 +49,7 @@ async def tell_next_chunk(uow: UnitOfWork, deps: Dependencies, mailing_id: str) 
     chunk = mailing.chunk
     mailing.advance(told, deps.chunk_size, end)
     if not await mailings.advance(mailing, chunk):
-        return False  # another instance told this chunk
+        return Told(0, False)  # another instance told this chunk
     if told:
         facts = {"event_id": hosted.event_id, "hosted_event": hosted.details(), "alumnus_ids": told}
         if mailing.kind == INVITATIONS:
@@ -47,19 +59,28 @@ async def tell_next_chunk(uow: UnitOfWork, deps: Dependencies, mailing_id: str) 
         else:
             notice = EventUpdated(**facts, changed=list(mailing.changed))
         uow.publish(notice, subject=hosted.event_id)
-    return not mailing.done
+    return Told(len(told), not mailing.done)
 
 
-async def run_mailings(transactions: Transactions, deps: Dependencies) -> int:
-    """Every pending mailing, to its end; how many chunks were told."""
+async def run_mailings(
+    transactions: Transactions, deps: Dependencies, *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Every pending mailing to its end, a chunk of each in turn (a small one is not held back
+    behind a big one), at most `deps.notices_per_second` alumni a second; how many chunks were told."""
 
     async def pending(uow: UnitOfWork) -> list[str]:
         return await deps.mailings(uow).pending()
 
-    chunks = 0
-    for mailing_id in await transactions.run(pending):
-        while await transactions.run(lambda uow, m=mailing_id: tell_next_chunk(uow, deps, m)):
-            chunks += 1
+    waiting, chunks, told, started = list(await transactions.run(pending)), 0, 0, clock()
+    while waiting:
+        for mailing_id in list(waiting):
+            if deps.notices_per_second:
+                await sleep(max(0.0, started + told / deps.notices_per_second - clock()))
+            result = await transactions.run(lambda uow, m=mailing_id: tell_next_chunk(uow, deps, m))
+            chunks, told = chunks + (result.alumni > 0), told + result.alumni
+            if not result.more:
+                waiting.remove(mailing_id)
     return chunks
 
 

@@ -281,8 +281,8 @@ async def test_a_chunk_read_by_two_instances_is_told_once() -> None:
             return copy.deepcopy(stale)
 
     second = replace(service.deps, mailings=SecondInstance(service.store))
-    assert await service.transactions.run(lambda uow: tell_next_chunk(uow, service.deps, mailing_id))
-    assert not await service.transactions.run(lambda uow: tell_next_chunk(uow, second, mailing_id))  # its chunk is taken
+    assert (await service.transactions.run(lambda uow: tell_next_chunk(uow, service.deps, mailing_id))).more
+    assert not (await service.transactions.run(lambda uow: tell_next_chunk(uow, second, mailing_id))).more  # its chunk is taken
     await service.tick()
     chunks = service.published(EventInvitationsIssued)
     assert [c.alumnus_ids for c in chunks] == [["alm_0", "alm_1"], ["alm_2"]]
