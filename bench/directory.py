@@ -7,7 +7,7 @@ The alumni are seeded in bulk as identity stores them: the documents its reposit
 (`alumnus_document` of generated alumni: a fifth with one of 60 common French and English surnames,
 weighted by rank, the others from 4,000 rarer ones; first names from 330; 1 to 5 of 60 skills, 10 departments, 15 countries, 80 cities, departures over 20 years,
 80% consenting to the directory), then the directory's counts rebuilt from them as identity's
-start-up does for a store that has none (`directory.rebuild`). Each shape is asked `--requests`
+start-up does for a store that has none (`directory_build.rebuild`). Each shape is asked `--requests`
 times, one request at a time: the first page and a deep page (in the middle of the results)
 without a filter, and for each filter the API offers; the combination of two filters is shown
 too, which has no counts and is answered from the index alone.
@@ -28,7 +28,7 @@ from pymongo import AsyncMongoClient
 
 from bench.stack import bench_config
 from devstack.stack import LocalStack
-from services.identity import directory
+from services.identity import directory, directory_build
 from services.identity.domain import Alumnus, Consent
 from services.identity.repository import ALUMNI, alumnus_document
 from shared.events.alumni import AlumnusProfile, Stint
@@ -85,7 +85,7 @@ async def seed(client: AsyncMongoClient, alumni: int, log: Log = print, batch: i
         await db[ALUMNI].insert_many([alumnus_document(sample_alumnus(n, rng, now)) for n in range(start, min(start + batch, alumni))], ordered=False)
         if (start + batch) % 20_000 == 0:
             log(f"  {start + batch:,} alumni seeded, {time.monotonic() - started:.0f}s")
-    listed = await directory.rebuild(db)
+    listed = await directory_build.rebuild(db)
     log(f"seeded {alumni:,} alumni ({listed:,} listed) and their directory counts in {time.monotonic() - started:.0f}s")
     return time.monotonic() - started
 

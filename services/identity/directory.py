@@ -16,7 +16,8 @@ from the index of its narrowest filter alone.
 Why: the local database (SecantusDB) reads, decodes and sorts every document its index lookup
 returns before it applies `skip` and `limit`, and counts by reading them all; a page of a filter
 matching 80,000 alumni took seconds there. MongoDB would walk the index, but the counts cost a
-few small writes per change of a listed alumnus, wherever the directory runs.
+few small writes per change of a listed alumnus, wherever the directory runs. They are counted
+afresh in services/identity/directory_build.py.
 """
 
 import logging
@@ -196,7 +197,7 @@ async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncCli
         try:
             located = await locate(alumni.database, facet, offset, query.page_size, session)
         except (LookupError, ValueError):  # counts out of step: answer from the index alone
-            log.warning("directory counts out of step for one facet; rebuild them (directory.rebuild)")
+            log.warning("directory counts out of step for one facet; rebuild them (directory_build.rebuild)")
     if located is not None:
         total, window = located
         if window is None:
@@ -209,31 +210,5 @@ async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncCli
     return total, [d async for d in cursor]
 
 
-async def ensure_built(db: AsyncDatabase, session: AsyncClientSession) -> int | None:
-    """Count every alumnus once, on a database whose counts were never built (a new one, or one
-    from before the counts); how many were listed, None when built already."""
-    if await is_built(db, session):
-        return None
-    return await rebuild(db, session=session)
-
-
 async def is_built(db: AsyncDatabase, session: AsyncClientSession | None = None) -> bool:
     return await db[FACETS].find_one({"_id": BUILT}, {"_id": 1}, session=session) is not None
-
-
-async def rebuild(db: AsyncDatabase, alumni: str = "alumni", session: AsyncClientSession | None = None) -> int:
-    """Counts every listed alumnus afresh (in `session`'s transaction when given); how many."""
-    totals: dict[str, dict[str, int]] = {}
-    listed = 0
-    async for doc in db[alumni].find({"search.listed": True}, {"search": 1, "profile.country": 1, "profile.willing_to": 1}, session=session):
-        listed += 1
-        for _id, fields in deltas(None, doc).items():
-            counts = totals.setdefault(_id, {})
-            for path, by in fields.items():
-                counts[path] = counts.get(path, 0) + by
-    await db[FACETS].delete_many({}, session=session)
-    documents = [{"_id": _id, **({"n": c["n"]} if "n" in c else {}), "b": {p[2:]: n for p, n in c.items() if p != "n"}} for _id, c in totals.items()]
-    for i in range(0, len(documents), 1000):
-        await db[FACETS].insert_many(documents[i:i + 1000], session=session)
-    await db[FACETS].insert_one({"_id": BUILT}, session=session)
-    return listed

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 
 from bench.directory import sample_alumnus
 from devstack.stack import LocalStack
-from services.identity import directory, repository
+from services.identity import directory, directory_build, repository
 from services.identity.directory import FACETS, DirectoryQuery
 from services.identity.domain import Alumnus, Consent
 from shared.clock import system_clock
@@ -38,7 +38,7 @@ async def identity(stack: LocalStack) -> AsyncIterator[Transactions]:
     db = client[f"identity_directory_{uuid.uuid4().hex[:8]}"]
     await repository.ensure_indexes(db)
     transactions = Transactions(client, db, Outbox(db, source="/tests"), NoRelay(), system_clock)
-    await transactions.run(lambda uow: directory.ensure_built(uow.db, uow.session))
+    await transactions.run(lambda uow: directory_build.ensure_built(uow.db, uow.session))
     yield transactions
     await client.drop_database(db.name)
     await client.close()
@@ -112,7 +112,7 @@ async def test_every_filter_and_page_is_the_ordered_slice_through_changes(identi
     await check_every_page(identity, alumni, page_size=7)
 
     kept = await counts(identity)
-    await directory.rebuild(identity.db)
+    await directory_build.rebuild(identity.db)
     assert await counts(identity) == kept
 
 
@@ -122,6 +122,6 @@ async def test_the_directory_answers_from_the_index_alone_until_its_counts_are_b
     await save(identity, list(alumni.values()))
     await identity.db[FACETS].delete_many({})  # a store from before the counts
     await check_every_page(identity, alumni, page_size=9)
-    assert await identity.run(lambda uow: directory.ensure_built(uow.db, uow.session)) == len(expected(alumni, DirectoryQuery()))
-    assert await identity.run(lambda uow: directory.ensure_built(uow.db, uow.session)) is None
+    assert await identity.run(lambda uow: directory_build.ensure_built(uow.db, uow.session)) == len(expected(alumni, DirectoryQuery()))
+    assert await identity.run(lambda uow: directory_build.ensure_built(uow.db, uow.session)) is None
     await check_every_page(identity, alumni, page_size=9)

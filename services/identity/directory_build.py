@@ -1,0 +1,34 @@
+"""The directory's counts (services/identity/directory.py) counted afresh: at identity's start-up
+on a store whose counts were never built (a new store, or one from before the counts), and by
+hand, should counts drift out of step."""
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.identity.directory import BUILT, FACETS, deltas, is_built
+
+
+async def ensure_built(db: AsyncDatabase, session: AsyncClientSession) -> int | None:
+    """Count every alumnus once, on a database whose counts were never built (a new one, or one
+    from before the counts); how many were listed, None when built already."""
+    if await is_built(db, session):
+        return None
+    return await rebuild(db, session=session)
+
+
+async def rebuild(db: AsyncDatabase, alumni: str = "alumni", session: AsyncClientSession | None = None) -> int:
+    """Counts every listed alumnus afresh (in `session`'s transaction when given); how many."""
+    totals: dict[str, dict[str, int]] = {}
+    listed = 0
+    async for doc in db[alumni].find({"search.listed": True}, {"search": 1, "profile.country": 1, "profile.willing_to": 1}, session=session):
+        listed += 1
+        for _id, fields in deltas(None, doc).items():
+            counts = totals.setdefault(_id, {})
+            for path, by in fields.items():
+                counts[path] = counts.get(path, 0) + by
+    await db[FACETS].delete_many({}, session=session)
+    documents = [{"_id": _id, **({"n": c["n"]} if "n" in c else {}), "b": {p[2:]: n for p, n in c.items() if p != "n"}} for _id, c in totals.items()]
+    for i in range(0, len(documents), 1000):
+        await db[FACETS].insert_many(documents[i:i + 1000], session=session)
+    await db[FACETS].insert_one({"_id": BUILT}, session=session)
+    return listed
