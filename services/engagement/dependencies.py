@@ -31,7 +31,7 @@ class Dependencies:
     rsvp_links: RsvpLinks
     pages: RsvpPages
     # Alumni named by one notice (invitations, reminders, updates), and when reminders go.
-    chunk_size: int = 500
+    chunk_size: int = 100
     notices_per_second: float = 0.0  # alumni told per second by the scheduler, 0: no limit
     reminder_hours: float = 24.0
     # Tells the scheduler a mailing waits (it would find it on its next round anyway).
