@@ -5,12 +5,14 @@ consent-gated emails are published in batches (services/notifications/sending.py
 transactional email is sent in that transaction while the mail server answers quickly.
 """
 
+import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from services.notifications.dependencies import Dependencies
 from services.notifications.domain import ChannelNotConfigured, Contact, ReachableAlumnus, batches
+from services.notifications.pacing import InFlight
 from services.notifications.repository import ReachableAlumni
 from services.notifications.routing import Route
 from services.notifications.sending import register_deliveries
@@ -41,7 +43,20 @@ PROJECTED = {AlumnusRegistered, AlumniImported, AlumnusUpdated, ConsentChanged, 
 def event_handlers(deps: Dependencies) -> EventRouter:
     planning = deps.planning
     events = EventRouter(permanent=(ChannelNotConfigured, TemplateError, InvalidLink))
-    send_now = register_deliveries(events, deps)
+    urgent = InFlight()  # transactional email being planned or sent here: bulk sends wait
+    send_now = register_deliveries(events, deps, urgent)
+    pressing = {route.event for route in planning.routes if route.channel == "email" and route.purpose is None}
+
+    def first(handler: Callable[[Any, EventContext], Awaitable[None]]) -> Callable[[Any, EventContext], Awaitable[None]]:
+        """The whole handling of an event that plans transactional email holds bulk sends back,
+        not only its send: during a fan-out the welcome email waited for the loop otherwise."""
+        @functools.wraps(handler)
+        async def held(event: Any, ctx: EventContext) -> None:
+            if ctx.envelope.type not in pressing:
+                return await handler(event, ctx)
+            with urgent:
+                return await handler(event, ctx)
+        return held
     for route in planning.unconfigured:
         log.warning("no chat channel configured for a route: it sends nothing",
                     extra={"team": route.team, "template": route.template, "event_type": route.event})
@@ -80,6 +95,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         return alumnus
 
     @events.on(AlumnusRegistered)
+    @first
     async def registered(event: AlumnusRegistered, ctx: EventContext) -> None:
         contact = Contact.of(event.profile)
         await plan(event, ctx, await project(ctx, event.alumnus_id, lambda a: a.register(event.version, contact, event.consents)))
@@ -124,7 +140,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     # skipped, so that configuring the channel later does not replay their topic's history.
     active = {route.event for route in planning.routes}
     routed = {route.event for route in planning.table.routes}
-    events.on(*(t.model for t in registry if t.type in active and t.model not in OWN | PROJECTED))(plan)
+    events.on(*(t.model for t in registry if t.type in active and t.model not in OWN | PROJECTED))(first(plan))
     events.skip(*(t.model for t in registry if t.type in routed - active and t.model not in PROJECTED))
 
     return events

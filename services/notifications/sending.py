@@ -61,8 +61,9 @@ SEND_NOW_TIMEOUT_SECONDS = 2.0  # an email sent at planning that takes longer go
 SendNow = Callable[[Sequence[DeliveryRequest], EventContext, Mapping[str, ReachableAlumnus]], Awaitable[set[str]]]
 
 
-def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
-    """The delivery handlers; returns what planning calls to send transactional email at once."""
+def register_deliveries(events: EventRouter, deps: Dependencies, urgent: InFlight) -> SendNow:
+    """The delivery handlers; returns what planning calls to send transactional email at once.
+    No bulk send starts while `urgent` counts transactional email under way in the process."""
     sent = SentMemory()  # when only a recording failed and the transaction is retried: not sent again
     latency = MailLatency(deps.send_at_planning_seconds)
     outcomes = metrics.get_meter("alumni.notifications").create_counter(
@@ -90,7 +91,6 @@ def register_deliveries(events: EventRouter, deps: Dependencies) -> SendNow:
         sent.add(request.delivery_id)
 
     bulk_slots, bulk_rate = asyncio.Semaphore(deps.bulk_concurrency), Rate(deps.bulk_per_second)
-    urgent = InFlight()
 
     @events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=failed, concurrency=3, idempotent=True)
     async def deliver(request: DeliveryRequest, ctx: EventContext) -> None:

@@ -205,3 +205,28 @@ async def test_a_rate_spaces_its_slots_and_never_takes_one_past_the_wait_allowed
     assert loop.time() - started >= 0.15  # three intervals at least; a sleep never ends early
     assert not await rate.take_within(0.0)  # the next slot is ahead: not taken
     assert await Rate(0).take_within(0.0)  # no limit
+
+
+async def test_bulk_mail_waits_while_an_event_that_plans_transactional_email_is_handled() -> None:
+    from tests.unit.notifications.fakes import InMemoryReachableAlumni
+
+    service = InMemoryNotifications()
+    await invitations_to(service, 2)
+    [batch] = service.published(BulkEmailsRequested)
+    released = asyncio.Event()
+
+    class SlowProjection(InMemoryReachableAlumni):  # the registration's read, held back
+        async def get(self, alumnus_id: str):
+            if alumnus_id == "alm_new":
+                await released.wait()
+            return await super().get(alumnus_id)
+
+    service.configure(reachable=SlowProjection(service.store))
+    welcoming = asyncio.create_task(service.receive(registered("alm_new")))
+    await asyncio.sleep(0.01)
+    inviting = asyncio.create_task(service.receive(batch))
+    await asyncio.sleep(0.05)
+    assert invitations(service) == []  # held back before the welcome is even planned
+    released.set()
+    assert await welcoming == "handled" and await inviting == "handled"
+    assert len(invitations(service)) == 2
