@@ -7,10 +7,12 @@ The alumni are seeded in bulk as identity stores them: the documents its reposit
 (`alumnus_document` of generated alumni: a fifth with one of 60 common French and English surnames,
 weighted by rank, the others from 4,000 rarer ones; first names from 330; 1 to 5 of 60 skills, 10 departments, 15 countries, 80 cities, departures over 20 years,
 80% consenting to the directory), then the directory's counts rebuilt from them as identity's
-start-up does for a store that has none (`directory.rebuild`). Each shape is asked `--requests`
-times, one request at a time: the first page and a deep page (in the middle of the results)
-without a filter, and for each filter the API offers; the combination of two filters is shown
-too, which has no counts and is answered from the index alone.
+start-up does for a store that has none (`directory_build.rebuild`). Each shape is asked
+`--requests` times, one request at a time: the first page and a deep page (in the middle of the
+results) without a filter, for each filter the API offers, and for two pairs of filters (skill
+and country, department and country), located from their pair counts; the first page of a
+third pair (city and departure year); and three filters, which have no counts and are counted
+and paged on the pair index of the two most selective.
 """
 
 import argparse
@@ -28,7 +30,7 @@ from pymongo import AsyncMongoClient
 
 from bench.stack import bench_config
 from devstack.stack import LocalStack
-from services.identity import directory
+from services.identity import directory, directory_build
 from services.identity.domain import Alumnus, Consent
 from services.identity.repository import ALUMNI, alumnus_document
 from shared.events.alumni import AlumnusProfile, Stint
@@ -85,7 +87,7 @@ async def seed(client: AsyncMongoClient, alumni: int, log: Log = print, batch: i
         await db[ALUMNI].insert_many([alumnus_document(sample_alumnus(n, rng, now)) for n in range(start, min(start + batch, alumni))], ordered=False)
         if (start + batch) % 20_000 == 0:
             log(f"  {start + batch:,} alumni seeded, {time.monotonic() - started:.0f}s")
-    listed = await directory.rebuild(db)
+    listed = await directory_build.rebuild(db)
     log(f"seeded {alumni:,} alumni ({listed:,} listed) and their directory counts in {time.monotonic() - started:.0f}s")
     return time.monotonic() - started
 
@@ -95,10 +97,13 @@ def shapes(totals: dict[str, int]) -> list[tuple[str, dict[str, Any]]]:
     filters = [("skill", {"skill": "skill-07"}), ("department", {"department": "sales"}), ("country", {"country": "FR"}),
                ("city", {"city": "city-42"}), ("departure_year", {"departure_year": 2016}), ("willing_to", {"willing_to": "mentor"})]
     out = [("no filter, first page", {}), ("no filter, deep page", {"page": max(1, totals["all"] // 40)})]
-    for label, query in filters:
+    pairs = [("skill + country", {"skill": "skill-07", "country": "FR"}), ("department + country", {"department": "sales", "country": "FR"})]
+    for label, query in filters + pairs:
         facet = directory.DirectoryQuery(**query).facet()
         out += [(f"{label}, first page", query), (f"{label}, deep page", query | {"page": max(1, totals.get(facet, 0) // 40)})]
-    out.append(("skill + country (no counts), first page", {"skill": "skill-07", "country": "FR"}))
+    # Some 50 alumni at 100,000, so a first page only; then three filters, which have no counts.
+    out.append(("city + departure_year, first page", {"city": "city-42", "departure_year": 2016}))
+    out.append(("skill + country + willing_to, first page", {"skill": "skill-07", "country": "FR", "willing_to": "mentor"}))
     return out
 
 

@@ -8,7 +8,7 @@ from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
 from services import DEFAULT_HTTP_PORTS
-from services.identity import directory, repository
+from services.identity import directory_build, repository
 from services.identity.bulk_repository import MongoAlumniInBulk
 from services.identity.api import http_router, personal_data
 from services.identity.dependencies import Dependencies
@@ -62,7 +62,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     async def prepare(runtime: ServiceRuntime) -> None:
         await repository.ensure_indexes(runtime.db)
         try:
-            await runtime.transactions.run(lambda uow: directory.ensure_built(uow.db, uow.session))
+            await runtime.transactions.run(lambda uow: directory_build.ensure_built(uow.db, uow.session))
         except DuplicateKeyError:
             pass  # another instance built the directory's counts at the same moment
 

@@ -1,8 +1,10 @@
 """The directory on the real database, with its indexes and its page counts: every filter the API
-offers and their combination, every page, give the alumni an in-memory filter and sort of the
-same documents gives, in the same order, through consent withdrawals, profile changes and
-erasures; and counts kept change by change equal counts rebuilt from scratch."""
+offers and their combinations (pairs, and three filters or more), every page, give the alumni an
+in-memory filter and sort of the same documents gives, in the same order, through consent
+withdrawals, profile changes and erasures; counts kept change by change equal counts rebuilt
+from scratch; and a store from before the pairs is upgraded once at start-up."""
 
+import json
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +16,7 @@ from pymongo import AsyncMongoClient
 
 from bench.directory import sample_alumnus
 from devstack.stack import LocalStack
-from services.identity import directory, repository
+from services.identity import directory, directory_build, repository
 from services.identity.directory import FACETS, DirectoryQuery
 from services.identity.domain import Alumnus, Consent
 from shared.clock import system_clock
@@ -24,8 +26,18 @@ from shared.events.types import Purpose
 
 QUERIES = [
     {}, {"skill": "SKILL-07 "}, {"department": "sales"}, {"country": "fr"}, {"city": "city-42"}, {"departure_year": 2016},
-    {"willing_to": "mentor"}, {"skill": "skill-07", "country": "FR"}, {"city": "city-00", "department": "hr", "willing_to": "mentor"},
+    {"willing_to": "mentor"}, {"skill": "skill-07", "country": "FR"}, {"skill": "skill-07", "city": "City-42"},
+    {"department": "sales", "willing_to": "mentor"}, {"country": "fr", "departure_year": 2016},
+    {"city": "city-00", "department": "hr", "willing_to": "mentor"}, {"skill": "skill-07", "city": "city-42", "willing_to": "mentor"},
 ]
+
+
+def namesakes_queries(alumnus: Alumnus) -> list[dict]:
+    """Pairs and a triple of the values of the alumnus the namesakes copy: their pages crowd
+    into one coarse bucket."""
+    p = alumnus.profile
+    return [{"skill": p.skills[0], "country": p.country}, {"department": p.department, "city": p.city},
+            {"department": p.department, "skill": p.skills[-1], "city": p.city}]
 
 
 class NoRelay:
@@ -38,7 +50,7 @@ async def identity(stack: LocalStack) -> AsyncIterator[Transactions]:
     db = client[f"identity_directory_{uuid.uuid4().hex[:8]}"]
     await repository.ensure_indexes(db)
     transactions = Transactions(client, db, Outbox(db, source="/tests"), NoRelay(), system_clock)
-    await transactions.run(lambda uow: directory.ensure_built(uow.db, uow.session))
+    await transactions.run(lambda uow: directory_build.ensure_built(uow.db, uow.session))
     yield transactions
     await client.drop_database(db.name)
     await client.close()
@@ -46,7 +58,7 @@ async def identity(stack: LocalStack) -> AsyncIterator[Transactions]:
 
 def expected(alumni: dict[str, Alumnus], query: DirectoryQuery) -> list[str]:
     docs = [repository.alumnus_document(a) for a in alumni.values()]
-    selector = query.filter()
+    selector = query.fields()  # a clause per filter, not the pairs
 
     def matches(doc: dict) -> bool:
         for path, wanted in selector.items():
@@ -67,8 +79,8 @@ async def save(transactions: Transactions, alumni: list[Alumnus]) -> None:
     await transactions.run(work)
 
 
-async def check_every_page(transactions: Transactions, alumni: dict[str, Alumnus], page_size: int) -> None:
-    for params in QUERIES:
+async def check_every_page(transactions: Transactions, alumni: dict[str, Alumnus], page_size: int, more: list[dict] = ()) -> None:
+    for params in [*QUERIES, *more]:
         want = expected(alumni, DirectoryQuery(**params))
         pages = max(1, -(-len(want) // page_size)) + 1  # and one past the end
         got: list[str] = []
@@ -95,8 +107,9 @@ async def test_every_filter_and_page_is_the_ordered_slice_through_changes(identi
     for i in range(0, len(made), 50):
         await save(identity, made[i:i + 50])
     alumni = {a.alumnus_id: a for a in made}
-    await check_every_page(identity, alumni, page_size=7)
-    await check_every_page(identity, alumni, page_size=100)
+    crowded = namesakes_queries(made[0])
+    await check_every_page(identity, alumni, page_size=7, more=crowded)
+    await check_every_page(identity, alumni, page_size=100, more=crowded)
 
     changed = rng.sample(sorted(alumni), 60)
     for alumnus_id in changed[:20]:  # consent withdrawn, or granted
@@ -109,10 +122,17 @@ async def test_every_filter_and_page_is_the_ordered_slice_through_changes(identi
     for alumnus_id in changed[40:]:
         await identity.run(lambda uow, alumnus_id=alumnus_id: repository.MongoAlumni(uow).erase(alumnus_id, now))
         del alumni[alumnus_id]
-    await check_every_page(identity, alumni, page_size=7)
+    await check_every_page(identity, alumni, page_size=7, more=crowded)
+    assert len(expected(alumni, DirectoryQuery(skill="skill-07", city="city-42"))) >= 10
+
+    # A located page of two filters rides the pair index, as the local database picks one.
+    selector = DirectoryQuery(skill="skill-07", city="city-42").filter() | {"search.name": {"$gte": "a", "$lt": "b"}}
+    plan = await identity.db.command("explain", {"find": repository.ALUMNI, "filter": selector, "sort": dict(directory.ORDER)})
+    assert '"indexName": "search.pairs_1_search.listed_1_search.name_1"' in json.dumps(plan["queryPlanner"]["winningPlan"])
 
     kept = await counts(identity)
-    await directory.rebuild(identity.db)
+    assert sum("&" in k for k in kept) > 1000  # the pairs are counted
+    await directory_build.rebuild(identity.db)
     assert await counts(identity) == kept
 
 
@@ -122,6 +142,35 @@ async def test_the_directory_answers_from_the_index_alone_until_its_counts_are_b
     await save(identity, list(alumni.values()))
     await identity.db[FACETS].delete_many({})  # a store from before the counts
     await check_every_page(identity, alumni, page_size=9)
-    assert await identity.run(lambda uow: directory.ensure_built(uow.db, uow.session)) == len(expected(alumni, DirectoryQuery()))
-    assert await identity.run(lambda uow: directory.ensure_built(uow.db, uow.session)) is None
+    assert await identity.run(lambda uow: directory_build.ensure_built(uow.db, uow.session)) == len(expected(alumni, DirectoryQuery()))
+    assert await identity.run(lambda uow: directory_build.ensure_built(uow.db, uow.session)) is None
     await check_every_page(identity, alumni, page_size=9)
+
+
+async def test_a_store_from_before_the_pairs_is_upgraded_once_and_answers_the_same(identity: Transactions) -> None:
+    rng, now = random.Random(11), datetime.now(UTC)
+    made = [sample_alumnus(n, rng, now) for n in range(150)]
+    made += [replace(sample_alumnus(150 + n, rng, now), profile=made[0].profile.model_copy(update={"personal_email": None})) for n in range(20)]
+    alumni = {a.alumnus_id: a for a in made}
+    await save(identity, made)
+    crowded = namesakes_queries(made[0])
+    # As the store was: no pair keys in the alumni, no pair counts, a marker without a version.
+    await identity.db[repository.ALUMNI].update_many({}, {"$unset": {"search.pairs": ""}})
+    await identity.db[FACETS].delete_many({"_id": {"$regex": "&"}})
+    await identity.db[FACETS].replace_one({"_id": directory.BUILT}, {})
+    before = await counts(identity)
+    assert not await directory.is_built(identity.db) and before and not any("&" in k for k in before)
+    await check_every_page(identity, alumni, page_size=7, more=crowded)  # read as before the pairs, until the upgrade
+
+    listed = len(expected(alumni, DirectoryQuery()))
+    assert await identity.run(lambda uow: directory_build.ensure_built(uow.db, uow.session)) == listed
+    docs = await identity.db[repository.ALUMNI].find({}, directory.COUNTED).to_list()
+    assert all(d["search"]["pairs"] == directory.pairs(d) for d in docs if d["search"]["listed"])
+    assert sum(bool(d["search"].get("pairs")) for d in docs) == listed
+    upgraded = await counts(identity)
+    assert {k: v for k, v in upgraded.items() if "&" not in k} == before
+    assert sum("&" in k for k in upgraded) > 500
+    await check_every_page(identity, alumni, page_size=7, more=crowded)
+    assert await identity.run(lambda uow: directory_build.ensure_built(uow.db, uow.session)) is None
+    await directory_build.rebuild(identity.db)
+    assert await counts(identity) == upgraded

@@ -1,13 +1,14 @@
-"""The directory's page counts (services/identity/directory.py): which facets an alumnus is
-counted under, what a change does to the counts, and that a page located from them holds exactly
-the alumni an offset and a limit over the whole ordered list would give."""
+"""The directory's page counts (services/identity/directory.py): which facets and pairs an
+alumnus is counted under, what a change does to the counts, and that a page located from them
+holds exactly the alumni an offset and a limit over the whole ordered list would give."""
 
+import logging
 import random
 
 import pytest
 
 from services.identity import directory
-from services.identity.directory import FINE, DirectoryQuery, Window, _holding, _past, deltas, facets
+from services.identity.directory import COARSE, FINE, DirectoryQuery, Window, _holding, _past, deltas, facets, pairs
 
 
 def doc(name: str, *, listed: bool = True, skills=("python",), department="sales", country="FR", city="paris", years=(2021,), willing=("mentor",)) -> dict:
@@ -25,24 +26,74 @@ def test_a_listed_alumnus_is_counted_under_every_value_the_directory_filters_on(
     assert facets(doc("x", department="", city="", country=None, skills=(), willing=())) == {"all", "year:2021"}
 
 
-def test_a_query_names_its_one_facet_and_none_for_two_filters() -> None:
+def test_a_listed_alumnus_is_counted_under_every_pair_of_values_of_two_kinds() -> None:
+    assert pairs(doc("dupont marie", skills=("python", "sql"), years=(2019,))) == [
+        "city:paris&country:FR", "city:paris&department:sales", "city:paris&skill:python", "city:paris&skill:sql",
+        "city:paris&willing:mentor", "city:paris&year:2019", "country:FR&department:sales", "country:FR&skill:python",
+        "country:FR&skill:sql", "country:FR&willing:mentor", "country:FR&year:2019", "department:sales&skill:python",
+        "department:sales&skill:sql", "department:sales&willing:mentor", "department:sales&year:2019", "skill:python&willing:mentor",
+        "skill:python&year:2019", "skill:sql&willing:mentor", "skill:sql&year:2019", "willing:mentor&year:2019",
+    ]
+    assert pairs(doc("dupont marie", listed=False)) == []
+    assert pairs(doc("x", department="", city="", country=None, skills=(), willing=())) == []  # a year alone
+    assert pairs(doc("x", department="", city="", country=None, skills=("a", "b"), willing=(), years=(2019, 2024))) == [
+        "skill:a&year:2019", "skill:a&year:2024", "skill:b&year:2019", "skill:b&year:2024",
+    ]
+
+
+def test_a_query_names_its_facet_or_pair_and_none_for_three_filters() -> None:
     assert DirectoryQuery().facet() == "all"
     assert DirectoryQuery(skill=" Python ").facet() == "skill:python"
     assert DirectoryQuery(country="fr").facet() == "country:FR"
     assert DirectoryQuery(departure_year=2021).facet() == "year:2021"
     assert DirectoryQuery(willing_to="mentor").facet() == "willing:mentor"
-    assert DirectoryQuery(skill="python", country="FR").facet() is None
+    assert DirectoryQuery(skill=" Python", country="fr").facet() == "country:FR&skill:python"
+    assert DirectoryQuery(departure_year=2019, city="Paris").facet() == "city:paris&year:2019"
+    assert DirectoryQuery(skill="python", country="FR", city="paris").facet() is None
+
+
+def test_a_query_of_two_filters_or_more_leads_with_the_pair_of_the_two_narrowest() -> None:
+    assert list(DirectoryQuery(skill="Python", country="fr").filter().items()) == [
+        ("search.pairs", "country:FR&skill:python"), ("search.listed", True)]
+    assert list(DirectoryQuery(willing_to="mentor", department="Sales", city="Paris", departure_year=2019).filter().items()) == [
+        ("search.pairs", "city:paris&year:2019"), ("search.department", "sales"), ("profile.willing_to", "mentor"), ("search.listed", True)]
+    assert list(DirectoryQuery(skill="Python", country="fr").fields().items()) == [
+        ("search.skills", "python"), ("profile.country", "FR"), ("search.listed", True)]
+    assert DirectoryQuery(department="sales").filter() == {"search.department": "sales", "search.listed": True}
 
 
 def test_a_change_moves_only_what_changed_and_an_unchanged_save_writes_nothing() -> None:
     before = doc("dupont marie", skills=("python",))
     assert deltas(before, before) == {}
     moved = deltas(before, doc("dupont marie", skills=("sql",)))
-    assert set(moved) == {"skill:python", "skill:python|dup", "skill:sql", "skill:sql|dup"}
+    assert {k for k in moved if "&" not in k} == {"skill:python", "skill:python|dup", "skill:sql", "skill:sql|dup"}
     assert moved["skill:python"]["n"] == -1 and moved["skill:sql"]["n"] == 1
     withdrawn = deltas(before, doc("dupont marie", listed=False))
     assert all(n < 0 for fields in withdrawn.values() for n in fields.values())
     assert deltas(None, before) == {k: {p: -n for p, n in v.items()} for k, v in deltas(before, None).items()}
+
+
+def test_a_change_moves_the_pairs_it_changes_which_have_coarse_counts_only() -> None:
+    before = doc("dupont marie", skills=("python",))  # sales, FR, paris, 2021, mentor
+    dup, mar = f"b.{'dup'.encode().hex()}", f"b.{'mar'.encode().hex()}"
+    lost = {"city:paris&skill:python", "country:FR&skill:python", "department:sales&skill:python", "skill:python&willing:mentor",
+            "skill:python&year:2021"}
+    retrained = deltas(before, doc("dupont marie", skills=("sql",)))
+    assert {k for k in retrained if "&" in k} == lost | {k.replace("python", "sql") for k in lost}
+    assert all(retrained[k] == {"n": -1, dup: -1} for k in lost)
+    assert retrained["city:paris&skill:sql"] == {"n": 1, dup: 1}
+    moved = deltas(before, doc("dupont marie", country="BE"))
+    assert {k for k in moved if "&" in k} == {
+        "city:paris&country:FR", "country:FR&department:sales", "country:FR&skill:python", "country:FR&willing:mentor", "country:FR&year:2021",
+        "city:paris&country:BE", "country:BE&department:sales", "country:BE&skill:python", "country:BE&willing:mentor", "country:BE&year:2021",
+    }
+    renamed = deltas(before, doc("martin marie", skills=("python",)))
+    assert renamed["country:FR&skill:python"] == {dup: -1, mar: 1}  # the same total, another bucket
+    assert not any("&" in k and "|" in k for k in (*retrained, *moved, *renamed))
+    for gone in (doc("dupont marie", skills=("python",), listed=False), None):  # withdrawn, erased
+        out = deltas(before, gone)
+        assert {k for k in out if "&" in k} == set(pairs(before)) and len(pairs(before)) == 15
+        assert all(out[k] == {"n": -1, dup: -1} for k in pairs(before))
 
 
 def apply(counts: dict[str, dict], change: dict[str, dict[str, int]]) -> None:
@@ -69,6 +120,10 @@ class Counts:
             if _id in self.docs:
                 yield self.docs[_id]
 
+    async def find_one(self, query: dict, projection=None, session=None):
+        found = self.docs.get(query["_id"])
+        return found if found and all(found.get(k) == v for k, v in query.items()) else None
+
 
 def in_window(names: list[str], window: Window) -> list[str]:
     return [n for n in names if n >= window.low and (window.high is None or n < window.high)]
@@ -80,7 +135,7 @@ async def test_a_located_page_is_the_slice_of_the_ordered_alumni(seed: int) -> N
     stems = ["martin", "martinez", "bernard", "dubois", "durand", "le", "li", "o'neil", "élodie", "zoë", "ab"]
     names = sorted(f"{rng.choice(stems)} {rng.choice(['jean', 'marie', 'a', 'léa', 'jean-pierre'])}{rng.randrange(30)}" for _ in range(400))
     counts = Counts()
-    counts.docs[directory.BUILT] = {"_id": directory.BUILT}
+    counts.docs[directory.BUILT] = {"_id": directory.BUILT, "version": directory.VERSION}
     for n in names:
         apply(counts.docs, deltas(None, doc(n)))
     for offset, size in [(0, 20), (17, 5), (200, 100), (390, 20), (399, 1), (123, 1)]:
@@ -90,6 +145,8 @@ async def test_a_located_page_is_the_slice_of_the_ordered_alumni(seed: int) -> N
         assert len(in_window(names, window)) <= size + 2 * max(names.count(n) for n in names) + 60
     assert await directory.locate(counts, "all", 400, 20) == (400, None)
     assert await directory.locate(counts, "skill:none", 0, 20) == (0, None)
+    counts.docs[directory.BUILT] = {"_id": directory.BUILT}  # counted before the pairs
+    assert await directory.locate(counts, "all", 0, 20) is None
     del counts.docs[directory.BUILT]
     assert await directory.locate(counts, "all", 0, 20) is None
 
@@ -99,5 +156,141 @@ def test_the_end_of_a_bucket_is_above_all_its_names_and_below_the_next() -> None
     full = "martin jean-pier"
     assert len(full) == FINE and all(full + rest < _past(full) for rest in ("", "re", "\U0010ffff"))
     assert _past(full) <= "martin jean-pies"
+    assert _past("mar", COARSE) == "mas" and _past("a b"[:COARSE], COARSE) == "a c" and _past("ab", COARSE) == "ab\x00"
     with pytest.raises(ValueError):
         _holding([("a", 2)], 2)
+
+
+class Alumni:
+    """An alumni collection in memory, as `directory.page` asks it: equality (an array holds the
+    value), a name range, the directory's order; with the selectors asked and how many
+    documents each find matched before its skip."""
+
+    def __init__(self, docs: list[dict], counts: Counts) -> None:
+        self.docs, self.database = docs, counts
+        self.found: list[tuple[dict, int]] = []
+        self.counted: list[dict] = []
+
+    @staticmethod
+    def matches(doc: dict, selector: dict) -> bool:
+        for path, wanted in selector.items():
+            section, field = path.split(".")
+            value = doc[section].get(field)
+            if isinstance(wanted, dict):
+                if not (value >= wanted["$gte"] and ("$lt" not in wanted or value < wanted["$lt"])):
+                    return False
+            elif not (wanted in value if isinstance(value, list) else value == wanted):
+                return False
+        return True
+
+    async def count_documents(self, selector: dict, session=None) -> int:
+        self.counted.append(selector)
+        return sum(self.matches(d, selector) for d in self.docs)
+
+    async def find(self, selector: dict, sort, skip: int, limit: int, session=None):
+        found = sorted((d for d in self.docs if self.matches(d, selector)), key=lambda d: (d["search"]["name"], d["_id"]))
+        self.found.append((selector, len(found)))
+        for d in found[skip:skip + limit]:
+            yield d
+
+
+# What each filter of the API means, written out apart from the code under test.
+MEANS = {
+    "skill": lambda d, v: v.strip().lower() in d["search"]["skills"], "department": lambda d, v: d["search"]["department"] == v.lower(),
+    "country": lambda d, v: d["profile"]["country"] == v.upper(), "city": lambda d, v: d["search"]["city"] == v.lower(),
+    "departure_year": lambda d, v: v in d["search"]["departure_years"], "willing_to": lambda d, v: v in d["profile"]["willing_to"],
+}
+
+
+def brute_force(docs: list[dict], params: dict) -> list[dict]:
+    found = [d for d in docs if d["search"]["listed"] and all(MEANS[k](d, v) for k, v in params.items())]
+    return sorted(found, key=lambda d: (d["search"]["name"], d["_id"]))
+
+
+def generated(seed: int, n: int = 700) -> list[dict]:
+    rng = random.Random(seed)
+    stems = ["martin", "martinez", "marchand", "bernard", "dubois", "le", "li", "o'neil", "élodie", "zoë"]
+    docs = []
+    for i in range(n):
+        d = doc(
+            f"{rng.choice(stems)} {rng.choice(['jean', 'marie', 'a', 'léa'])}{rng.randrange(8)}", listed=rng.random() < 0.8,
+            skills=rng.sample(["python", "sql", "go", "rust", "java", "excel"], rng.randint(1, 3)), department=rng.choice(["sales", "hr", "it"]),
+            country=rng.choice(["FR", "BE", "DE"]), city=rng.choice(["paris", "lyon", "lille", "gent"]), years=rng.sample([2019, 2020, 2021], rng.randint(1, 2)),
+            willing=rng.sample(["mentor", "speak_at_events", "refer_clients"], rng.randint(0, 2)),
+        )
+        d["_id"] = f"al-{i:04d}"
+        d["search"]["pairs"] = pairs(d)
+        docs.append(d)
+    return docs
+
+
+def built(docs: list[dict]) -> Counts:
+    counts = Counts()
+    counts.docs[directory.BUILT] = {"_id": directory.BUILT, "version": directory.VERSION}
+    for d in docs:
+        apply(counts.docs, deltas(None, d))
+    return counts
+
+
+async def every_page(alumni: Alumni, params: dict, page_size: int) -> tuple[set[int], list[str]]:
+    """The totals of every page, and the ids of all of them, one page past the end included."""
+    totals, ids, page = set(), [], 1
+    while True:
+        total, found = await directory.page(alumni, DirectoryQuery(**params, page=page, page_size=page_size))
+        totals.add(total)
+        ids += [d["_id"] for d in found]
+        if not found:
+            return totals, ids
+        page += 1
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("params", [{"skill": "Python ", "country": "fr"}, {"city": "lille", "departure_year": 2020},
+                                    {"department": "hr", "willing_to": "mentor"}])
+async def test_every_page_of_two_filters_is_located_from_the_pair_counts(seed: int, params: dict) -> None:
+    docs = generated(seed)
+    alumni = Alumni(docs, built(docs))
+    want = brute_force(docs, params)
+    assert len(want) > 40
+    biggest_bucket = max(sum(1 for d in want if d["search"]["name"][:COARSE] == w["search"]["name"][:COARSE]) for w in want)
+    for page_size in (7, 20):
+        alumni.found.clear()
+        assert await every_page(alumni, params, page_size) == ({len(want)}, [d["_id"] for d in want])
+        assert alumni.counted == []  # the total is the pair's count
+        for selector, matched in alumni.found:  # through the pair's index, a name range of about a page
+            assert list(selector)[0] == "search.pairs" and "search.name" in selector
+            assert matched <= page_size + 2 * biggest_bucket
+        assert sum(matched for _, matched in alumni.found) < len(want) * len(alumni.found) / 2
+
+
+async def test_three_filters_ride_the_pair_of_the_two_narrowest_and_are_counted() -> None:
+    docs = generated(6)
+    alumni = Alumni(docs, built(docs))
+    params = {"skill": "sql", "country": "BE", "willing_to": "mentor", "department": "it"}
+    want = brute_force(docs, params)
+    assert len(want) > 3
+    assert await every_page(alumni, params, 2) == ({len(want)}, [d["_id"] for d in want])
+    assert {list(s.items())[0] for s, _ in alumni.found} | {list(s.items())[0] for s in alumni.counted} == {("search.pairs", "country:BE&skill:sql")}
+
+
+async def test_before_the_counts_are_built_with_pairs_two_filters_are_read_without_them(caplog: pytest.LogCaptureFixture) -> None:
+    docs = generated(7)
+    params = {"skill": "go", "city": "paris"}
+    want = [d["_id"] for d in brute_force(docs, params)]
+    for d in docs:
+        del d["search"]["pairs"]  # saved before the pairs
+    old = built(docs)
+    old.docs[directory.BUILT] = {"_id": directory.BUILT}
+    old.docs = {k: v for k, v in old.docs.items() if "&" not in k}
+    for counts in (old, Counts()):
+        alumni = Alumni(docs, counts)
+        assert await every_page(alumni, params, 9) == ({len(want)}, want)
+        assert all("search.pairs" not in s for s, _ in alumni.found)
+    for d in docs:
+        d["search"]["pairs"] = pairs(d)
+    counts = built(docs)
+    counts.docs["city:paris&skill:go"]["b"] = {}  # out of step: a total without its buckets
+    alumni = Alumni(docs, counts)
+    with caplog.at_level(logging.WARNING):
+        assert await every_page(alumni, params, 9) == ({len(want)}, want)
+    assert "out of step" in caplog.text and alumni.counted and all(list(s)[0] == "search.pairs" for s in alumni.counted)
