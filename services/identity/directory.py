@@ -12,15 +12,17 @@ different kinds are a *pair* (directory_pairs.py). `directory_facets` keeps:
 They change in the transaction that saves or erases the alumnus (`changes`). A page (offset,
 size) is located from them (`locate`): for one filter, the fine buckets holding its first and
 last alumni give a name range, read through the index (<field>, search.listed, search.name)
-with a skip inside that range only; for two, the pair's coarse buckets do, read through
-(search.pairs, search.listed, search.name): a pair has tens to a few thousand alumni, a coarse
-bucket of it tens (126 at most in bench/directory.py's 100,000). Three filters or more have no
-counts: they are counted and paged on the pair index of their two narrowest filters. Pairs cost
-a listed alumnus a key in `search.pairs` and an index entry per pair of its facets (28 on
-average in bench/directory.py's alumni, 53 at most), and a `$inc` per pair it joins or leaves.
-`BUILT` marks counts that cover every alumnus, with their `VERSION`: a store never counted, or
-counted before the pairs, is counted at start-up (directory_build.py); until then pages are
-read through the single-filter indexes.
+with a skip inside that range only; for two, the pair's coarse buckets give the name range of
+the page among the pair's alumni, read through the index of the narrower filter (the first of
+`DirectoryQuery.asked`), the other filter matched on what it returns: a page of a pair reads
+the narrower filter's alumni in that range (about its share page/pair of them) instead of all
+of them twice. Three filters or more have no counts: they are counted and paged on the index of
+their narrowest filter. Pairs cost no index entry and no field in the alumnus document (an index
+of pair keys made the local database stall while alumni were written in bulk), only a `$inc` per
+pair an alumnus joins or leaves (28 pairs on average in bench/directory.py's alumni, 53 at most)
+and one count document per pair. `BUILT` marks counts that cover every alumnus, with their
+`VERSION`: a store never counted, or counted before the pairs, is counted at start-up
+(directory_build.py); until then pages are read through the indexes alone.
 
 Why: the local database (SecantusDB) reads, decodes and sorts every document its index lookup
 returns before it applies `skip` and `limit`, counts by reading them all, and rides the index
@@ -39,7 +41,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.identity import directory_pairs
-from services.identity.directory_pairs import PAIRS, Facet
+from services.identity.directory_pairs import Facet
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +77,9 @@ class DirectoryQuery:
         ]
         return [(kind, value) for kind, value in given if value is not None]
 
-    def fields(self, asked: list[Facet] | None = None) -> dict[str, Any]:
-        """A clause per filter, the most selective first (SecantusDB rides the first one's index)."""
-        return {FIELDS[kind]: value for kind, value in (self.asked() if asked is None else asked)} | {"search.listed": True}
-
     def filter(self) -> dict[str, Any]:
-        """The same, led by the pair of the two most selective filters when there are two or more."""
-        asked = self.asked()
-        return self.fields(asked) if len(asked) < 2 else {PAIRS: directory_pairs.key(*asked[:2])} | self.fields(asked[2:])
+        """A clause per filter, the most selective first (SecantusDB rides the first one's index)."""
+        return {FIELDS[kind]: value for kind, value in self.asked()} | {"search.listed": True}
 
     def facet(self) -> str | None:
         """The facet, or pair, whose counts locate a page (`all` without a filter); None for three filters."""
@@ -113,7 +110,7 @@ def facets(doc: dict[str, Any] | None) -> set[str]:
 
 
 def pairs(doc: dict[str, Any] | None) -> list[str]:
-    """The pairs an alumnus document is listed under, as `search.pairs` keeps them."""
+    """The pairs an alumnus document is listed under."""
     return directory_pairs.pairs(values(doc))
 
 
@@ -222,17 +219,13 @@ async def count_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None,
 
 async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncClientSession | None = None) -> tuple[int, list[dict[str, Any]]]:
     """The total and the documents of one directory page, in name order."""
-    offset, facet, located, built = (query.page - 1) * query.page_size, query.facet(), None, True
-    try:
-        if facet is None:
-            built = await is_built(alumni.database, session)
-        else:
+    selector, offset, facet = query.filter(), (query.page - 1) * query.page_size, query.facet()
+    located = None
+    if facet is not None:
+        try:
             located = await locate(alumni.database, facet, offset, query.page_size, session, fine=len(query.asked()) < 2)
-            built = located is not None
-    except (LookupError, ValueError):  # counts out of step: answer from the index alone
-        log.warning("directory counts out of step for one facet; rebuild them (directory_build.rebuild)")
-    # Pair keys are in every alumnus document once the counts are built in this version.
-    selector = query.filter() if built else query.fields()
+        except (LookupError, ValueError):  # counts out of step: answer from the index alone
+            log.warning("directory counts out of step for one facet; rebuild them (directory_build.rebuild)")
     if located is not None:
         total, window = located
         if window is None:

@@ -1,16 +1,13 @@
 """The directory's counts (services/identity/directory.py) counted afresh: at identity's start-up
 on a store whose counts were never built in this `VERSION` (a new store, or one from before the
-counts or before the pairs), where the documents of alumni saved before the pairs also get their
-pair keys; and by hand, should counts drift out of step."""
+counts or before the pairs); and by hand, should counts drift out of step."""
 
 from typing import Any
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.identity.directory import BUILT, COUNTED, FACETS, VERSION, deltas, is_built, pairs
-from services.identity.directory_pairs import PAIRS
+from services.identity.directory import BUILT, COUNTED, FACETS, VERSION, deltas, is_built
 
 
 async def ensure_built(db: AsyncDatabase, session: AsyncClientSession) -> int | None:
@@ -22,20 +19,15 @@ async def ensure_built(db: AsyncDatabase, session: AsyncClientSession) -> int | 
 
 
 async def rebuild(db: AsyncDatabase, alumni: str = "alumni", session: AsyncClientSession | None = None) -> int:
-    """Counts every listed alumnus afresh (in `session`'s transaction when given), and writes the
-    pair keys of those whose document lacks them or has others; how many were listed."""
+    """Counts every listed alumnus afresh (in `session`'s transaction when given); how many."""
     totals: dict[str, dict[str, int]] = {}
-    listed, stale = 0, []
+    listed = 0
     async for doc in db[alumni].find({"search.listed": True}, COUNTED, session=session):
         listed += 1
-        if doc["search"].get("pairs") != (keys := pairs(doc)):
-            stale.append(UpdateOne({"_id": doc["_id"]}, {"$set": {PAIRS: keys}}))
         for _id, fields in deltas(None, doc).items():
             counts = totals.setdefault(_id, {})
             for path, by in fields.items():
                 counts[path] = counts.get(path, 0) + by
-    for i in range(0, len(stale), 1000):
-        await db[alumni].bulk_write(stale[i:i + 1000], ordered=False, session=session)
     await db[FACETS].delete_many({}, session=session)
     documents: list[dict[str, Any]] = [
         {"_id": _id, **({"n": c["n"]} if "n" in c else {}), "b": {p[2:]: n for p, n in c.items() if p != "n"}} for _id, c in totals.items()

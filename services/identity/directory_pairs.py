@@ -1,17 +1,15 @@
 """Pair facets of the directory: two filter values of different kinds (a skill and a country,
-say) counted and indexed together, so that a query of two filters reads a name range of about
-a page, as a query of one does (services/identity/directory.py).
+say) counted together, so that a query of two filters reads a narrow name range
+(services/identity/directory.py).
 
-A listed alumnus's document keeps the key of each pair of its facets in `search.pairs`, indexed
-with `search.listed` and `search.name`. Two values of the same kind are never asked together
-(the API takes one value per kind) and make no pair. A key names its two facets in the
-alphabetical order of their kinds: `country:FR&skill:skill-07`.
+Two values of the same kind are never asked together (the API takes one value per kind) and
+make no pair. A key names its two facets in the alphabetical order of their kinds:
+`country:FR&skill:skill-07`.
 """
 
 from itertools import combinations
 from typing import Any
 
-PAIRS = "search.pairs"
 Facet = tuple[str, Any]  # (kind, value): ("skill", "python"), ("year", 2021)
 
 

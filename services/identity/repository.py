@@ -3,8 +3,7 @@ behind `AlumniRepository`; the links confirming personal emails (`EmailConfirmat
 merges HR reviews (`MergeReviews`).
 
 An alumnus document keeps a `search` part, derived on save, that the directory queries:
-lower-cased skills and city, departure years, whether the alumnus consented to be listed, and
-for a listed alumnus the keys of its pairs of filter values (services/identity/directory_pairs.py).
+lower-cased skills and city, departure years, whether the alumnus consented to be listed.
 """
 
 from datetime import date, datetime
@@ -15,7 +14,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.identity import directory
 from services.identity.directory import DirectoryQuery
-from services.identity.directory_pairs import PAIRS
 from services.identity.domain import Alumnus, Consent, ConsentRecord
 from services.identity.verification import Decision, EmailConfirmation, MergeReview
 from shared.events.alumni import AlumnusProfile, Stint
@@ -39,7 +37,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ALUMNI].create_index("stints.employee_id")
     await db[ALUMNI].create_index("profile.personal_email")
     await db[ALUMNI].create_index([("search.listed", ASCENDING), ("search.name", ASCENDING)])
-    for path in (*directory.FIELDS.values(), PAIRS):  # each filter of the directory and each pair, then its order (directory.py)
+    for path in directory.FIELDS.values():  # each filter of the directory, then its order (directory.py)
         await db[ALUMNI].create_index([(path, ASCENDING), ("search.listed", ASCENDING), ("search.name", ASCENDING)])
     await db[LEDGER].create_index([("alumnus_id", ASCENDING), ("changed_at", ASCENDING)])
     await db[CONFIRMATIONS].create_index("alumnus_id")
@@ -48,7 +46,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
 
 
 def alumnus_document(a: Alumnus) -> dict[str, Any]:
-    doc: dict[str, Any] = {
+    return {
         "_id": a.alumnus_id,
         "profile": a.profile.model_dump(mode="json"),
         "stints": [s.model_dump(mode="json") for s in a.stints],
@@ -66,8 +64,6 @@ def alumnus_document(a: Alumnus) -> dict[str, Any]:
             "departure_years": sorted({s.departure_date.year for s in a.stints}),
         },
     }
-    doc["search"]["pairs"] = directory.pairs(doc)
-    return doc
 
 
 def alumnus_from_document(doc: dict[str, Any]) -> Alumnus:
