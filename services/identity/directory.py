@@ -14,9 +14,10 @@ size) is located from them (`locate`): for one filter, the fine buckets holding 
 last alumni give a name range, read through the index (<field>, search.listed, search.name)
 with a skip inside that range only; for two, the pair's coarse buckets give the name range of
 the page among the pair's alumni, read through the index of the narrower filter (the first of
-`DirectoryQuery.asked`), the other filter matched on what it returns: a page of a pair reads
-the narrower filter's alumni in that range (about its share page/pair of them) instead of all
-of them twice. Three filters or more have no counts: they are counted and paged on the index of
+`DirectoryQuery.asked`; directory_pairs.window), the other filter matched by identity on what
+it returns (with that clause in the query, the local database would read all of the narrower
+filter's alumni): a page of a pair reads the narrower filter's alumni in that range instead of
+all of them twice. Three filters or more have no counts: they are counted and paged on the index of
 their narrowest filter. Pairs cost no index entry and no field in the alumnus document (an index
 of pair keys made the local database stall while alumni were written in bulk), only a `$inc` per
 pair an alumnus joins or leaves (28 pairs on average in bench/directory.py's alumni, 53 at most)
@@ -232,6 +233,8 @@ async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncCli
             return total, []
         selector["search.name"] = {"$gte": window.low} | ({"$lt": window.high} if window.high is not None else {})
         offset = window.skip
+        if len(query.asked()) == 2:
+            return total, await directory_pairs.window(alumni, selector, ORDER, offset, query.page_size, session)
     else:
         total = await alumni.count_documents(selector, session=session)
     cursor = alumni.find(selector, sort=ORDER, skip=offset, limit=query.page_size, session=session)

@@ -188,12 +188,12 @@ class Alumni:
         self.counted.append(selector)
         return sum(self.matches(d, selector) for d in self.docs)
 
-    async def find(self, selector: dict, sort, skip: int, limit: int, session=None):
+    async def find(self, selector: dict, sort, skip: int = 0, limit: int = 0, session=None):
         found = sorted((d for d in self.docs if self.matches(d, selector)), key=lambda d: (d["search"]["name"], d["_id"]))
         self.found.append((selector, len(found)))
         ridden = dict([next(iter(selector.items()))]) | {k: v for k, v in selector.items() if k in ("search.listed", "search.name")}
         self.read.append(sum(self.matches(d, ridden) for d in self.docs))
-        for d in found[skip:skip + limit]:
+        for d in found[skip:skip + limit] if limit else found[skip:]:
             yield d
 
 
