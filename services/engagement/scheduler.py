@@ -67,20 +67,23 @@ async def run_mailings(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Every pending mailing to its end, a chunk of each in turn (a small one is not held back
-    behind a big one), at most `deps.notices_per_second` alumni a second; how many chunks were told."""
+    behind a big one, and one that starts meanwhile joins at the next turn), at most
+    `deps.notices_per_second` alumni a second, without a burst to catch up after a slow chunk;
+    how many chunks were told."""
 
     async def pending(uow: UnitOfWork) -> list[str]:
         return await deps.mailings(uow).pending()
 
-    waiting, chunks, told, started = list(await transactions.run(pending)), 0, 0, clock()
-    while waiting:
-        for mailing_id in list(waiting):
+    chunks, next_at = 0, clock()
+    while waiting := await transactions.run(pending):
+        for mailing_id in waiting:
             if deps.notices_per_second:
-                await sleep(max(0.0, started + told / deps.notices_per_second - clock()))
+                await sleep(max(0.0, next_at - clock()))
+            began = clock()
             result = await transactions.run(lambda uow, m=mailing_id: tell_next_chunk(uow, deps, m))
-            chunks, told = chunks + (result.alumni > 0), told + result.alumni
-            if not result.more:
-                waiting.remove(mailing_id)
+            chunks += result.alumni > 0
+            if deps.notices_per_second:
+                next_at = max(next_at, began) + result.alumni / deps.notices_per_second
     return chunks
 
 

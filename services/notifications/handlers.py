@@ -45,7 +45,12 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     events = EventRouter(permanent=(ChannelNotConfigured, TemplateError, InvalidLink))
     urgent = InFlight()  # transactional email being planned or sent here: bulk sends wait
     send_now = register_deliveries(events, deps, urgent)
-    pressing = {route.event for route in planning.routes if route.channel == "email" and route.purpose is None}
+    # One person's transactional email (a welcome, an exit form, a confirmation); not the
+    # reminders and updates to those going, which come in chunks like a fan-out.
+    pressing = {
+        route.event for route in planning.routes
+        if route.channel == "email" and route.purpose is None and route.audience in ("alumnus", "leaver", "address")
+    }
 
     def first(handler: Callable[[Any, EventContext], Awaitable[None]]) -> Callable[[Any, EventContext], Awaitable[None]]:
         """The whole handling of an event that plans transactional email holds bulk sends back,

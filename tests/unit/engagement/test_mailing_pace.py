@@ -57,3 +57,40 @@ async def test_no_limit_never_waits() -> None:
     clock = Clock()
     assert await run_mailings(service.transactions, service.deps, sleep=clock.sleep, clock=clock) == 2
     assert clock.waits == [] and clock.now == 0.0
+
+
+async def test_a_mailing_published_during_a_round_joins_at_the_next_turn() -> None:
+    service = Engagement(chunk_size=2)
+    for i in range(6):
+        await service.receive(registered(f"alm_{i}"))
+    big = await publish(service, "Big")
+    deps, clock, late = replace(service.deps, notices_per_second=4.0), Clock(), []
+
+    async def sleep(seconds: float) -> None:
+        await clock.sleep(seconds)
+        if len(clock.waits) == 2:  # while the big one is being told
+            late.append(await publish(service, "Late"))
+
+    await run_mailings(service.transactions, deps, sleep=sleep, clock=clock)
+
+    told = [c.event_id for c in service.published(EventInvitationsIssued)]
+    assert told.count(late[0]) >= 3 and told.index(late[0]) < len(told) - told[::-1].index(big) - 1  # before the big one ends
+
+
+async def test_a_slow_chunk_is_not_made_up_for_by_a_burst() -> None:
+    service = Engagement(chunk_size=2)
+    for i in range(8):
+        await service.receive(registered(f"alm_{i}"))
+    await publish(service, "Any")
+    deps, clock = replace(service.deps, notices_per_second=4.0), Clock()
+
+    async def sleep(seconds: float) -> None:
+        await clock.sleep(seconds)
+        if len(clock.waits) == 2:
+            clock.now += 10.0  # the chunk told next takes ten seconds
+
+    await run_mailings(service.transactions, deps, sleep=sleep, clock=clock)
+
+    # At 4 a second the chunks after the slow one are still spaced (a catch-up would not wait
+    # at all: ten seconds behind is 40 alumni, more than are left).
+    assert sum(clock.waits[2:]) >= 0.75 and all(w <= 0.5 for w in clock.waits)

@@ -230,3 +230,36 @@ async def test_bulk_mail_waits_while_an_event_that_plans_transactional_email_is_
     released.set()
     assert await welcoming == "handled" and await inviting == "handled"
     assert len(invitations(service)) == 2
+
+
+async def test_bulk_mail_does_not_wait_for_reminders_which_come_in_chunks_like_a_fan_out() -> None:
+    from shared.events.engagement import EventReminderDue
+    from tests.unit.notifications.fakes import InMemoryReachableAlumni
+
+    service = InMemoryNotifications()
+    await invitations_to(service, 2)
+    [batch] = service.published(BulkEmailsRequested)
+    await service.receive(registered("alm_going"))
+    notice = invited("evt_1", ["alm_going"])
+    reminder = EventReminderDue(event_id="evt_1", hosted_event=notice.hosted_event, alumnus_ids=["alm_going"])
+    released = asyncio.Event()
+
+    class SlowProjection(InMemoryReachableAlumni):  # the reminder's read of those it names, held back
+        async def many(self, alumnus_ids: list[str]):
+            if "alm_going" in alumnus_ids:
+                await released.wait()
+            return await super().many(alumnus_ids)
+
+        async def get(self, alumnus_id: str):
+            if alumnus_id == "alm_going":
+                await released.wait()
+            return await super().get(alumnus_id)
+
+    service.configure(reachable=SlowProjection(service.store))
+    reminding = asyncio.create_task(service.receive(reminder))
+    await asyncio.sleep(0.01)
+    assert not reminding.done()
+    assert await asyncio.wait_for(service.receive(batch), 2.0) == "handled"  # not held back by it
+    assert len(invitations(service)) == 2  # sent while the reminder is still being planned
+    released.set()
+    assert await reminding == "handled"
