@@ -14,7 +14,7 @@ size) is located from them (`locate`): for one filter, the fine buckets holding 
 last alumni give a name range, read through the index (<field>, search.listed, search.name)
 with a skip inside that range only; for two, the pair's coarse buckets give the name range of
 the page among the pair's alumni, read through the index of the narrower filter (the first of
-`DirectoryQuery.asked`; directory_pairs.window), the other filter matched by identity on what
+`DirectoryQuery.asked`), the other filter matched by identity on what
 it returns (with that clause in the query, the local database would read all of the narrower
 filter's alumni): a page of a pair reads the narrower filter's alumni in that range instead of
 all of them twice. Three filters or more have no counts: they are counted and paged on the index of
@@ -220,11 +220,11 @@ async def count_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None,
 
 async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncClientSession | None = None) -> tuple[int, list[dict[str, Any]]]:
     """The total and the documents of one directory page, in name order."""
-    selector, offset, facet = query.filter(), (query.page - 1) * query.page_size, query.facet()
+    selector, offset, facet, asked = query.filter(), (query.page - 1) * query.page_size, query.facet(), query.asked()
     located = None
     if facet is not None:
         try:
-            located = await locate(alumni.database, facet, offset, query.page_size, session, fine=len(query.asked()) < 2)
+            located = await locate(alumni.database, facet, offset, query.page_size, session, fine=len(asked) < 2)
         except (LookupError, ValueError):  # counts out of step: answer from the index alone
             log.warning("directory counts out of step for one facet; rebuild them (directory_build.rebuild)")
     if located is not None:
@@ -233,8 +233,10 @@ async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncCli
             return total, []
         selector["search.name"] = {"$gte": window.low} | ({"$lt": window.high} if window.high is not None else {})
         offset = window.skip
-        if len(query.asked()) == 2:
-            return total, await directory_pairs.window(alumni, selector, ORDER, offset, query.page_size, session)
+        if len(asked) == 2:  # the narrower filter's index alone (see above), the other matched here
+            ridden = {FIELDS[asked[0][0]]: asked[0][1], "search.listed": True, "search.name": selector["search.name"]}
+            found = [d async for d in alumni.find(ridden, sort=ORDER, session=session) if asked[1] in values(d)]
+            return total, found[offset:offset + query.page_size]
     else:
         total = await alumni.count_documents(selector, session=session)
     cursor = alumni.find(selector, sort=ORDER, skip=offset, limit=query.page_size, session=session)

@@ -83,13 +83,13 @@ def register_deliveries(events: EventRouter, deps: Dependencies, urgent: InFligh
             subject=request.recipient_id,
         )
 
-    # Several consumers per delivery topic: a slow recipient server holds back one partition.
-    # Bulk sends in flight in this process: at most the pool's bulk connections, each making its
-    # message only once it may send it; and none while a transactional email is being delivered.
     def record_sent(request: DeliveryRequest) -> None:
         outcomes.add(1, {"channel": request.channel, "status": SENT})
         sent.add(request.delivery_id)
 
+    # Several consumers per delivery topic: a slow recipient server holds back one partition.
+    # Bulk sends in flight in this process: at most the pool's bulk connections, each making its
+    # message only once it may send it; and none while transactional email is under way (`urgent`).
     bulk_slots, bulk_rate = asyncio.Semaphore(deps.bulk_concurrency), Rate(deps.bulk_per_second)
 
     @events.on(EmailRequested, BulkEmailRequested, ChatPostRequested, on_give_up=failed, concurrency=3, idempotent=True)
