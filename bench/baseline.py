@@ -77,7 +77,6 @@ class Baseline:
         await off.exit_invitations.create_index("case_id")
         await ident.alumni.create_index("stints.employee_id")
         await ident.alumni.create_index("profile.personal_email")
-        await ident.alumni.create_index([("search.listed", ASCENDING), ("search.name", ASCENDING)])
         await ident.email_confirmations.create_index("alumnus_id")
         await self.db["referrals"].referrals.create_index("employee_id")
         for keys in ([("consents.events", ASCENDING), ("country", ASCENDING)], "alumnus_id"):

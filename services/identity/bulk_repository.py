@@ -7,7 +7,7 @@ from typing import Protocol
 
 from pymongo import ReplaceOne
 
-from services.identity import directory
+from services.identity import directory, directory_search
 from services.identity.domain import Alumnus
 from services.identity.repository import ALUMNI, LEDGER, alumnus_document, alumnus_from_document
 from shared.lookups import find_many
@@ -50,7 +50,7 @@ class MongoAlumniInBulk:
         if alumni:
             docs = [alumnus_document(a) for a in alumni]
             await self.db[ALUMNI].insert_many(docs, session=self.session)
-            await directory.count_many(self.db, [(None, d) for d in docs], self.session)
+            await directory_search.keep_many(self.db, [(None, d) for d in docs], self.session)
         await self._ledger(alumni)
 
     async def save_many(self, alumni: Sequence[Alumnus]) -> None:
@@ -60,7 +60,7 @@ class MongoAlumniInBulk:
             before = {d["_id"]: d for d in await find_many(self.db[ALUMNI], "_id", [d["_id"] for d in docs], session=self.session,
                                                            projection=directory.COUNTED)}
             await self.db[ALUMNI].bulk_write([ReplaceOne({"_id": d["_id"]}, d) for d in docs], ordered=False, session=self.session)
-            await directory.count_many(self.db, [(before.get(d["_id"]), d) for d in docs], self.session)
+            await directory_search.keep_many(self.db, [(before.get(d["_id"]), d) for d in docs], self.session)
         await self._ledger(alumni)
 
     async def _ledger(self, alumni: Sequence[Alumnus]) -> None:

@@ -1,6 +1,6 @@
 """The directory's page counts: how many listed alumni each filter value, and each pair of
-values, has by name, so that a page is read from a narrow name range of an index instead of
-from every alumnus the filters match.
+values, has by name, so that a page is read from a narrow name range instead of from every
+alumnus the filters match (directory_search.py reads it).
 
 Each value the directory filters on (a skill, a department, a country, a city, a departure year,
 a willingness) is a *facet*, and `all` is the facet of every listed alumnus; two facets of
@@ -9,21 +9,17 @@ different kinds are a *pair* (directory_pairs.py). `directory_facets` keeps:
   first `COARSE` characters of the sort name, hex-encoded as a field name);
 - for a facet only, `{_id: <facet>|<coarse bucket>, b}`: the count per fine bucket (the first
   `FINE` characters).
-They change in the transaction that saves or erases the alumnus (`changes`). A page (offset,
+They change in the transaction that saves or erases the alumnus (`deltas`). A page (offset,
 size) is located from them (`locate`): for one filter, the fine buckets holding its first and
-last alumni give a name range, read through the index (<field>, search.listed, search.name)
-with a skip inside that range only; for two, the pair's coarse buckets give the name range of
-the page among the pair's alumni, read through the index of the narrower filter (the first of
-`DirectoryQuery.asked`), the other filter matched by identity on what
-it returns (with that clause in the query, the local database would read all of the narrower
-filter's alumni): a page of a pair reads the narrower filter's alumni in that range instead of
-all of them twice. Three filters or more have no counts: they are counted and paged on the index of
-their narrowest filter. Pairs cost no index entry and no field in the alumnus document (an index
-of pair keys made the local database stall while alumni were written in bulk), only a `$inc` per
-pair an alumnus joins or leaves (28 pairs on average in bench/directory.py's alumni, 53 at most)
-and one count document per pair. `BUILT` marks counts that cover every alumnus, with their
-`VERSION`: a store never counted, or counted before the pairs, is counted at start-up
-(directory_build.py); until then pages are read through the indexes alone.
+last alumni give a name range and a skip inside it; for two, the pair's coarse buckets give the
+name range of the page among the pair's alumni, and the alumni of one of the two filters in that
+range are read and matched against the other. Three filters or more have no counts. Pairs cost
+no index entry (an index of pair keys made the local database stall while alumni were written
+in bulk), only a `$inc` per pair an alumnus joins or leaves (28 pairs on average in
+bench/directory.py's alumni, 53 at most) and one count document per pair. `BUILT` marks counts
+(and entries) that cover every alumnus, with their `VERSION`: a store never counted, or counted
+in another version, is counted at start-up (directory_build.py); until then pages are read from
+the alumni documents alone.
 
 Why: the local database (SecantusDB) reads, decodes and sorts every document its index lookup
 returns before it applies `skip` and `limit`, counts by reading them all, and rides the index
@@ -36,8 +32,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
-from pymongo.asynchronous.collection import AsyncCollection
+from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -47,7 +42,7 @@ from services.identity.directory_pairs import Facet
 log = logging.getLogger(__name__)
 
 FACETS = "directory_facets"
-BUILT, VERSION = "~built", 2  # the marker of counts that cover every alumnus; 2: with pairs
+BUILT, VERSION = "~built", 3  # the marker of counts that cover every alumnus; 2: with pairs, 3: entries
 COARSE, FINE = 3, 16  # characters of the sort name: a fine bucket is mostly namesakes
 # The filter field of each facet kind, and the path it has in an alumnus document.
 FIELDS = {
@@ -144,10 +139,6 @@ def deltas(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[
     return {_id: kept for _id, fields in out.items() if (kept := {p: n for p, n in fields.items() if n})}
 
 
-def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[UpdateOne]:
-    return [UpdateOne({"_id": _id}, {"$inc": fields}, upsert=True) for _id, fields in sorted(deltas(before, after).items())]
-
-
 @dataclass(frozen=True)
 class Window:
     """Where a page is: alumni with a sort name in [low, high), after skipping `skip` of them."""
@@ -180,14 +171,26 @@ def _past(bucket: str, width: int = FINE) -> str | None:
     return bucket[:-1] + chr(last + 1) if last < 0x10FFFF else None
 
 
+async def counted(db: AsyncDatabase, ids: list[str], session: AsyncClientSession | None = None) -> dict[str, dict[str, Any]] | None:
+    """The count documents of these facets or pairs, by id, in one read; None when the counts
+    were never built, or built in another `VERSION`."""
+    found = {d["_id"]: d async for d in db[FACETS].find({"_id": {"$in": [BUILT, *ids]}}, session=session)}
+    return found if found.get(BUILT, {}).get("version") == VERSION else None
+
+
+def in_window(counts: dict[str, Any] | None, window: "Window") -> int:
+    """How many alumni a facet's coarse counts hold within a window of coarse buckets."""
+    return sum(n for k, n in _buckets((counts or {}).get("b", {})) if k >= window.low and (window.high is None or k < window.high))
+
+
 async def locate(db: AsyncDatabase, facet: str, offset: int, size: int, session: AsyncClientSession | None = None,
-                 fine: bool = True) -> tuple[int, Window | None] | None:
+                 fine: bool = True, found: dict[str, dict[str, Any]] | None = None) -> tuple[int, Window | None] | None:
     """The facet's total and the window of the page at `offset` (None past the end), in two
-    reads, or one from coarse buckets alone (`fine` false: a pair); None when the counts were
-    never built, or built before pairs."""
+    reads, or one from coarse buckets alone (`fine` false: a pair), one fewer with the counts
+    already `found` (`counted`); None when the counts were never built, or built before pairs."""
     collection = db[FACETS]
-    found = {d["_id"]: d async for d in collection.find({"_id": {"$in": [BUILT, facet]}}, session=session)}
-    if found.get(BUILT, {}).get("version") != VERSION:
+    found = found if found is not None else await counted(db, [facet], session)
+    if found is None:
         return None
     head = found.get(facet)
     total = head["n"] if head else 0
@@ -203,44 +206,6 @@ async def locate(db: AsyncDatabase, facet: str, offset: int, size: int, session:
     first, inside = _holding(inner[f"{facet}|{first_bucket}"], offset - first_before)
     last, _ = _holding(inner[f"{facet}|{last_bucket}"], min(offset + size, total) - 1 - last_before)
     return total, Window(first, _past(last), offset - first_before - inside)
-
-
-def count_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    """Keep the counts in step with an alumnus document going from `before` to `after`, with the
-    unit of work's last writes."""
-    for _id, fields in sorted(deltas(before, after).items()):
-        uow.update_last(FACETS, {"_id": _id}, {"$inc": fields}, upsert=True)
-
-
-async def count_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None, dict[str, Any]]], session: AsyncClientSession) -> None:
-    """The same for many alumni documents at once (an import's chunk), in one write."""
-    if ops := [op for before, after in moves for op in changes(before, after)]:
-        await db[FACETS].bulk_write(ops, ordered=False, session=session)
-
-
-async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncClientSession | None = None) -> tuple[int, list[dict[str, Any]]]:
-    """The total and the documents of one directory page, in name order."""
-    selector, offset, facet, asked = query.filter(), (query.page - 1) * query.page_size, query.facet(), query.asked()
-    located = None
-    if facet is not None:
-        try:
-            located = await locate(alumni.database, facet, offset, query.page_size, session, fine=len(asked) < 2)
-        except (LookupError, ValueError):  # counts out of step: answer from the index alone
-            log.warning("directory counts out of step for one facet; rebuild them (directory_build.rebuild)")
-    if located is not None:
-        total, window = located
-        if window is None:
-            return total, []
-        selector["search.name"] = {"$gte": window.low} | ({"$lt": window.high} if window.high is not None else {})
-        offset = window.skip
-        if len(asked) == 2:  # the narrower filter's index alone (see above), the other matched here
-            ridden = {FIELDS[asked[0][0]]: asked[0][1], "search.listed": True, "search.name": selector["search.name"]}
-            found = [d async for d in alumni.find(ridden, sort=ORDER, session=session) if asked[1] in values(d)]
-            return total, found[offset:offset + query.page_size]
-    else:
-        total = await alumni.count_documents(selector, session=session)
-    cursor = alumni.find(selector, sort=ORDER, skip=offset, limit=query.page_size, session=session)
-    return total, [d async for d in cursor]
 
 
 async def is_built(db: AsyncDatabase, session: AsyncClientSession | None = None) -> bool:

@@ -11,8 +11,9 @@ from typing import Any, Protocol
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
-from services.identity import directory
+from services.identity import directory, directory_search
 from services.identity.directory import DirectoryQuery
 from services.identity.domain import Alumnus, Consent, ConsentRecord
 from services.identity.verification import Decision, EmailConfirmation, MergeReview
@@ -28,7 +29,7 @@ ERASED = "erased_alumni"
 ERASED_PEOPLE = "erased_people"  # keyed hashes of erased alumni's stints (shared/erasure.py)
 CONFIRMATIONS = "email_confirmations"
 REVIEWS = "merge_reviews"
-COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE, CONFIRMATIONS, REVIEWS, directory.FACETS)
+COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE, CONFIRMATIONS, REVIEWS, directory.FACETS, directory_search.ENTRIES)
 # A confirmation link is kept this long after it expires (410, not 404), then deleted.
 CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS = 30 * 86400
 
@@ -36,9 +37,13 @@ CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS = 30 * 86400
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ALUMNI].create_index("stints.employee_id")
     await db[ALUMNI].create_index("profile.personal_email")
-    await db[ALUMNI].create_index([("search.listed", ASCENDING), ("search.name", ASCENDING)])
-    for path in directory.FIELDS.values():  # each filter of the directory, then its order (directory.py)
-        await db[ALUMNI].create_index([(path, ASCENDING), ("search.listed", ASCENDING), ("search.name", ASCENDING)])
+    await directory_search.ensure_indexes(db)
+    async for index in await db[ALUMNI].list_indexes():  # the directory's, before its entries: read no more
+        if "search.listed" in index["key"]:
+            try:
+                await db[ALUMNI].drop_index(index["name"])
+            except OperationFailure:
+                pass  # dropped by another instance starting at the same moment
     await db[LEDGER].create_index([("alumnus_id", ASCENDING), ("changed_at", ASCENDING)])
     await db[CONFIRMATIONS].create_index("alumnus_id")
     await db[CONFIRMATIONS].create_index("expires_at", expireAfterSeconds=CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS)
@@ -118,7 +123,7 @@ class MongoAlumni:
         before = await self.db[ALUMNI].find_one_and_replace(
             {"_id": alumnus.alumnus_id}, doc, projection=directory.COUNTED, upsert=True, session=self.session
         )
-        directory.count_later(self.uow, before, doc)
+        directory_search.keep_later(self.uow, before, doc)
         for r in alumnus.ledger:
             self.uow.insert_last(LEDGER, {"alumnus_id": alumnus.alumnus_id, "purpose": r.purpose.value, "granted": r.granted,
                                           "changed_at": r.changed_at, "source": r.source})
@@ -134,12 +139,12 @@ class MongoAlumni:
     async def erase(self, alumnus_id: str, at: datetime) -> None:
         """Delete the record and its ledger; keep only that this id was erased, and when."""
         before = await self.db[ALUMNI].find_one_and_delete({"_id": alumnus_id}, projection=directory.COUNTED, session=self.session)
-        directory.count_later(self.uow, before, None)
+        directory_search.keep_later(self.uow, before, None)
         await self.db[LEDGER].delete_many({"alumnus_id": alumnus_id}, session=self.session)
         await self.db[ERASED].insert_one({"_id": alumnus_id, "erased_at": at}, session=self.session)
 
     async def directory(self, query: DirectoryQuery) -> tuple[int, list[Alumnus]]:
-        total, docs = await directory.page(self.db[ALUMNI], query, self.session)
+        total, docs = await directory_search.page(self.db[ALUMNI], query, self.session)
         return total, [alumnus_from_document(d) for d in docs]
 
 

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from pymongo import AsyncMongoClient, InsertOne, ReplaceOne, UpdateOne
+from pymongo import AsyncMongoClient, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ClientBulkWriteException, PyMongoError
@@ -29,14 +29,14 @@ class _Write:
     """A write held for the end of the transaction (see `UnitOfWork.write_last`)."""
 
     collection: str
-    model: type[InsertOne | ReplaceOne | UpdateOne]
+    model: type[InsertOne | ReplaceOne | UpdateOne | DeleteOne]
     args: tuple
     options: dict[str, Any] = field(default_factory=dict)
 
-    def in_namespace(self, database: str) -> InsertOne | ReplaceOne | UpdateOne:
+    def in_namespace(self, database: str) -> InsertOne | ReplaceOne | UpdateOne | DeleteOne:
         return self.model(*self.args, namespace=f"{database}.{self.collection}", **self.options)
 
-    def alone(self) -> InsertOne | ReplaceOne | UpdateOne:
+    def alone(self) -> InsertOne | ReplaceOne | UpdateOne | DeleteOne:
         return self.model(*self.args, **self.options)
 
 
@@ -88,6 +88,10 @@ class UnitOfWork:
     def update_last(self, collection: str, selector: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> None:
         """Update at the end of the transaction (see `replace_last`)."""
         self._writes.append(_Write(collection, UpdateOne, (selector, update), {"upsert": upsert}))
+
+    def delete_last(self, collection: str, selector: dict[str, Any]) -> None:
+        """Delete one document at the end of the transaction (see `replace_last`)."""
+        self._writes.append(_Write(collection, DeleteOne, (selector,)))
 
     @property
     def published(self) -> int:

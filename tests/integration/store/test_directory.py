@@ -1,4 +1,4 @@
-"""The directory on the real database, with its indexes and its page counts: every filter the API
+"""The directory on the real database, with its entries, their indexes and its page counts: every filter the API
 offers and their combinations (pairs, and three filters or more), every page, give the alumni an
 in-memory filter and sort of the same documents gives, in the same order, through consent
 withdrawals, profile changes and erasures; counts kept change by change equal counts rebuilt
@@ -18,6 +18,7 @@ from bench.directory import sample_alumnus
 from devstack.stack import LocalStack
 from services.identity import directory, directory_build, repository
 from services.identity.directory import FACETS, DirectoryQuery
+from services.identity.directory_search import ENTRIES
 from services.identity.domain import Alumnus, Consent
 from shared.clock import system_clock
 from shared.messaging.outbox import Outbox
@@ -125,16 +126,18 @@ async def test_every_filter_and_page_is_the_ordered_slice_through_changes(identi
     await check_every_page(identity, alumni, page_size=7, more=crowded)
     assert len(expected(alumni, DirectoryQuery(skill="skill-07", city="city-42"))) >= 10
 
-    # A located page of two filters asks for the narrower filter in the name range, which its
-    # index covers (the other filter is matched by identity): the local database rides it.
-    selector = {"search.city": "city-42", "search.listed": True, "search.name": {"$gte": "a", "$lt": "b"}}
-    plan = await identity.db.command("explain", {"find": repository.ALUMNI, "filter": selector, "sort": dict(directory.ORDER)})
-    assert '"indexName": "search.city_1_search.listed_1_search.name_1"' in json.dumps(plan["queryPlanner"]["winningPlan"])
+    # A located page of two filters asks for one filter's entries in the name range, which the
+    # entries' index covers (the other filter is matched by identity): the local database rides it.
+    selector = {"v": "city:city-42", "n": {"$gte": "a", "$lt": "b"}}
+    plan = await identity.db.command("explain", {"find": ENTRIES, "filter": selector})
+    assert '"indexName": "v_1_n_1"' in json.dumps(plan["queryPlanner"]["winningPlan"])
 
-    kept = await counts(identity)
+    kept, entries = await counts(identity), await identity.db[ENTRIES].find({}, sort=[("_id", 1)]).to_list()
     assert sum("&" in k for k in kept) > 1000  # the pairs are counted
+    assert len(entries) == len(expected(alumni, DirectoryQuery()))  # one per listed alumnus
     await directory_build.rebuild(identity.db)
     assert await counts(identity) == kept
+    assert await identity.db[ENTRIES].find({}, sort=[("_id", 1)]).to_list() == entries
 
 
 async def test_the_directory_answers_from_the_index_alone_until_its_counts_are_built(identity: Transactions) -> None:
@@ -155,15 +158,20 @@ async def test_a_store_from_before_the_pairs_is_upgraded_once_and_answers_the_sa
     alumni = {a.alumnus_id: a for a in made}
     await save(identity, made)
     crowded = namesakes_queries(made[0])
-    # As the store was: no pair counts, a marker without a version.
+    # As the store was: no pair counts, no entries, a marker without a version, an index per filter.
     await identity.db[FACETS].delete_many({"_id": {"$regex": "&"}})
     await identity.db[FACETS].replace_one({"_id": directory.BUILT}, {})
+    await identity.db[ENTRIES].delete_many({})
+    await identity.db[repository.ALUMNI].create_index([("search.skills", 1), ("search.listed", 1), ("search.name", 1)])
     before = await counts(identity)
     assert not await directory.is_built(identity.db) and before and not any("&" in k for k in before)
     await check_every_page(identity, alumni, page_size=7, more=crowded)  # read as before the pairs, until the upgrade
 
     listed = len(expected(alumni, DirectoryQuery()))
+    await repository.ensure_indexes(identity.db)  # as identity starts: the alumni's directory indexes go
+    assert not [i for i in await (await identity.db[repository.ALUMNI].list_indexes()).to_list() if "search.listed" in i["key"]]
     assert await identity.run(lambda uow: directory_build.ensure_built(uow.db, uow.session)) == listed
+    assert await identity.db[ENTRIES].count_documents({}) == listed
     upgraded = await counts(identity)
     assert {k: v for k, v in upgraded.items() if "&" not in k} == before
     assert sum("&" in k for k in upgraded) > 500

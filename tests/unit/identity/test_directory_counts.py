@@ -7,8 +7,9 @@ import random
 
 import pytest
 
-from services.identity import directory
-from services.identity.directory import COARSE, FINE, DirectoryQuery, Window, _holding, _past, deltas, facets, pairs
+from services.identity import directory, directory_search
+from services.identity.directory import FACETS, COARSE, FINE, DirectoryQuery, Window, _holding, _past, deltas, facets, pairs
+from services.identity.directory_search import ENTRIES, entry
 
 
 def doc(name: str, *, listed: bool = True, skills=("python",), department="sales", country="FR", city="paris", years=(2021,), willing=("mentor",)) -> dict:
@@ -95,6 +96,48 @@ def test_a_change_moves_the_pairs_it_changes_which_have_coarse_counts_only() -> 
         assert all(out[k] == {"n": -1, dup: -1} for k in pairs(before))
 
 
+def test_a_listed_alumnus_has_an_entry_of_its_name_and_facets_which_a_save_changes_only_when_they_do() -> None:
+    listed = doc("dupont marie", skills=("sql", "python")) | {"_id": "al-1"}
+    assert entry(listed) == {"_id": "al-1", "n": "dupont marie", "v": [
+        "city:paris", "country:FR", "department:sales", "skill:python", "skill:sql", "willing:mentor", "year:2021"]}
+    assert entry(doc("dupont marie", listed=False) | {"_id": "al-1"}) is None and entry(None) is None
+    assert directory_search.entry_change(listed, dict(listed)) is None
+    assert directory_search.entry_change(None, listed) == ("put", entry(listed))
+    renamed = doc("martin marie", skills=("sql", "python")) | {"_id": "al-1"}
+    assert directory_search.entry_change(listed, renamed) == ("put", entry(renamed))
+    assert directory_search.entry_change(listed, doc("dupont marie", listed=False) | {"_id": "al-1"}) == ("drop", {"_id": "al-1"})
+    assert directory_search.entry_change(listed, None) == ("drop", {"_id": "al-1"})
+    assert directory_search.entry_change(None, doc("x", listed=False) | {"_id": "al-2"}) is None
+
+
+class Writes:
+    """A unit of work's last writes, as `keep_later` makes them."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple] = []
+
+    def update_last(self, collection: str, selector: dict, update: dict, upsert: bool = False) -> None:
+        self.writes.append(("update", collection, selector["_id"]))
+
+    def replace_last(self, collection: str, selector: dict, document: dict, upsert: bool = False) -> None:
+        self.writes.append(("replace", collection, selector["_id"], document, upsert))
+
+    def delete_last(self, collection: str, selector: dict) -> None:
+        self.writes.append(("delete", collection, selector["_id"]))
+
+
+def test_a_save_keeps_the_counts_and_the_entry_in_one_transaction_and_an_erasure_drops_both() -> None:
+    listed = doc("dupont marie") | {"_id": "al-1"}
+    saved, erased, unchanged = Writes(), Writes(), Writes()
+    directory_search.keep_later(saved, None, listed)
+    directory_search.keep_later(erased, listed, None)
+    directory_search.keep_later(unchanged, listed, dict(listed))
+    assert saved.writes[-1] == ("replace", ENTRIES, "al-1", entry(listed), True)
+    assert {w[2] for w in saved.writes if w[0] == "update"} == set(deltas(None, listed)) and {w[1] for w in saved.writes[:-1]} == {FACETS}
+    assert erased.writes[-1] == ("delete", ENTRIES, "al-1") and len(erased.writes) == len(saved.writes)
+    assert unchanged.writes == []
+
+
 def apply(counts: dict[str, dict], change: dict[str, dict[str, int]]) -> None:
     for _id, fields in change.items():
         target = counts.setdefault(_id, {"_id": _id})
@@ -160,16 +203,33 @@ def test_the_end_of_a_bucket_is_above_all_its_names_and_below_the_next() -> None
         _holding([("a", 2)], 2)
 
 
+class Entries:
+    """`directory_entries` in memory, as `directory_search.page` asks it: `v` holds a facet, `n`
+    in a range; with the selector of each find and how many entries it read."""
+
+    def __init__(self, docs: list[dict]) -> None:
+        self.docs = [e for d in docs if (e := entry(d))]
+        self.found: list[tuple[dict, int]] = []
+
+    async def find(self, selector: dict, batch_size: int = 0, session=None):
+        names = selector.get("n", {})
+        found = [e for e in self.docs if ("v" not in selector or selector["v"] in e["v"])
+                 and e["n"] >= names.get("$gte", "") and ("$lt" not in names or e["n"] < names["$lt"])]
+        self.found.append((selector, len(found)))
+        for e in reversed(found):  # in no particular order
+            yield e
+
+
 class Alumni:
-    """An alumni collection in memory, as `directory.page` asks it: equality (an array holds the
-    value), a name range, the directory's order; with the selectors asked, how many documents
-    each find matched before its skip, and how many the index of its first clause gave (what
-    the local database reads: that clause, `search.listed` and the name range)."""
+    """An alumni collection in memory: documents by id (a page's alumni, after their entries),
+    and, for a page read from the alumni alone, equality (an array holds the value), the
+    directory's order; with the selectors asked."""
 
     def __init__(self, docs: list[dict], counts: Counts) -> None:
-        self.docs, self.database = docs, counts
+        self.docs, self.entries = docs, Entries(docs)
+        self.database = {FACETS: counts, ENTRIES: self.entries}
         self.found: list[tuple[dict, int]] = []
-        self.read: list[int] = []
+        self.by_id: list[int] = []
         self.counted: list[dict] = []
 
     @staticmethod
@@ -177,10 +237,7 @@ class Alumni:
         for path, wanted in selector.items():
             section, field = path.split(".")
             value = doc[section].get(field)
-            if isinstance(wanted, dict):
-                if not (value >= wanted["$gte"] and ("$lt" not in wanted or value < wanted["$lt"])):
-                    return False
-            elif not (wanted in value if isinstance(value, list) else value == wanted):
+            if not (wanted in value if isinstance(value, list) else value == wanted):
                 return False
         return True
 
@@ -188,11 +245,15 @@ class Alumni:
         self.counted.append(selector)
         return sum(self.matches(d, selector) for d in self.docs)
 
-    async def find(self, selector: dict, sort, skip: int = 0, limit: int = 0, session=None):
+    async def find(self, selector: dict, sort=None, skip: int = 0, limit: int = 0, session=None):
+        if list(selector) == ["_id"]:
+            self.by_id.append(len(selector["_id"]["$in"]))
+            for d in self.docs[::-1]:
+                if d["_id"] in selector["_id"]["$in"]:
+                    yield d
+            return
         found = sorted((d for d in self.docs if self.matches(d, selector)), key=lambda d: (d["search"]["name"], d["_id"]))
         self.found.append((selector, len(found)))
-        ridden = dict([next(iter(selector.items()))]) | {k: v for k, v in selector.items() if k in ("search.listed", "search.name")}
-        self.read.append(sum(self.matches(d, ridden) for d in self.docs))
         for d in found[skip:skip + limit] if limit else found[skip:]:
             yield d
 
@@ -238,7 +299,7 @@ async def every_page(alumni: Alumni, params: dict, page_size: int) -> tuple[set[
     """The totals of every page, and the ids of all of them, one page past the end included."""
     totals, ids, page = set(), [], 1
     while True:
-        total, found = await directory.page(alumni, DirectoryQuery(**params, page=page, page_size=page_size))
+        total, found = await directory_search.page(alumni, DirectoryQuery(**params, page=page, page_size=page_size))
         totals.add(total)
         ids += [d["_id"] for d in found]
         if not found:
@@ -254,16 +315,17 @@ async def test_every_page_of_two_filters_is_located_from_the_pair_counts(seed: i
     alumni = Alumni(docs, built(docs))
     want = brute_force(docs, params)
     assert len(want) > 40
-    # The parameters are written narrowest first, in DirectoryQuery.asked's order.
-    narrower = [d for d in docs if d["search"]["listed"] and MEANS[next(iter(params))](d, params[next(iter(params))])]
+    facets = {f"{kind}:{value}" for kind, value in DirectoryQuery(**params).asked()}
+    narrower = min(sum(f in e["v"] for e in alumni.entries.docs) for f in facets)
     for page_size in (7, 20):
-        alumni.found.clear(), alumni.read.clear()
+        alumni.entries.found.clear(), alumni.by_id.clear()
         assert await every_page(alumni, params, page_size) == ({len(want)}, [d["_id"] for d in want])
-        assert alumni.counted == []  # the total is the pair's count
-        for selector, _ in alumni.found:  # the narrower filter's index, in a name range
-            assert "search.name" in selector
-        # Each page reads a share of the narrower filter's alumni, not all of them.
-        assert sum(alumni.read) / len(alumni.read) < len(narrower) / 2
+        assert alumni.counted == [] and alumni.found == []  # the total is the pair's count, the alumni read by id
+        for selector, _ in alumni.entries.found:  # one filter's entries, in a name range
+            assert selector["v"] in facets and "n" in selector
+        # Each page reads a share of the narrower filter's entries, not all of them, and its own alumni.
+        assert sum(n for _, n in alumni.entries.found) / len(alumni.entries.found) < narrower / 2
+        assert all(0 < n <= page_size for n in alumni.by_id)
 
 
 async def test_three_filters_ride_the_narrowest_and_are_counted() -> None:
@@ -273,8 +335,21 @@ async def test_three_filters_ride_the_narrowest_and_are_counted() -> None:
     want = brute_force(docs, params)
     assert len(want) > 3
     assert await every_page(alumni, params, 2) == ({len(want)}, [d["_id"] for d in want])
-    assert {list(s.items())[0] for s, _ in alumni.found} | {list(s.items())[0] for s in alumni.counted} == {("search.skills", "sql")}
-    assert all("search.name" not in s for s, _ in alumni.found)
+    sizes = {f: sum(f in e["v"] for e in alumni.entries.docs) for f in ("skill:sql", "country:BE", "willing:mentor", "department:it")}
+    assert {str(s) for s, _ in alumni.entries.found} == {str({"v": min(sizes, key=sizes.get)})}  # the narrowest, all of it
+    assert alumni.found == [] and alumni.counted == []
+
+
+async def test_a_page_of_two_filters_reads_the_entries_of_the_one_with_fewer_alumni_in_its_range() -> None:
+    docs = generated(8, n=400)
+    for i, d in enumerate(docs):  # every listed alumnus knows python; one in ten is in Belgium
+        d["search"]["skills"], d["profile"]["country"] = ["python"], "BE" if i % 10 == 0 else "FR"
+    alumni = Alumni(docs, built(docs))
+    params = {"skill": "python", "country": "BE"}
+    assert [kind for kind, _ in DirectoryQuery(**params).asked()] == ["skill", "country"]  # the skill first, by kind
+    want = brute_force(docs, params)
+    assert await every_page(alumni, params, 5) == ({len(want)}, [d["_id"] for d in want])
+    assert {s["v"] for s, _ in alumni.entries.found} == {"country:BE"}
 
 
 async def test_before_the_counts_are_built_with_pairs_two_filters_are_read_without_them(caplog: pytest.LogCaptureFixture) -> None:
@@ -287,7 +362,7 @@ async def test_before_the_counts_are_built_with_pairs_two_filters_are_read_witho
     for counts in (old, Counts()):
         alumni = Alumni(docs, counts)
         assert await every_page(alumni, params, 9) == ({len(want)}, want)
-        assert alumni.counted and all("search.name" not in s for s, _ in alumni.found)
+        assert alumni.counted and all("search.name" not in s for s, _ in alumni.found) and alumni.entries.found == []
     counts = built(docs)
     counts.docs["city:paris&skill:go"]["b"] = {}  # out of step: a total without its buckets
     alumni = Alumni(docs, counts)
