@@ -11,8 +11,8 @@ start-up does for a store that has none (`directory_build.rebuild`). Each shape 
 `--requests` times, one request at a time: the first page and a deep page (in the middle of the
 results) without a filter, for each filter the API offers, and for two pairs of filters (skill
 and country, department and country), located from their pair counts; the first page of a
-third pair (city and departure year); and three filters, which have no counts and are counted
-and paged on the index of the most selective.
+third pair (city and departure year); and three filters, which have no counts and read every
+entry of the most selective.
 """
 
 import argparse

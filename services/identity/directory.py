@@ -28,7 +28,6 @@ there, two filters 0.9 s. MongoDB would walk the index, but the counts cost a fe
 per change of a listed alumnus, wherever the directory runs.
 """
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +37,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.identity import directory_pairs
 from services.identity.directory_pairs import Facet
-
-log = logging.getLogger(__name__)
 
 FACETS = "directory_facets"
 BUILT, VERSION = "~built", 3  # the marker of counts that cover every alumnus; 2: with pairs, 3: entries
@@ -187,7 +184,7 @@ async def locate(db: AsyncDatabase, facet: str, offset: int, size: int, session:
                  fine: bool = True, found: dict[str, dict[str, Any]] | None = None) -> tuple[int, Window | None] | None:
     """The facet's total and the window of the page at `offset` (None past the end), in two
     reads, or one from coarse buckets alone (`fine` false: a pair), one fewer with the counts
-    already `found` (`counted`); None when the counts were never built, or built before pairs."""
+    already `found` (`counted`); None when the counts were never built in this `VERSION`."""
     collection = db[FACETS]
     found = found if found is not None else await counted(db, [facet], session)
     if found is None:

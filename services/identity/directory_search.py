@@ -84,15 +84,13 @@ async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncCli
     found = await directory.counted(db, [facet, *singles] if facet else singles, session)
     if found is None:
         return await _scanned(alumni, query, session)
-    if facet is None:  # three filters or more: the narrowest filter's entries, all of them
-        ridden = min(singles, key=lambda f: found.get(f, {}).get("n", 0))
-        matched = [e for e in await _entries(db, ridden, None, session) if set(singles) <= set(e["v"])]
-        return len(matched), await _whole(alumni, matched[offset:offset + size], session)
+    if facet is None:  # three filters or more
+        return await _matched(alumni, singles, found, offset, size, session)
     try:
         located = await directory.locate(db, facet, offset, size, session, fine=len(asked) < 2, found=found)
-    except (LookupError, ValueError):  # counts out of step: answer from the alumni alone
+    except (LookupError, ValueError):  # counts out of step: answer from the entries alone
         log.warning("directory counts out of step for one facet; rebuild them (directory_build.rebuild)")
-        return await _scanned(alumni, query, session)
+        return await _matched(alumni, singles, found, offset, size, session)
     total, window = located
     if window is None:
         return total, []
@@ -105,6 +103,15 @@ async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncCli
     return total, await _whole(alumni, matched[window.skip:window.skip + size], session)
 
 
+async def _matched(alumni: AsyncCollection, singles: list[str], found: dict[str, Any], offset: int, size: int,
+                   session: AsyncClientSession | None) -> tuple[int, list[dict[str, Any]]]:
+    """A page without a window: every entry of the narrowest filter (by its count), the others
+    matched here."""
+    ridden = min(singles, key=lambda f: found.get(f, {}).get("n", 0)) if singles else "all"
+    matched = [e for e in await _entries(alumni.database, ridden, None, session) if set(singles) <= set(e["v"])]
+    return len(matched), await _whole(alumni, matched[offset:offset + size], session)
+
+
 async def _entries(db: AsyncDatabase, facet: str, window: Window | None, session: AsyncClientSession | None) -> list[dict[str, Any]]:
     selector: dict[str, Any] = {} if facet == "all" else {"v": facet}
     if window is not None:
@@ -115,13 +122,17 @@ async def _entries(db: AsyncDatabase, facet: str, window: Window | None, session
 
 async def _whole(alumni: AsyncCollection, entries: list[dict[str, Any]], session: AsyncClientSession | None) -> list[dict[str, Any]]:
     ids = [e["_id"] for e in entries]
-    docs = {d["_id"]: d async for d in alumni.find({"_id": {"$in": ids}}, session=session)} if ids else {}
+    # Listed still: an entry left behind (by an instance of an earlier version) never shows an
+    # alumnus who withdrew.
+    docs = {d["_id"]: d async for d in alumni.find({"_id": {"$in": ids}, "search.listed": True}, session=session)} if ids else {}
+    if len(docs) < len(ids):
+        log.warning("%d directory entries without a listed alumnus; rebuild them (directory_build.rebuild)", len(ids) - len(docs))
     return [docs[i] for i in ids if i in docs]
 
 
 async def _scanned(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncClientSession | None) -> tuple[int, list[dict[str, Any]]]:
-    """A page read from the alumni documents alone, every listed one matched: until the counts
-    and entries are built (identity's start-up), or should the counts be out of step."""
+    """A page read from the alumni documents alone, every alumnus read: until the counts and
+    entries are built (identity's start-up)."""
     selector, offset = query.filter(), (query.page - 1) * query.page_size
     total = await alumni.count_documents(selector, session=session)
     cursor = alumni.find(selector, sort=ORDER, skip=offset, limit=query.page_size, session=session)

@@ -11,7 +11,6 @@ from typing import Any, Protocol
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure
 
 from services.identity import directory, directory_search
 from services.identity.directory import DirectoryQuery
@@ -37,13 +36,9 @@ CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS = 30 * 86400
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ALUMNI].create_index("stints.employee_id")
     await db[ALUMNI].create_index("profile.personal_email")
+    # The alumni's own directory indexes (before the entries) are left where they are: identity
+    # instances still on an earlier version read through them during a rollout (README).
     await directory_search.ensure_indexes(db)
-    async for index in await db[ALUMNI].list_indexes():  # the directory's, before its entries: read no more
-        if "search.listed" in index["key"]:
-            try:
-                await db[ALUMNI].drop_index(index["name"])
-            except OperationFailure:
-                pass  # dropped by another instance starting at the same moment
     await db[LEDGER].create_index([("alumnus_id", ASCENDING), ("changed_at", ASCENDING)])
     await db[CONFIRMATIONS].create_index("alumnus_id")
     await db[CONFIRMATIONS].create_index("expires_at", expireAfterSeconds=CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS)
@@ -140,6 +135,8 @@ class MongoAlumni:
         """Delete the record and its ledger; keep only that this id was erased, and when."""
         before = await self.db[ALUMNI].find_one_and_delete({"_id": alumnus_id}, projection=directory.COUNTED, session=self.session)
         directory_search.keep_later(self.uow, before, None)
+        if directory_search.entry(before) is None:  # an entry an earlier version may have left: gone too
+            self.uow.delete_last(directory_search.ENTRIES, {"_id": alumnus_id})
         await self.db[LEDGER].delete_many({"alumnus_id": alumnus_id}, session=self.session)
         await self.db[ERASED].insert_one({"_id": alumnus_id, "erased_at": at}, session=self.session)
 

@@ -158,18 +158,15 @@ async def test_a_store_from_before_the_pairs_is_upgraded_once_and_answers_the_sa
     alumni = {a.alumnus_id: a for a in made}
     await save(identity, made)
     crowded = namesakes_queries(made[0])
-    # As the store was: no pair counts, no entries, a marker without a version, an index per filter.
+    # As the store was: no pair counts, no entries, a marker without a version.
     await identity.db[FACETS].delete_many({"_id": {"$regex": "&"}})
     await identity.db[FACETS].replace_one({"_id": directory.BUILT}, {})
     await identity.db[ENTRIES].delete_many({})
-    await identity.db[repository.ALUMNI].create_index([("search.skills", 1), ("search.listed", 1), ("search.name", 1)])
     before = await counts(identity)
     assert not await directory.is_built(identity.db) and before and not any("&" in k for k in before)
     await check_every_page(identity, alumni, page_size=7, more=crowded)  # read as before the pairs, until the upgrade
 
     listed = len(expected(alumni, DirectoryQuery()))
-    await repository.ensure_indexes(identity.db)  # as identity starts: the alumni's directory indexes go
-    assert not [i for i in await (await identity.db[repository.ALUMNI].list_indexes()).to_list() if "search.listed" in i["key"]]
     assert await identity.run(lambda uow: directory_build.ensure_built(uow.db, uow.session)) == listed
     assert await identity.db[ENTRIES].count_documents({}) == listed
     upgraded = await counts(identity)
