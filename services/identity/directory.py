@@ -79,7 +79,7 @@ class DirectoryQuery:
         asked = self.asked()
         if len(asked) > 1:
             return directory_pairs.key(*asked) if len(asked) == 2 else None
-        return f"{asked[0][0]}:{asked[0][1]}" if asked else "all"
+        return directory_pairs.label(asked[0]) if asked else "all"
 
 
 def values(doc: dict[str, Any] | None) -> set[Facet]:
@@ -99,7 +99,7 @@ def values(doc: dict[str, Any] | None) -> set[Facet]:
 def facets(doc: dict[str, Any] | None) -> set[str]:
     """The facets an alumnus document is listed under (none when not listed)."""
     listed = ((doc or {}).get("search") or {}).get("listed")
-    return {"all"} | {f"{kind}:{value}" for kind, value in values(doc)} if listed else set()
+    return {"all"} | {directory_pairs.label(f) for f in values(doc)} if listed else set()
 
 
 def pairs(doc: dict[str, Any] | None) -> list[str]:
@@ -206,4 +206,4 @@ async def locate(db: AsyncDatabase, facet: str, offset: int, size: int, session:
 
 
 async def is_built(db: AsyncDatabase, session: AsyncClientSession | None = None) -> bool:
-    return await db[FACETS].find_one({"_id": BUILT, "version": VERSION}, {"_id": 1}, session=session) is not None
+    return await counted(db, [], session) is not None

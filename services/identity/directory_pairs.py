@@ -13,9 +13,14 @@ from typing import Any
 Facet = tuple[str, Any]  # (kind, value): ("skill", "python"), ("year", 2021)
 
 
+def label(facet: Facet) -> str:
+    """A facet as counts and entries name it: `skill:python`."""
+    return f"{facet[0]}:{facet[1]}"
+
+
 def key(a: Facet, b: Facet) -> str:
     first, second = sorted((a, b), key=lambda facet: facet[0])
-    return f"{first[0]}:{first[1]}&{second[0]}:{second[1]}"
+    return f"{label(first)}&{label(second)}"
 
 
 def pairs(values: set[Facet]) -> list[str]:

@@ -24,8 +24,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.identity import directory
+from services.identity import directory, directory_pairs
 from services.identity.directory import FACETS, ORDER, DirectoryQuery, Window
+from shared.lookups import find_many
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +38,30 @@ def entry(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     search = (doc or {}).get("search") or {}
     if not search.get("listed"):
         return None
-    return {"_id": doc["_id"], "n": search["name"], "v": sorted(f"{kind}:{value}" for kind, value in directory.values(doc))}
+    return {"_id": doc["_id"], "n": search["name"], "v": sorted(directory_pairs.label(f) for f in directory.values(doc))}
 
 
 def entry_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
     """What an alumnus document going from `before` to `after` does to its entry: `("put",
-    <entry>)`, `("drop", <selector>)`, or nothing (None)."""
+    <entry>)`, `("drop", <selector>)`, or nothing (None). An erased alumnus's entry is dropped
+    even when it was not listed: an instance of an earlier version may have left one."""
+    if before is not None and after is None:
+        return "drop", {"_id": before["_id"]}
     old, new = entry(before), entry(after)
     if new == old:
         return None
     return ("put", new) if new else ("drop", {"_id": old["_id"]})
 
 
+def _count_updates(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [({"_id": _id}, {"$inc": fields}) for _id, fields in sorted(directory.deltas(before, after).items())]
+
+
 def keep_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
     """Keep the counts and the entry in step with an alumnus document going from `before` to
     `after` (None: absent), with the unit of work's last writes."""
-    for _id, fields in sorted(directory.deltas(before, after).items()):
-        uow.update_last(FACETS, {"_id": _id}, {"$inc": fields}, upsert=True)
+    for selector, update in _count_updates(before, after):
+        uow.update_last(FACETS, selector, update, upsert=True)
     if change := entry_change(before, after):
         kind, doc = change
         if kind == "put":
@@ -64,7 +72,7 @@ def keep_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | 
 
 async def keep_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None, dict[str, Any]]], session: AsyncClientSession) -> None:
     """The same for many alumni documents at once (an import's chunk), in two writes."""
-    counts = [UpdateOne({"_id": _id}, {"$inc": fields}, upsert=True) for b, a in moves for _id, fields in sorted(directory.deltas(b, a).items())]
+    counts = [UpdateOne(selector, update, upsert=True) for b, a in moves for selector, update in _count_updates(b, a)]
     if counts:
         await db[FACETS].bulk_write(counts, ordered=False, session=session)
     changes = [change for b, a in moves if (change := entry_change(b, a))]
@@ -80,7 +88,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
 async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncClientSession | None = None) -> tuple[int, list[dict[str, Any]]]:
     """The total and the alumni documents of one directory page, in name order."""
     db, asked = alumni.database, query.asked()
-    offset, size, facet, singles = (query.page - 1) * query.page_size, query.page_size, query.facet(), [f"{k}:{v}" for k, v in asked]
+    offset, size, facet, singles = (query.page - 1) * query.page_size, query.page_size, query.facet(), [directory_pairs.label(f) for f in asked]
     found = await directory.counted(db, [facet, *singles] if facet else singles, session)
     if found is None:
         return await _scanned(alumni, query, session)
@@ -124,7 +132,7 @@ async def _whole(alumni: AsyncCollection, entries: list[dict[str, Any]], session
     ids = [e["_id"] for e in entries]
     # Listed still: an entry left behind (by an instance of an earlier version) never shows an
     # alumnus who withdrew.
-    docs = {d["_id"]: d async for d in alumni.find({"_id": {"$in": ids}, "search.listed": True}, session=session)} if ids else {}
+    docs = {d["_id"]: d for d in await find_many(alumni, "_id", ids, session=session, **{"search.listed": True})}
     if len(docs) < len(ids):
         log.warning("%d directory entries without a listed alumnus; rebuild them (directory_build.rebuild)", len(ids) - len(docs))
     return [docs[i] for i in ids if i in docs]

@@ -135,8 +135,6 @@ class MongoAlumni:
         """Delete the record and its ledger; keep only that this id was erased, and when."""
         before = await self.db[ALUMNI].find_one_and_delete({"_id": alumnus_id}, projection=directory.COUNTED, session=self.session)
         directory_search.keep_later(self.uow, before, None)
-        if directory_search.entry(before) is None:  # an entry an earlier version may have left: gone too
-            self.uow.delete_last(directory_search.ENTRIES, {"_id": alumnus_id})
         await self.db[LEDGER].delete_many({"alumnus_id": alumnus_id}, session=self.session)
         await self.db[ERASED].insert_one({"_id": alumnus_id, "erased_at": at}, session=self.session)
 
