@@ -128,12 +128,13 @@ async def measure_fanout(
     run = uuid.uuid4().hex[:6]
     title = f"Fan-out bench {run}"
     smtp = CountingSmtp(title).start()
-    notifications = stack.services["notifications"]
-    before = dict(notifications.process.env)
-    notifications.stop()
-    notifications.process.env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port)})
-    notifications.start()
-    await notifications.wait_ready(timeout=120)
+    senders = [s for s in stack.services.values() if s.name == "notifications"]  # both streams' when apart
+    before = [dict(s.process.env) for s in senders]
+    for notifications in senders:
+        notifications.stop()
+        notifications.process.env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port)})
+        notifications.start()
+    await asyncio.gather(*(s.wait_ready(timeout=120) for s in senders))
     try:
         addresses = await seed(stack.cfg, run, alumni, log)
 
@@ -176,23 +177,25 @@ async def measure_fanout(
             "welcome_during_fanout_ms": {"n": len(during_ms), "p50": round(percentile(during_ms, 50)), "p99": round(percentile(during_ms, 99))},
         }
     finally:
-        notifications.stop()
-        notifications.process.env.clear()
-        notifications.process.env.update(before)
+        for notifications, env in zip(senders, before):
+            notifications.stop()
+            notifications.process.env.clear()
+            notifications.process.env.update(env)
         smtp.stop()
 
 
-def bench_stack(extra_env: dict[str, str] | None = None) -> LocalStack:
-    return LocalStack(bench_config("bench-fanout", 29200), service_env={"CHAT_CHANNELS": "{}", "LOG_LEVEL": "WARNING", **(extra_env or {})})
+def bench_stack(extra_env: dict[str, str] | None = None, bulk_apart: bool = True) -> LocalStack:
+    return LocalStack(bench_config("bench-fanout", 29200, bulk_apart), service_env={"CHAT_CHANNELS": "{}", "LOG_LEVEL": "WARNING", **(extra_env or {})})
 
 
 async def main(args: argparse.Namespace) -> None:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the broker starting: not news
     extra = dict(e.split("=", 1) for e in args.env)
-    stack = bench_stack(extra)
+    stack = bench_stack(extra, bulk_apart=not args.one_notifications)
     stack.down(log=lambda line: None)  # whatever an interrupted run left
     shutil.rmtree(stack.cfg.home, ignore_errors=True)
-    print(f"starting an empty bench stack in {stack.cfg.home} ...", flush=True)
+    layout = "the bulk stream in a process of its own at nice 10" if stack.cfg.bulk_apart else "one process for both streams"
+    print(f"starting an empty bench stack in {stack.cfg.home} (notifications: {layout}) ...", flush=True)
     await stack.up_infrastructure(log=lambda line: None)
     try:
         await stack.up_services(log=lambda line: None)
@@ -220,6 +223,8 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--trickle-rate", type=float, default=0.5, help="departures per second during the whole run (well under the pipeline's capacity)")
     parser.add_argument("--quiet-seconds", type=float, default=120.0, help="how long the welcome latency is measured without a fan-out")
     parser.add_argument("--timeout", type=float, default=3600.0, help="give up when the last invitation has not arrived by then")
+    parser.add_argument("--one-notifications", action="store_true",
+                        help="notifications in one process for both message streams (by default: the bulk stream apart, at a lower CPU priority)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting for every service of the bench stack")
     asyncio.run(main(parser.parse_args(argv)))
     return 0

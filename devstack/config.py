@@ -23,6 +23,9 @@ class StackConfig:
     sink_http_port: int = 8025  # the local chat webhook sink
     zipkin_port: int = 9411  # the local trace store (Zipkin's API and UI)
     test_port_offset: int = 0  # shifts the test stack's ports, so two checkouts can test at once
+    # Notifications as two processes, the transactional stream and the bulk one (at a lower CPU
+    # priority), as in production; the tests' stack runs one, which they restart at will.
+    bulk_apart: bool = True
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "StackConfig":
@@ -40,6 +43,7 @@ class StackConfig:
             sink_http_port=int(env.get("ALUMNI_SINK_HTTP_PORT", 8025)),
             zipkin_port=int(env.get("ALUMNI_ZIPKIN_PORT", 9411)),
             test_port_offset=int(env.get("ALUMNI_TEST_PORT_OFFSET", 0)),
+            bulk_apart=env.get("ALUMNI_BULK_APART", "true").lower() not in ("0", "false", "no"),
         )
 
     def for_tests(self) -> "StackConfig":
@@ -55,6 +59,7 @@ class StackConfig:
             smtp_port=11025 + shift,
             sink_http_port=18025 + shift,
             zipkin_port=19411 + shift,
+            bulk_apart=False,
         )
 
     @property
@@ -69,6 +74,11 @@ class StackConfig:
         if not self.http_port_base:
             return dict(DEFAULT_HTTP_PORTS)
         return {name: self.http_port_base + i for i, name in enumerate(DEFAULT_HTTP_PORTS)}
+
+    @property
+    def bulk_notifications_port(self) -> int:
+        """The HTTP port of notifications' bulk process (`bulk_apart`)."""
+        return self.service_ports()["notifications"] + 100
 
     @property
     def sinks(self) -> Path:

@@ -52,6 +52,7 @@ class ManagedProcess:
     log_dir: Path
     env: dict[str, str] | None = None
     cwd: Path | None = None
+    nice: int = 0  # a lower CPU priority (coreutils' nice), inherited by every thread it starts
     exit_code: int | None = None  # known when this Python process started it and saw it exit
 
     @property
@@ -89,7 +90,7 @@ class ManagedProcess:
             out.flush()
             try:
                 proc = subprocess.Popen(
-                    self.argv,
+                    ["nice", "-n", str(self.nice), *self.argv] if self.nice else self.argv,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,

@@ -26,9 +26,10 @@ LOCAL_ATS_SOURCES = '{"local": {"kind": "generic", "secret": "local-ats-webhook-
 
 
 class ServiceProcess:
-    def __init__(self, cfg: StackConfig, name: str, port: int, extra_env: dict[str, str] | None = None, instance: str = "") -> None:
+    def __init__(self, cfg: StackConfig, name: str, port: int, extra_env: dict[str, str] | None = None, instance: str = "",
+                 nice: int = 0) -> None:
         """`instance`: a second process of the same service (same groups, same database) is
-        told apart by it."""
+        told apart by it. `nice`: its CPU priority below the others'."""
         self.name = name
         self.instance = instance
         self.port = port
@@ -65,6 +66,7 @@ class ServiceProcess:
             log_dir=cfg.logs,
             env=env,
             cwd=ROOT,
+            nice=nice,
         )
 
     @property

@@ -20,10 +20,15 @@ class LocalStack:
         self.database = DatabaseNode(cfg)
         self.sinks = SinksProcess(cfg)
         self.zipkin = ZipkinNode(cfg)
+        streams = {"notifications": {"MESSAGE_STREAM": "transactional"}} if cfg.bulk_apart else {}
         self.services = {
-            name: ServiceProcess(cfg, name, port, service_env)
+            name: ServiceProcess(cfg, name, port, {**(service_env or {}), **streams.get(name, {})})
             for name, port in cfg.service_ports().items()
         }
+        if cfg.bulk_apart:  # keyed `notifications-bulk`; stopped, started and listed with the others
+            self.services["notifications-bulk"] = ServiceProcess(
+                cfg, "notifications", cfg.bulk_notifications_port, {**(service_env or {}), "MESSAGE_STREAM": "bulk"}, instance="bulk", nice=10,
+            )
 
     def infrastructure_running(self) -> bool:
         return self.kafka.running() and self.database.running()
@@ -82,7 +87,7 @@ class LocalStack:
             ("kafka", self._state(self.kafka.process.pid()), self.cfg.bootstrap_servers),
             ("database", self._state(self.database.process.pid()), self.cfg.mongodb_uri),
         ]
-        rows += [(s.name, self._state(s.process.pid()), s.url) for s in self.services.values()]
+        rows += [(key, self._state(s.process.pid()), s.url) for key, s in self.services.items()]
         rows.append(("sinks", self._state(self.sinks.process.pid()), f"smtp://127.0.0.1:{self.cfg.smtp_port}, http://127.0.0.1:{self.cfg.sink_http_port}"))
         rows.append(("traces", self._state(self.zipkin.process.pid()), f"{self.zipkin.url}/zipkin/"))
         return rows

@@ -1,6 +1,7 @@
 """The notifications service's composition root: the only place that builds and wires its parts."""
 
 from datetime import timedelta
+from typing import Literal
 
 import httpx
 from fastapi import FastAPI
@@ -15,11 +16,11 @@ from services.notifications.hosted_events import HostedEventMessages
 from services.notifications.links import EmailConfirmationLinks, ExitFormLinks
 from services.notifications.domain import Planning
 from services.notifications.handlers import event_handlers
-from services.notifications.routing import load_routes
+from services.notifications.routing import fan_out_topics, load_routes
 from services.notifications.senders import SmtpSender, WebhookSender
 from services.notifications.templating import Templates, check_templates
 from services.notifications.unsubscribe import UnsubscribeLinks
-from shared.events.notifications import MAX_EMAILS_PER_BATCH
+from shared.events.notifications import MAX_EMAILS_PER_BATCH, BulkEmailsRequested
 from shared.web.personal_data import personal_data_router
 from shared.service import ServiceRuntime, create_service
 from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks, RsvpLinks
@@ -46,6 +47,11 @@ class Settings(ServiceSettings):
     # At most this many consent-gated emails a second from one process (0: as fast as it can):
     # a mail provider's rate, or room left on the machine for transactional mail.
     bulk_emails_per_second: float = Field(default=0.0, ge=0, le=10_000)
+    # Which of the two message streams this deployment handles: `bulk` (fan-outs to many alumni
+    # and every consent-gated send), `transactional` (everything else: one person's email, chat,
+    # the projections) or both. Run one deployment of each, the bulk one with a lower CPU share,
+    # so that a campaign to 50,000 alumni never slows a leaver's welcome email.
+    message_stream: Literal["all", "transactional", "bulk"] = "all"
     mail_from: str = "Alumni network <alumni@example.com>"
     message_id_domain: str = "alumni.example.com"
     # Chat channels (JSON, see services/notifications/channels.py); a route to an absent one sends nothing.
@@ -139,7 +145,11 @@ def build(settings: Settings | None = None) -> FastAPI:
         await http.aclose()
         await mailer.close()
 
+    events = event_handlers(deps)
+    if settings.message_stream != "all":
+        bulk = fan_out_topics(table) | {BulkEmailsRequested.event_type.topic}
+        events.consume_only(bulk if settings.message_stream == "bulk" else events.handled_topics() - bulk)
     return create_service(
-        NAME, settings, events=event_handlers(deps), http_routers=[http_router(deps), personal_data_router(NAME, personal_data(deps))], on_start=[prepare], on_stop=[close],
+        NAME, settings, events=events, http_routers=[http_router(deps), personal_data_router(NAME, personal_data(deps))], on_start=[prepare], on_stop=[close],
         secret_paths=("/unsubscribe/",),
     )

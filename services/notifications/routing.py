@@ -10,6 +10,7 @@ from shared.events.types import Purpose
 
 ROUTES_FILE = Path(__file__).with_name("routes.toml")
 AUDIENCES = ("alumnus", "leaver", "address", "invitees", "attendees", "named")
+MANY = ("invitees", "attendees", "named")  # an event's many alumni at once: a fan-out
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,11 @@ def load_routes(path: Path = ROUTES_FILE) -> RoutingTable:
             raise RoutingError(f"{path.name}: two routes of {route.event} to {route.audience} by {route.channel}")
         routes.append(route)
     return RoutingTable(tuple(routes), frozenset(data.get("silent", {}).get("types", [])))
+
+
+def fan_out_topics(table: RoutingTable) -> set[str]:
+    """The topics whose routed events all go to many alumni at once (an invitation, a reminder):
+    the bulk stream's, with the consent-gated sends (services/notifications/app.py)."""
+    many = {r.event for r in table.routes if r.audience in MANY}
+    few = {r.event for r in table.routes if r.audience not in MANY}
+    return {t.topic for t in registry if t.type in many} - {t.topic for t in registry if t.type in few}

@@ -40,6 +40,7 @@ class EventRouter:
         self.idempotent: set[str] = set()
         self.permanent = permanent
         self.waiting = waiting
+        self.consumed: frozenset[str] | None = None  # None: every topic with a handler
 
     def on(
         self, *models: type[Event], on_give_up: GiveUp | None = None, concurrency: int | None = None, idempotent: bool = False
@@ -77,8 +78,20 @@ class EventRouter:
         self.on(*models)(nothing)
         self.skipped.update(model.event_type.type for model in models)
 
+    def consume_only(self, topics: set[str]) -> None:
+        """Subscribe to these of the handled topics only: the others are left to another
+        deployment of the same service (its consumer groups are per topic)."""
+        if unknown := topics - self.handled_topics():
+            raise ValueError(f"no handler reads {sorted(unknown)}")
+        self.consumed = frozenset(topics)
+
+    def handled_topics(self) -> set[str]:
+        return {event_type.topic for event_type, _ in self.handlers.values()}
+
     def topics(self) -> list[str]:
-        return sorted({event_type.topic for event_type, _ in self.handlers.values()})
+        """The topics this process subscribes to."""
+        handled = self.handled_topics()
+        return sorted(handled if self.consumed is None else handled & self.consumed)
 
     def is_permanent(self, exc: BaseException) -> bool:
         return isinstance(exc, self.permanent)
