@@ -5,7 +5,9 @@ a real SMTP server, while departures trickle in and their welcome emails are tim
     .venv/bin/python -m bench.fanout --alumni 3000 --trickle-rate 0.5 --quiet-seconds 120
 
 Standalone, it starts a stack of its own (.stack/bench-fanout, other ports than the pipeline
-bench's), emptied at every run. `measure_fanout(stack, alumni, log)` runs on any running stack.
+bench's), emptied at every run, with notifications as `./alumni up` runs it: the bulk message
+stream in a process of its own at a lower CPU priority (`--one-notifications`: one process for
+both). `measure_fanout(stack, alumni, log)` runs on any running stack.
 
 The alumni are seeded by writing what each service's handlers would have written for an
 eligible completion: identity's alumni (through its domain's `Alumnus.register` and its
@@ -123,8 +125,8 @@ async def measure_fanout(
 ) -> dict:
     """On a running stack: seed `alumni` consented alumni, time the welcome email without a
     fan-out, then host one event for them all and time the invitations and the welcome email
-    during the fan-out. Notifications is restarted to send to this bench's SMTP server (and
-    restarted as it was at the end)."""
+    during the fan-out. Notifications (each of its processes) is restarted to send to this
+    bench's SMTP server, and stopped at the end with its settings as they were."""
     run = uuid.uuid4().hex[:6]
     title = f"Fan-out bench {run}"
     smtp = CountingSmtp(title).start()

@@ -23,8 +23,9 @@ class StackConfig:
     sink_http_port: int = 8025  # the local chat webhook sink
     zipkin_port: int = 9411  # the local trace store (Zipkin's API and UI)
     test_port_offset: int = 0  # shifts the test stack's ports, so two checkouts can test at once
-    # Notifications as two processes, the transactional stream and the bulk one (at a lower CPU
-    # priority), as in production; the tests' stack runs one, which they restart at will.
+    # Each service as its workloads (services.WORKLOADS: notifications' bulk stream apart, at a
+    # lower CPU priority), as in production; the tests' stack runs one process of each, which
+    # they restart at will.
     bulk_apart: bool = True
 
     @classmethod
@@ -74,11 +75,6 @@ class StackConfig:
         if not self.http_port_base:
             return dict(DEFAULT_HTTP_PORTS)
         return {name: self.http_port_base + i for i, name in enumerate(DEFAULT_HTTP_PORTS)}
-
-    @property
-    def bulk_notifications_port(self) -> int:
-        """The HTTP port of notifications' bulk process (`bulk_apart`)."""
-        return self.service_ports()["notifications"] + 100
 
     @property
     def sinks(self) -> Path:

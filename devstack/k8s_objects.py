@@ -1,10 +1,10 @@
-"""The Kubernetes objects of one service, and the topic catalog as Strimzi KafkaTopics: plain
-dictionaries, built from what the code says (ports, subscriptions, secrets, the catalog)."""
+"""The Kubernetes objects of one workload of a service: plain dictionaries, built from what the
+code says (ports, subscriptions, secrets); the topic catalog's are in k8s_topics.py."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from shared.topics import CATALOG, DEAD_LETTER_PARTITIONS, consumer_group
+from shared.topics import CATALOG, consumer_group
 
 PART_OF = "alumni"
 IMAGE = "alumni-platform"
@@ -30,11 +30,24 @@ DEFAULT_EXTERNAL_EGRESS = (443,)  # the identity provider's JWKS
 
 @dataclass(frozen=True)
 class ServiceFacts:
-    name: str
+    """One workload of a service (services.WORKLOADS): most services are one, named after them."""
+
+    service: str
     port: int
     subscriptions: dict[str, int]  # topic -> consumers in one process
     secrets: list[str]
     shutdown_seconds: float
+    workload: str = ""  # the Deployment's name, when not the service's
+    settings: dict[str, str] = field(default_factory=dict)  # what makes this workload what it is (MESSAGE_STREAM)
+
+    @property
+    def name(self) -> str:
+        return self.workload or self.service
+
+    @property
+    def is_main(self) -> bool:
+        """The workload named after its service: the one its HTTP Service and account are for."""
+        return self.name == self.service
 
 
 def labels(name: str) -> dict[str, str]:
@@ -51,19 +64,20 @@ def deployment(facts: ServiceFacts) -> dict:
     container = {
         "name": facts.name,
         "image": IMAGE,
-        "args": [f"services.{facts.name}"],
+        "args": [f"services.{facts.service}"],
         "ports": [{"name": "http", "containerPort": facts.port}],
         "env": [
             {"name": "HTTP_HOST", "value": "0.0.0.0"},
             {"name": "HTTP_PORT", "value": str(facts.port)},
-            {"name": "OTEL_SERVICE_NAME", "value": f"alumni-{facts.name}"},
+            {"name": "OTEL_SERVICE_NAME", "value": f"alumni-{facts.service}"},
             {"name": "SHUTDOWN_TIMEOUT_SECONDS", "value": str(int(facts.shutdown_seconds))},
             # Secrets as files, one per key, never in the environment (shared/settings.py reads them).
             {"name": "ALUMNI_SECRETS_DIR", "value": SECRETS_MOUNT},
+            *({"name": k, "value": v} for k, v in sorted(facts.settings.items())),
         ],
         "envFrom": [
             {"configMapRef": {"name": "alumni-config"}},
-            {"configMapRef": {"name": f"alumni-{facts.name}", "optional": True}},
+            {"configMapRef": {"name": f"alumni-{facts.service}", "optional": True}},
         ],
         "resources": {"requests": {"cpu": CPU_REQUEST, "memory": MEMORY_REQUEST}, "limits": {"memory": MEMORY_LIMIT}},
         "startupProbe": _probe("/health/ready", period=2, failures=45),
@@ -94,14 +108,14 @@ def deployment(facts: ServiceFacts) -> dict:
                     "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(facts.port), "prometheus.io/path": "/metrics"},
                 },
                 "spec": {
-                    "serviceAccountName": facts.name,
+                    "serviceAccountName": facts.service,
                     "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": int(PRE_STOP_SECONDS + facts.shutdown_seconds + GRACE_MARGIN_SECONDS),
                     "securityContext": {"runAsNonRoot": True, "fsGroup": UID, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
                     "volumes": [
                         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                        {"name": "secrets", "secret": {"secretName": f"alumni-{facts.name}-secrets", "defaultMode": 0o440}},
+                        {"name": "secrets", "secret": {"secretName": f"alumni-{facts.service}-secrets", "defaultMode": 0o440}},
                     ],
                 },
             },
@@ -152,7 +166,7 @@ def scaled_object(facts: ServiceFacts) -> dict | None:
             "name": topic.replace(".", "-"),
             "metadata": {
                 "bootstrapServersFromEnv": "KAFKA_BOOTSTRAP_SERVERS",
-                "consumerGroup": consumer_group(facts.name, topic),
+                "consumerGroup": consumer_group(facts.service, topic),
                 "topic": topic,
                 "lagThreshold": LAG_PER_REPLICA,
                 "offsetResetPolicy": "earliest",
@@ -182,7 +196,7 @@ def network_policy(facts: ServiceFacts) -> dict:
     """Ingress: the ingress controller, Prometheus and the platform's own services (identity
     gathers a person's data from the others) on the HTTP port. Egress: DNS, Kafka, MongoDB,
     the collector, and the outside world only on the ports this service needs."""
-    external = EXTERNAL_EGRESS.get(facts.name, DEFAULT_EXTERNAL_EGRESS)
+    external = EXTERNAL_EGRESS.get(facts.service, DEFAULT_EXTERNAL_EGRESS)
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -220,25 +234,3 @@ def network_policy(facts: ServiceFacts) -> dict:
 
 def _namespace(name: str) -> dict:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
-
-
-def kafka_topics(cluster: str = "alumni") -> list[dict]:
-    """The catalog as Strimzi KafkaTopics (kafka.strimzi.io/v1), dead-letter twins included."""
-    topics = []
-    for topic in CATALOG:
-        for name, partitions, retention_days in (
-            (topic.name, topic.partitions, 7),
-            (topic.dead_letter, DEAD_LETTER_PARTITIONS, 30),  # read rarely, replayed by an operator
-        ):
-            topics.append({
-                "apiVersion": "kafka.strimzi.io/v1",
-                "kind": "KafkaTopic",
-                "metadata": {"name": name, "labels": {"strimzi.io/cluster": cluster, "app.kubernetes.io/part-of": PART_OF}},
-                "spec": {
-                    "topicName": name,
-                    "partitions": partitions,
-                    "replicas": 3,
-                    "config": {"retention.ms": str(retention_days * 86_400_000), "min.insync.replicas": "2"},
-                },
-            })
-    return topics

@@ -10,6 +10,7 @@ from devstack.database import DatabaseNode
 from devstack.kafka import KafkaNode, ensure_topics
 from devstack.services import ServiceProcess, SinksProcess
 from devstack.zipkin import ZipkinNode
+from services import workloads
 from shared.topics import topic_partitions
 
 
@@ -20,15 +21,12 @@ class LocalStack:
         self.database = DatabaseNode(cfg)
         self.sinks = SinksProcess(cfg)
         self.zipkin = ZipkinNode(cfg)
-        streams = {"notifications": {"MESSAGE_STREAM": "transactional"}} if cfg.bulk_apart else {}
-        self.services = {
-            name: ServiceProcess(cfg, name, port, {**(service_env or {}), **streams.get(name, {})})
-            for name, port in cfg.service_ports().items()
-        }
-        if cfg.bulk_apart:  # keyed `notifications-bulk`; stopped, started and listed with the others
-            self.services["notifications-bulk"] = ServiceProcess(
-                cfg, "notifications", cfg.bulk_notifications_port, {**(service_env or {}), "MESSAGE_STREAM": "bulk"}, instance="bulk", nice=10,
-            )
+        self.services: dict[str, ServiceProcess] = {}
+        for name, port in cfg.service_ports().items():
+            apart = workloads(name) if cfg.bulk_apart else {name: {}}
+            for i, (workload, settings) in enumerate(apart.items()):  # the others: lower priority, ports 100 apart
+                env, instance = {**(service_env or {}), **settings}, workload.removeprefix(name).lstrip("-")
+                self.services[workload] = ServiceProcess(cfg, name, port + 100 * i, env, instance=instance, nice=10 if i else 0)
 
     def infrastructure_running(self) -> bool:
         return self.kafka.running() and self.database.running()

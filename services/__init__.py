@@ -9,3 +9,17 @@ DEFAULT_HTTP_PORTS: dict[str, int] = {
     "notifications": 8004,
     "engagement": 8005,
 }
+
+# A service deployed as more than one workload, each with the settings that make it so:
+# notifications' bulk message stream apart from its transactional one (MESSAGE_STREAM), with a
+# CPU budget of its own and scaled on its own topics' lag. The first workload is the service's
+# own (its name, its HTTP Service); the launcher, docker-compose.yml and the Kubernetes
+# manifests all follow this table.
+WORKLOADS: dict[str, dict[str, dict[str, str]]] = {
+    "notifications": {"notifications": {"MESSAGE_STREAM": "transactional"}, "notifications-bulk": {"MESSAGE_STREAM": "bulk"}},
+}
+
+
+def workloads(service: str) -> dict[str, dict[str, str]]:
+    """The service's workloads by name, each with its own settings (one, named after it, for most)."""
+    return WORKLOADS.get(service, {service: {}})

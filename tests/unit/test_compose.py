@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from services import DEFAULT_HTTP_PORTS
+from services import DEFAULT_HTTP_PORTS, workloads
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -144,3 +144,16 @@ def test_dockerfile_installs_the_locked_runtime_and_the_code() -> None:
         assert re.search(rf"^COPY {folder} ", dockerfile, re.M), folder
     # The GPL test database never ships in the image.
     assert "secantusdb" not in (ROOT / "requirements.lock").read_text()
+
+
+@pytest.mark.parametrize("service", [s for s in DEFAULT_HTTP_PORTS if len(workloads(s)) > 1])
+def test_a_service_of_several_workloads_runs_each_with_its_settings_the_others_unpublished_and_lighter(service: str) -> None:
+    main, *others = workloads(service)
+    for name, settings in workloads(service).items():
+        env = SERVICES[name]["environment"]
+        assert SERVICES[name]["command"] == [f"services.{service}"]
+        assert {k: env[k] for k in settings} == settings
+        # The same configuration as the service's own, but for what makes the workload.
+        assert {k: v for k, v in env.items() if k not in settings} == {k: v for k, v in SERVICES[main]["environment"].items() if k not in settings}
+    for name in others:
+        assert "ports" not in SERVICES[name] and SERVICES[name]["cpu_shares"] < SERVICES[main].get("cpu_shares", 1024)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from devstack import manifests
-from services import DEFAULT_HTTP_PORTS
+from services import DEFAULT_HTTP_PORTS, workloads
 from shared.topics import CATALOG, DEAD_LETTER_PARTITIONS, consumer_group, topic_partitions
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -93,12 +93,13 @@ def test_every_service_is_deployed_safely(overlay: str) -> None:
     by_kind: dict[str, dict[str, dict]] = {}
     for obj in objects:
         by_kind.setdefault(obj["kind"], {})[obj["metadata"]["name"]] = obj
-    assert set(by_kind["Deployment"]) == set(DEFAULT_HTTP_PORTS)
+    assert set(by_kind["Deployment"]) == {w for service in DEFAULT_HTTP_PORTS for w in workloads(service)}
     for name, deployment in by_kind["Deployment"].items():
+        service = facts()[name].service
         pod = deployment["spec"]["template"]["spec"]
         [container] = pod["containers"]
         assert container["image"].startswith("registry.example.com/alumni/alumni-platform:")
-        assert container["args"] == [f"services.{name}"]
+        assert container["args"] == [f"services.{service}"] and pod["serviceAccountName"] == service
         assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
         assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
         security = container["securityContext"]
@@ -107,14 +108,17 @@ def test_every_service_is_deployed_safely(overlay: str) -> None:
         assert container["resources"]["limits"]["memory"] and container["resources"]["requests"]["memory"]
         # Secrets are files the settings read (ALUMNI_SECRETS_DIR), never environment variables.
         secret_volume = next(v for v in pod["volumes"] if "secret" in v)
-        assert secret_volume["secret"]["secretName"] == f"alumni-{name}-secrets"
+        assert secret_volume["secret"]["secretName"] == f"alumni-{service}-secrets"
         mount = next(m for m in container["volumeMounts"] if m["name"] == secret_volume["name"])
         assert {"name": "ALUMNI_SECRETS_DIR", "value": mount["mountPath"]} in container["env"] and mount["readOnly"]
         assert not any("secretRef" in source for source in container.get("envFrom", []))
         labels = deployment["spec"]["selector"]["matchLabels"]
         assert by_kind["PodDisruptionBudget"][name]["spec"]["selector"]["matchLabels"] == labels
         assert by_kind["NetworkPolicy"][name]["spec"]["podSelector"]["matchLabels"] == labels
-        assert by_kind["Service"][name]["spec"]["selector"] == labels
+        if name == service:  # one HTTP Service, for the service's own workload
+            assert by_kind["Service"][name]["spec"]["selector"] == labels
+        else:
+            assert name not in by_kind["Service"] and name not in by_kind["ServiceAccount"]
     assert by_kind["NetworkPolicy"]["default-deny"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
@@ -131,7 +135,7 @@ def test_each_service_scales_on_the_lag_of_its_own_groups_within_its_partitions(
         triggers = {t["metadata"]["topic"]: t["metadata"] for t in spec["triggers"]}
         assert set(triggers) == set(service.subscriptions)
         for topic, metadata in triggers.items():
-            assert metadata["consumerGroup"] == consumer_group(name, topic)
+            assert metadata["consumerGroup"] == consumer_group(service.service, topic)
         widest = max(math.ceil(partitions[t] / workers) for t, workers in service.subscriptions.items())
         assert spec["maxReplicaCount"] == widest
         assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
@@ -162,3 +166,18 @@ def test_a_drifted_manifest_is_caught() -> None:
     name = "topics/topics.yaml"
     files[name] = files[name].replace("partitions: 6", "partitions: 7", 1)
     assert manifests.stale(files) == [name]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_notifications_runs_its_two_message_streams_as_two_workloads_that_read_every_topic_once(overlay: str) -> None:
+    deployments = {o["metadata"]["name"]: o for o in rendered(f"overlays/{overlay}") if o["kind"] == "Deployment"}
+    streams = {}
+    for name in ("notifications", "notifications-bulk"):
+        [container] = deployments[name]["spec"]["template"]["spec"]["containers"]
+        streams[name] = {e["name"]: e.get("value") for e in container["env"]}["MESSAGE_STREAM"]
+    assert streams == {"notifications": "transactional", "notifications-bulk": "bulk"}
+    transactional, bulk = set(facts()["notifications"].subscriptions), set(facts()["notifications-bulk"].subscriptions)
+    assert "alumni.notification.email-bulk" in bulk and "alumni.notification.email" in transactional
+    assert not transactional & bulk
+    scaled = {o["metadata"]["name"]: o for o in rendered(f"overlays/{overlay}") if o["kind"] == "ScaledObject"}
+    assert {t["metadata"]["topic"] for t in scaled["notifications-bulk"]["spec"]["triggers"]} == bulk
