@@ -7,8 +7,7 @@ import asyncio
 import socket
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.message import Message
 from typing import Protocol
 
 import aiosmtplib
@@ -17,6 +16,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.notifications.channels import ChatChannel, payload
+from services.notifications.mime import mime_message
 from services.notifications.templating import Email
 from shared.messaging.failures import PermanentError, TransientError
 
@@ -69,27 +69,9 @@ class SmtpSender:
         self._quitting: set[asyncio.Task] = set()
         self.opened = 0  # connections opened so far
 
-    def message(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = email.subject
-        message["Date"] = formatdate(usegmt=True)
+    def message(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None) -> Message:
         # Derived from the delivery: a retried send carries the same Message-ID.
-        message["Message-ID"] = f"<{delivery_id}@{self.domain}>"
-        if unsubscribe_url:
-            message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
-        message.set_content(email.text)
-        message.add_alternative(email.html, subtype="html")
-        for attachment in email.attachments:
-            maintype, _, rest = attachment.content_type.partition("/")
-            subtype, *params = [p.strip() for p in rest.split(";")]
-            message.add_attachment(
-                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename,
-                params=dict(p.split("=", 1) for p in params if "=" in p),
-            )
-        return message
+        return mime_message(email, sender=self.sender, to=to, message_id=f"<{delivery_id}@{self.domain}>", unsubscribe_url=unsubscribe_url)
 
     async def send(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None, *, bulk: bool = False) -> None:
         message = self.message(delivery_id, to, email, unsubscribe_url)
@@ -107,7 +89,7 @@ class SmtpSender:
         for connection in idle:
             await _quit(connection.client)
 
-    async def _send(self, message: EmailMessage, bulk: bool) -> None:
+    async def _send(self, message: Message, bulk: bool) -> None:
         await self._acquire(bulk)
         try:
             for attempt in (1, 2):

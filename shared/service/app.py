@@ -21,7 +21,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared.clock import Clock
-from shared.messaging import aiokafka_fix
+from shared.messaging import aiokafka_fix, long_poll
 from shared.messaging.kafka import KafkaBus
 from shared.messaging.kafka_security import KafkaSecurity, KafkaSecurityError
 from shared.messaging.outbox import EventTooLarge
@@ -65,6 +65,7 @@ def create_service(
         raise
     telemetry = configure_telemetry(name)
     aiokafka_fix.apply()
+    long_poll.apply(settings.kafka_fetch_idle_max_wait_ms)
     failpoints.arm(settings.alumni_failpoints)
     try:
         kafka_security = KafkaSecurity.from_settings(settings)

@@ -1,0 +1,72 @@
+"""An email as a MIME message: text and HTML as alternatives, attachments beside them
+(multipart/mixed), headers encoded where they are not ASCII (RFC 2047), bodies in
+quoted-printable UTF-8.
+
+Built with the email package's compat32 classes rather than `EmailMessage`: under the default
+policy every header set is parsed into a header object and folded again when the message is
+flattened, which made a welcome email cost 1.3 ms of CPU against 0.3 ms this way (a third of the
+notifications service's CPU per departure went to its three emails). The message is the same
+once parsed (tests/unit/notifications/test_mime.py).
+"""
+
+from email import encoders
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
+
+from services.notifications.templating import Email
+
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP  # readable in the raw message, and what mail filters expect of text
+
+
+def _one_line(value: str) -> str:
+    if "\r" in value or "\n" in value:  # what the default policy refuses too: no header injection
+        raise ValueError("header values may not contain line breaks")
+    return value
+
+
+def _header(value: str) -> str | Header:
+    return value if _one_line(value).isascii() else Header(value, "utf-8")
+
+
+def _address(value: str) -> str:
+    name, address = parseaddr(_one_line(value))
+    return formataddr((name, address), charset="utf-8") if address else value
+
+
+def _text(body: str, subtype: str) -> MIMEText:
+    part = MIMEText(body if body.endswith("\n") else body + "\n", subtype, _UTF8)  # as EmailMessage ends its text
+    del part["MIME-Version"]  # once, at the top
+    return part
+
+
+def mime_message(email: Email, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None) -> Message:
+    body = MIMEMultipart("alternative", _subparts=[_text(email.text, "plain"), _text(email.html, "html")])
+    if email.attachments:
+        del body["MIME-Version"]
+        message = MIMEMultipart("mixed", _subparts=[body])
+        for attachment in email.attachments:
+            maintype, _, rest = attachment.content_type.partition("/")
+            subtype, *params = [p.strip() for p in rest.split(";")]
+            part = MIMEBase(maintype, subtype, **dict(p.split("=", 1) for p in params if "=" in p))
+            del part["MIME-Version"]
+            part.set_payload(attachment.data)
+            encoders.encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+            message.attach(part)
+    else:
+        message = body
+    message["From"] = _address(sender)
+    message["To"] = _address(to)
+    message["Subject"] = _header(email.subject)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id
+    if unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{_one_line(unsubscribe_url)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+    return message

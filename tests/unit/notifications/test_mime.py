@@ -1,0 +1,76 @@
+"""An email's MIME message (services/notifications/mime.py) reads, once parsed as a mail client
+or the tests' mailbox parses it, as the same message `EmailMessage` made before: the same
+headers, the same text, HTML and attachments in the same structure; and no header takes a line
+break."""
+
+import email
+import email.policy
+import re
+from email.message import EmailMessage
+
+import pytest
+
+from services.notifications.mime import mime_message
+from services.notifications.templating import Attachment, Email
+
+SENDER = "Réseau des anciens <alumni@example.com>"
+CALENDAR = Attachment("event.ics", "text/calendar; method=REQUEST", b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n")
+EMAILS = {
+    "english, no attachment": Email(subject="Welcome to the alumni network", text="Hello Jo,\n\nWelcome.\n", html="<p>Hello Jo,</p><p>Welcome.</p>"),
+    "french, long lines": Email(
+        subject="Bienvenue dans le réseau des anciens, Zoé : votre espace, vos événements et vos contacts vous attendent",
+        text="Bonjour Zoé,\n\n" + "Vous faites désormais partie du réseau des anciens. " * 12 + "\n",
+        html="<p>Bonjour Zoé,</p><p>" + "Vous faites désormais partie du réseau. " * 12 + "</p>",
+    ),
+    "an invitation with its calendar": Email(subject="Soirée des anciens à Lyon", text="Venez !\n", html="<p>Venez !</p>", attachments=(CALENDAR,)),
+}
+
+
+def made_before(email_: Email, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None) -> EmailMessage:
+    """The message as SmtpSender made it with EmailMessage and the default policy."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"], message["Date"] = sender, to, email_.subject, "Wed, 02 Dec 2026 14:00:00 GMT"
+    message["Message-ID"] = message_id
+    if unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(email_.text)
+    message.add_alternative(email_.html, subtype="html")
+    for a in email_.attachments:
+        maintype, _, rest = a.content_type.partition("/")
+        subtype, *params = [p.strip() for p in rest.split(";")]
+        message.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename, params=dict(p.split("=", 1) for p in params))
+    return message
+
+
+def read(raw: bytes) -> dict:
+    """What a reader of the message gets out of it, sent as aiosmtplib sends it (CRLF lines)."""
+    message = email.message_from_bytes(re.sub(rb"\r?\n", b"\r\n", raw), policy=email.policy.default)
+    headers = {h: str(message[h]) for h in ("From", "To", "Subject", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post") if h in message}
+    parts = [(p.get_content_type(), dict(p.get_params() or [])) for p in message.walk()]
+    attachments = [(a.get_filename(), a.get_content_type(), a.get_param("method"), a.get_content()) for a in message.iter_attachments()]
+    body = {kind: message.get_body((kind,)).get_content() for kind in ("plain", "html")}
+    return {"headers": headers, "structure": [(t, {k: v for k, v in p.items() if k not in ("boundary", t)}) for t, p in parts],
+            "attachments": attachments, "body": body, "date": message["Date"] is not None}
+
+
+@pytest.mark.parametrize("name", EMAILS)
+@pytest.mark.parametrize("unsubscribe", [None, "https://alumni.example.com/unsubscribe/abc.def"])
+def test_the_message_reads_as_the_one_email_message_made(name: str, unsubscribe: str | None) -> None:
+    fields = {"sender": SENDER, "to": "zoe.dupont@home.example", "message_id": "<d-42@alumni.example.com>", "unsubscribe_url": unsubscribe}
+    new = mime_message(EMAILS[name], **fields).as_bytes()
+    old = made_before(EMAILS[name], **fields).as_bytes(policy=email.policy.SMTP)
+    assert read(new) == read(old)
+    assert new.isascii() and all(len(line) <= 998 for line in new.splitlines())  # 7-bit, RFC 5322 line bound
+
+
+@pytest.mark.parametrize("field", ["subject", "to", "sender"])
+def test_a_header_value_with_a_line_break_is_refused(field: str) -> None:
+    fields = {"sender": SENDER, "to": "zoe@home.example", "message_id": "<d-1@x>", "unsubscribe_url": None}
+    message = EMAILS["english, no attachment"]
+    if field == "subject":
+        message = Email(subject="Hello\r\nBcc: everyone@example.com", text="x", html="x")
+    else:
+        fields[field] = "zoe@home.example\nBcc: everyone@example.com"
+    with pytest.raises(ValueError, match="line breaks"):
+        mime_message(message, **fields)
