@@ -9,14 +9,19 @@ notifications service's CPU per departure went to its three emails). The message
 once parsed (tests/unit/notifications/test_mime.py).
 """
 
+import io
 from email import encoders
 from email.charset import QP, Charset
+from email.generator import BytesGenerator
 from email.header import Header
-from email.message import Message
+from email.message import EmailMessage, Message
+from email.policy import compat32
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
+
+import aiosmtplib
 
 from services.notifications.templating import Email
 
@@ -25,7 +30,7 @@ _UTF8.body_encoding = QP  # readable in the raw message, and what mail filters e
 
 
 def _one_line(value: str) -> str:
-    if "\r" in value or "\n" in value:  # what the default policy refuses too: no header injection
+    if len(value.splitlines()) > 1 or value.endswith(("\r", "\n")):  # no header injection, as the default policy
         raise ValueError("header values may not contain line breaks")
     return value
 
@@ -46,6 +51,10 @@ def _text(body: str, subtype: str) -> MIMEText:
 
 
 def mime_message(email: Email, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None) -> Message:
+    """The message; an `EmailMessage` of the default policy where an address is not ASCII
+    (compat32 cannot write one; aiosmtplib sends it with SMTPUTF8)."""
+    if not (parseaddr(_one_line(sender))[1].isascii() and parseaddr(_one_line(to))[1].isascii()):
+        return _international(email, sender=sender, to=to, message_id=message_id, unsubscribe_url=unsubscribe_url)
     body = MIMEMultipart("alternative", _subparts=[_text(email.text, "plain"), _text(email.html, "html")])
     if email.attachments:
         del body["MIME-Version"]
@@ -69,4 +78,34 @@ def mime_message(email: Email, *, sender: str, to: str, message_id: str, unsubsc
     if unsubscribe_url:
         message["List-Unsubscribe"] = f"<{_one_line(unsubscribe_url)}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+    return message
+
+
+async def transmit(client: aiosmtplib.SMTP, message: Message) -> dict:
+    """Send one message on a connected client; the recipients the server refused."""
+    if isinstance(message, EmailMessage):
+        errors, _ = await client.send_message(message)
+        return errors
+    data = io.BytesIO()
+    # Not aiosmtplib's flattening: for a compat32 message it would write a body line that starts
+    # with "From " as ">From ".
+    BytesGenerator(data, mangle_from_=False, policy=compat32).flatten(message)
+    errors, _ = await client.sendmail(parseaddr(message["From"])[1], [parseaddr(message["To"])[1]], data.getvalue())
+    return errors
+
+
+def _international(email: Email, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, email.subject
+    message["Date"], message["Message-ID"] = formatdate(usegmt=True), message_id
+    if unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    for attachment in email.attachments:
+        maintype, _, rest = attachment.content_type.partition("/")
+        subtype, *params = [p.strip() for p in rest.split(";")]
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename,
+                               params=dict(p.split("=", 1) for p in params if "=" in p))
     return message

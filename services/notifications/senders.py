@@ -16,7 +16,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.notifications.channels import ChatChannel, payload
-from services.notifications.mime import mime_message
+from services.notifications.mime import mime_message, transmit
 from services.notifications.templating import Email
 from shared.messaging.failures import PermanentError, TransientError
 
@@ -96,7 +96,7 @@ class SmtpSender:
                 connection = await self._connection()
                 reused = connection.messages > 0
                 try:
-                    errors, _ = await connection.client.send_message(message)
+                    errors = await transmit(connection.client, message)
                 except aiosmtplib.SMTPServerDisconnected:
                     connection.client.close()
                     if reused and attempt == 1:

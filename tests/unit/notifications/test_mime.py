@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from services.notifications.mime import mime_message
+from services.notifications.mime import mime_message, transmit
 from services.notifications.templating import Attachment, Email
 
 SENDER = "Réseau des anciens <alumni@example.com>"
@@ -23,7 +23,23 @@ EMAILS = {
         html="<p>Bonjour Zoé,</p><p>" + "Vous faites désormais partie du réseau. " * 12 + "</p>",
     ),
     "an invitation with its calendar": Email(subject="Soirée des anciens à Lyon", text="Venez !\n", html="<p>Venez !</p>", attachments=(CALENDAR,)),
+    "a line starting with From": Email(subject="Drinks", text="Line one\nFrom 18:00, drinks\n", html="<p>x</p>\nFrom 18:00\n"),
 }
+
+
+class Client:
+    """What transmit hands to aiosmtplib."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple] = []
+
+    async def sendmail(self, sender: str, recipients: list[str], data: bytes):
+        self.sent.append(("sendmail", sender, recipients, data))
+        return {}, "OK"
+
+    async def send_message(self, message: EmailMessage):
+        self.sent.append(("send_message", message))
+        return {}, "OK"
 
 
 def made_before(email_: Email, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None) -> EmailMessage:
@@ -56,21 +72,35 @@ def read(raw: bytes) -> dict:
 
 @pytest.mark.parametrize("name", EMAILS)
 @pytest.mark.parametrize("unsubscribe", [None, "https://alumni.example.com/unsubscribe/abc.def"])
-def test_the_message_reads_as_the_one_email_message_made(name: str, unsubscribe: str | None) -> None:
+async def test_the_message_sent_reads_as_the_one_email_message_made(name: str, unsubscribe: str | None) -> None:
     fields = {"sender": SENDER, "to": "zoe.dupont@home.example", "message_id": "<d-42@alumni.example.com>", "unsubscribe_url": unsubscribe}
-    new = mime_message(EMAILS[name], **fields).as_bytes()
+    client = Client()
+    assert await transmit(client, mime_message(EMAILS[name], **fields)) == {}
+    [(how, sender, recipients, new)] = client.sent
     old = made_before(EMAILS[name], **fields).as_bytes(policy=email.policy.SMTP)
+    assert (how, sender, recipients) == ("sendmail", "alumni@example.com", ["zoe.dupont@home.example"])
     assert read(new) == read(old)
     assert new.isascii() and all(len(line) <= 998 for line in new.splitlines())  # 7-bit, RFC 5322 line bound
+    assert b"\n>From" not in new
+
+
+async def test_an_address_that_is_not_ascii_goes_as_an_email_message_for_smtputf8() -> None:
+    client = Client()
+    message = mime_message(EMAILS["french, long lines"], sender=SENDER, to="zoé@exemple.fr", message_id="<d-7@x>", unsubscribe_url=None)
+    await transmit(client, message)
+    [(how, sent)] = client.sent
+    assert how == "send_message" and str(sent["To"]) == "zoé@exemple.fr"
+    assert read(sent.as_bytes(policy=email.policy.SMTPUTF8))["body"]["plain"].startswith("Bonjour Zoé")
 
 
 @pytest.mark.parametrize("field", ["subject", "to", "sender"])
-def test_a_header_value_with_a_line_break_is_refused(field: str) -> None:
+@pytest.mark.parametrize("brk", ["\r\n", "\n", "\x0c", "\u2028"])
+def test_a_header_value_with_a_line_break_is_refused(field: str, brk: str) -> None:
     fields = {"sender": SENDER, "to": "zoe@home.example", "message_id": "<d-1@x>", "unsubscribe_url": None}
     message = EMAILS["english, no attachment"]
     if field == "subject":
-        message = Email(subject="Hello\r\nBcc: everyone@example.com", text="x", html="x")
+        message = Email(subject=f"Hello{brk}Bcc: everyone@example.com", text="x", html="x")
     else:
-        fields[field] = "zoe@home.example\nBcc: everyone@example.com"
+        fields[field] = f"zoe@home.example{brk}Bcc: everyone@example.com"
     with pytest.raises(ValueError, match="line breaks"):
         mime_message(message, **fields)
