@@ -1,12 +1,21 @@
 """A bound on request bodies, enforced before anything reads them (signature checks, token
-checks, JSON parsing): a declared `Content-Length` over the bound is refused at once, and a body
-sent in chunks is cut off as soon as it passes the bound. Either way: 413. A route that takes
-more (an import's batch of rows) has a bound of its own, by path prefix."""
+checks, JSON parsing): a declared `Content-Length` over the bound is refused before the
+application sees it, and a body sent in chunks is cut off as soon as it passes the bound.
+Either way: 413. A route that takes more (an import's batch of rows) has a bound of its own, by
+path prefix.
+
+The rest of a refused body is read and dropped, up to DRAIN_BYTES, before the answer: a server
+that closes the connection while the client still sends makes the client's network stack reset
+it, and the client sees a broken connection instead of the 413. Past DRAIN_BYTES (or a declared
+length over it) the connection is closed under the client."""
 
 import json
 from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+DRAIN_BYTES = 4 * 1024 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -27,6 +36,8 @@ class BodySizeLimit:
         max_bytes = next((bound for prefix, bound in self.by_path.items() if path.startswith(prefix)), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > max_bytes:
+            if int(declared) <= DRAIN_BYTES:
+                await _drain(receive, DRAIN_BYTES)
             await self._refuse(send, max_bytes)
             return
         received = 0
@@ -50,6 +61,7 @@ class BodySizeLimit:
             await self.app(scope, bounded_receive, watched_send)
         except BodyTooLarge:
             if not started:
+                await _drain(receive, DRAIN_BYTES - received)
                 await self._refuse(send, max_bytes)
 
     async def _refuse(self, send: Send, max_bytes: int) -> None:
@@ -58,3 +70,13 @@ class BodySizeLimit:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive, at_most: int) -> None:
+    """Read and drop what is left of the body, up to `at_most` bytes."""
+    dropped = 0
+    while dropped <= at_most:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
+        dropped += len(message.get("body", b""))
