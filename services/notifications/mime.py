@@ -23,7 +23,7 @@ from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
 
-from services.notifications.templating import Email
+from services.notifications.templating import Attachment, Email
 
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP  # readable in the raw message, and what mail filters expect of text
@@ -44,6 +44,13 @@ def _address(value: str) -> str:
     return formataddr((name, address), charset="utf-8") if address else value
 
 
+def _content_type(attachment: Attachment) -> tuple[str, str, dict[str, str]]:
+    """`text/calendar; method=REQUEST` as ("text", "calendar", {"method": "REQUEST"})."""
+    maintype, _, rest = attachment.content_type.partition("/")
+    subtype, *params = [p.strip() for p in rest.split(";")]
+    return maintype, subtype, dict(p.split("=", 1) for p in params if "=" in p)
+
+
 def _text(body: str, subtype: str) -> MIMEText:
     part = MIMEText(body if body.endswith("\n") else body + "\n", subtype, _UTF8)  # as EmailMessage ends its text
     del part["MIME-Version"]  # once, at the top
@@ -60,9 +67,8 @@ def mime_message(email: Email, *, sender: str, to: str, message_id: str, unsubsc
         del body["MIME-Version"]
         message = MIMEMultipart("mixed", _subparts=[body])
         for attachment in email.attachments:
-            maintype, _, rest = attachment.content_type.partition("/")
-            subtype, *params = [p.strip() for p in rest.split(";")]
-            part = MIMEBase(maintype, subtype, **dict(p.split("=", 1) for p in params if "=" in p))
+            maintype, subtype, params = _content_type(attachment)
+            part = MIMEBase(maintype, subtype, **params)
             del part["MIME-Version"]
             part.set_payload(attachment.data)
             encoders.encode_base64(part)
@@ -104,8 +110,6 @@ def _international(email: Email, *, sender: str, to: str, message_id: str, unsub
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     for attachment in email.attachments:
-        maintype, _, rest = attachment.content_type.partition("/")
-        subtype, *params = [p.strip() for p in rest.split(";")]
-        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename,
-                               params=dict(p.split("=", 1) for p in params if "=" in p))
+        maintype, subtype, params = _content_type(attachment)
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename, params=params)
     return message
