@@ -61,7 +61,7 @@ def mime_message(email: Email, *, sender: str, to: str, message_id: str, unsubsc
     """The message; an `EmailMessage` of the default policy where an address is not ASCII
     (compat32 cannot write one; aiosmtplib sends it with SMTPUTF8)."""
     if not (parseaddr(_one_line(sender))[1].isascii() and parseaddr(_one_line(to))[1].isascii()):
-        return _international(email, sender=sender, to=to, message_id=message_id, unsubscribe_url=unsubscribe_url)
+        return email_message(email, sender=sender, to=to, message_id=message_id, unsubscribe_url=unsubscribe_url)
     body = MIMEMultipart("alternative", _subparts=[_text(email.text, "plain"), _text(email.html, "html")])
     if email.attachments:
         del body["MIME-Version"]
@@ -100,7 +100,8 @@ async def transmit(client: aiosmtplib.SMTP, message: Message) -> dict:
     return errors
 
 
-def _international(email: Email, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None) -> EmailMessage:
+def email_message(email: Email, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None) -> EmailMessage:
+    """The same message as an `EmailMessage` of the default policy (slower; any address)."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, email.subject
     message["Date"], message["Message-ID"] = formatdate(usegmt=True), message_id

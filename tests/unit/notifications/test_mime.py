@@ -1,7 +1,7 @@
-"""An email's MIME message (services/notifications/mime.py) reads, once parsed as a mail client
-or the tests' mailbox parses it, as the same message `EmailMessage` made before: the same
-headers, the same text, HTML and attachments in the same structure; and no header takes a line
-break."""
+"""An email's MIME message (services/notifications/mime.py), as sent, reads once parsed (as a mail
+client or the tests' mailbox parses it) as the same message `EmailMessage` makes, which is how it
+was made before and how an address that is not ASCII still goes: the same headers, the same
+text, HTML and attachments in the same structure; and no header takes a line break."""
 
 import email
 import email.policy
@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from services.notifications.mime import mime_message, transmit
+from services.notifications.mime import email_message, mime_message, transmit
 from services.notifications.templating import Attachment, Email
 
 SENDER = "Réseau des anciens <alumni@example.com>"
@@ -42,23 +42,6 @@ class Client:
         return {}, "OK"
 
 
-def made_before(email_: Email, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None) -> EmailMessage:
-    """The message as SmtpSender made it with EmailMessage and the default policy."""
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"], message["Date"] = sender, to, email_.subject, "Wed, 02 Dec 2026 14:00:00 GMT"
-    message["Message-ID"] = message_id
-    if unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(email_.text)
-    message.add_alternative(email_.html, subtype="html")
-    for a in email_.attachments:
-        maintype, _, rest = a.content_type.partition("/")
-        subtype, *params = [p.strip() for p in rest.split(";")]
-        message.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename, params=dict(p.split("=", 1) for p in params))
-    return message
-
-
 def read(raw: bytes) -> dict:
     """What a reader of the message gets out of it, sent as aiosmtplib sends it (CRLF lines)."""
     message = email.message_from_bytes(re.sub(rb"\r?\n", b"\r\n", raw), policy=email.policy.default)
@@ -77,7 +60,7 @@ async def test_the_message_sent_reads_as_the_one_email_message_made(name: str, u
     client = Client()
     assert await transmit(client, mime_message(EMAILS[name], **fields)) == {}
     [(how, sender, recipients, new)] = client.sent
-    old = made_before(EMAILS[name], **fields).as_bytes(policy=email.policy.SMTP)
+    old = email_message(EMAILS[name], **fields).as_bytes(policy=email.policy.SMTP)
     assert (how, sender, recipients) == ("sendmail", "alumni@example.com", ["zoe.dupont@home.example"])
     assert read(new) == read(old)
     assert new.isascii() and all(len(line) <= 998 for line in new.splitlines())  # 7-bit, RFC 5322 line bound
