@@ -35,8 +35,9 @@ def _one_line(value: str) -> str:
     return value
 
 
-def _header(value: str) -> str | Header:
-    return value if _one_line(value).isascii() else Header(value, "utf-8")
+def _header(name: str, value: str) -> str:
+    """ASCII as it is; else RFC 2047 encoded words of at most 75 characters, folded between them."""
+    return value if _one_line(value).isascii() else Header(value, "utf-8", header_name=name).encode(maxlinelen=74)
 
 
 def _address(value: str) -> str:
@@ -78,7 +79,7 @@ def mime_message(email: Email, *, sender: str, to: str, message_id: str, unsubsc
         message = body
     message["From"] = _address(sender)
     message["To"] = _address(to)
-    message["Subject"] = _header(email.subject)
+    message["Subject"] = _header("Subject", email.subject)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
     if unsubscribe_url:
@@ -94,8 +95,9 @@ async def transmit(client: aiosmtplib.SMTP, message: Message) -> dict:
         return errors
     data = io.BytesIO()
     # Not aiosmtplib's flattening: for a compat32 message it would write a body line that starts
-    # with "From " as ">From ".
-    BytesGenerator(data, mangle_from_=False, policy=compat32).flatten(message)
+    # with "From " as ">From ". Headers are not folded again: compat32 would put a long URL (the
+    # unsubscribe link) on a line of its own, read back with a leading space.
+    BytesGenerator(data, mangle_from_=False, maxheaderlen=0, policy=compat32).flatten(message)
     errors, _ = await client.sendmail(parseaddr(message["From"])[1], [parseaddr(message["To"])[1]], data.getvalue())
     return errors
 

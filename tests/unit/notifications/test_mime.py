@@ -23,6 +23,7 @@ EMAILS = {
         html="<p>Bonjour Zoé,</p><p>" + "Vous faites désormais partie du réseau. " * 12 + "</p>",
     ),
     "an invitation with its calendar": Email(subject="Soirée des anciens à Lyon", text="Venez !\n", html="<p>Venez !</p>", attachments=(CALENDAR,)),
+    "a long subject in ASCII": Email(subject="Your invitation to the alumni meetup: " + "talks, drinks and old colleagues " * 3, text="x", html="y"),
     "a line starting with From": Email(subject="Drinks", text="Line one\nFrom 18:00, drinks\n", html="<p>x</p>\nFrom 18:00\n"),
 }
 
@@ -54,7 +55,7 @@ def read(raw: bytes) -> dict:
 
 
 @pytest.mark.parametrize("name", EMAILS)
-@pytest.mark.parametrize("unsubscribe", [None, "https://alumni.example.com/unsubscribe/abc.def"])
+@pytest.mark.parametrize("unsubscribe", [None, "https://alumni.example.com/unsubscribe/abc.def", "http://127.0.0.1:18004/unsubscribe/" + "eyJmIjp7" * 25 + ".0BZG"])
 async def test_the_message_sent_reads_as_the_one_email_message_made(name: str, unsubscribe: str | None) -> None:
     fields = {"sender": SENDER, "to": "zoe.dupont@home.example", "message_id": "<d-42@alumni.example.com>", "unsubscribe_url": unsubscribe}
     client = Client()
@@ -65,6 +66,7 @@ async def test_the_message_sent_reads_as_the_one_email_message_made(name: str, u
     assert read(new) == read(old)
     assert new.isascii() and all(len(line) <= 998 for line in new.splitlines())  # 7-bit, RFC 5322 line bound
     assert b"\n>From" not in new
+    assert all(len(w) <= 75 for w in re.findall(rb"=\?utf-8\?q\?[^?]*\?=", new))  # RFC 2047's bound on an encoded word
 
 
 async def test_an_address_that_is_not_ascii_goes_as_an_email_message_for_smtputf8() -> None:
