@@ -33,16 +33,12 @@ class ServiceFacts:
     """One workload of a service (services.WORKLOADS): most services are one, named after them."""
 
     service: str
+    name: str  # the workload's, its Deployment's: the service's own name for its main one
     port: int
     subscriptions: dict[str, int]  # topic -> consumers in one process
     secrets: list[str]
     shutdown_seconds: float
-    workload: str = ""  # the Deployment's name, when not the service's
     settings: dict[str, str] = field(default_factory=dict)  # what makes this workload what it is (MESSAGE_STREAM)
-
-    @property
-    def name(self) -> str:
-        return self.workload or self.service
 
     @property
     def is_main(self) -> bool:

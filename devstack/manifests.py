@@ -38,10 +38,7 @@ def describe(service: str, workload: str, settings: dict[str, str]) -> k8s.Servi
         [sys.executable, "-m", "devstack.manifests", "--describe", service], capture_output=True, text=True, cwd=ROOT, env=env | settings, check=True
     ).stdout
     facts = json.loads(out.strip().splitlines()[-1])
-    return k8s.ServiceFacts(
-        service, DEFAULT_HTTP_PORTS[service], facts["subscriptions"], facts["secrets"], facts["shutdown"],
-        workload="" if workload == service else workload, settings=settings,
-    )
+    return k8s.ServiceFacts(service, workload, DEFAULT_HTTP_PORTS[service], facts["subscriptions"], facts["secrets"], facts["shutdown"], settings)
 
 
 def _describe_here(name: str) -> None:

@@ -40,9 +40,9 @@ def _header(name: str, value: str) -> str:
     return value if _one_line(value).isascii() else Header(value, "utf-8", header_name=name).encode(maxlinelen=74)
 
 
-def _address(value: str) -> str:
-    name, address = parseaddr(_one_line(value))
-    return formataddr((name, address), charset="utf-8") if address else value
+def _header_of(value: str, parsed: tuple[str, str]) -> str:
+    """An address as a header (its name RFC 2047-encoded); a value that does not parse as is."""
+    return formataddr(parsed, charset="utf-8") if parsed[1] else value
 
 
 def _content_type(attachment: Attachment) -> tuple[str, str, dict[str, str]]:
@@ -61,7 +61,8 @@ def _text(body: str, subtype: str) -> MIMEText:
 def mime_message(email: Email, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None) -> Message:
     """The message; an `EmailMessage` of the default policy where an address is not ASCII
     (compat32 cannot write one; aiosmtplib sends it with SMTPUTF8)."""
-    if not (parseaddr(_one_line(sender))[1].isascii() and parseaddr(_one_line(to))[1].isascii()):
+    parsed_sender, parsed_to = parseaddr(_one_line(sender)), parseaddr(_one_line(to))
+    if not (parsed_sender[1].isascii() and parsed_to[1].isascii()):
         return email_message(email, sender=sender, to=to, message_id=message_id, unsubscribe_url=unsubscribe_url)
     body = MIMEMultipart("alternative", _subparts=[_text(email.text, "plain"), _text(email.html, "html")])
     if email.attachments:
@@ -77,8 +78,7 @@ def mime_message(email: Email, *, sender: str, to: str, message_id: str, unsubsc
             message.attach(part)
     else:
         message = body
-    message["From"] = _address(sender)
-    message["To"] = _address(to)
+    message["From"], message["To"] = _header_of(sender, parsed_sender), _header_of(to, parsed_to)
     message["Subject"] = _header("Subject", email.subject)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
