@@ -121,7 +121,8 @@ def register_deliveries(events: EventRouter, deps: Dependencies, urgent: InFligh
         the mail server answers within `send_at_planning_seconds` on average: the ids sent, whose
         `delivered` events are published here. One that fails or takes too long, and all of them
         while the server is slow, go through their topic instead (retried there, with the same
-        Message-ID), so that a slow server never holds back planning."""
+        Message-ID), so that a slow server never holds back planning. The event's marker is
+        written before the first send: no repeat of it sends again."""
         done: set[str] = set()
         now = ctx.now()
         for request in requests:
@@ -132,6 +133,9 @@ def register_deliveries(events: EventRouter, deps: Dependencies, urgent: InFligh
             if skip_reason(request, alumnus):
                 continue  # its topic's handler records why
             if request.delivery_id not in sent:
+                # A repeat of this event (redelivered after a crash, or read by another consumer
+                # after a rebalance) stops on its marker here, before its email goes again.
+                await ctx.mark_processed_now()
                 with urgent:
                     try:
                         async with asyncio.timeout(SEND_NOW_TIMEOUT_SECONDS):

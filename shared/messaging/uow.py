@@ -61,6 +61,7 @@ class UnitOfWork:
         self._bulk_write = bulk_write
         self._events: list[dict] = []
         self._marker: dict[str, Any] | None = None
+        self._marker_written = False
         self._writes: list[_Write] = []
 
     def publish(self, event: Event, *, subject: str | None = None, source: str | None = None) -> Envelope:
@@ -74,6 +75,16 @@ class UnitOfWork:
         """Record, last, that this incoming event is handled: a repeat fails on the marker's key,
         in the command that writes the outbox, and the whole transaction aborts."""
         self._marker = {"_id": envelope.identity, "type": envelope.type, "processed_at": self.now()}
+
+    async def mark_processed_now(self) -> None:
+        """Write the marker now, not last: before an effect the transaction cannot take back (an
+        email handed to the mail server). A repeat then stops here, before the effect, and so
+        does the same record handled at the same moment by another consumer (its partition moved
+        in a rebalance): its marker waits on this one, then finds it committed."""
+        if self._marker is None or self._marker_written:
+            return
+        await self.db[PROCESSED].insert_one(self._marker, session=self.session)
+        self._marker_written = True
 
     def insert_last(self, collection: str, document: dict[str, Any]) -> None:
         """Insert `document` at the end of the transaction (see `replace_last`)."""
@@ -100,7 +111,8 @@ class UnitOfWork:
     async def _write_last(self) -> None:
         # State first, the marker after it, the events last: an ordered command stops at the
         # first error, and the transaction aborts with everything in it.
-        writes = self._writes + ([_Write(PROCESSED, InsertOne, (self._marker,))] if self._marker else [])
+        marker = self._marker if not self._marker_written else None
+        writes = self._writes + ([_Write(PROCESSED, InsertOne, (marker,))] if marker else [])
         writes += [_Write(OUTBOX, InsertOne, (doc,)) for doc in self._events]
         if not writes:
             return
@@ -118,8 +130,8 @@ class UnitOfWork:
             return
         for write in self._writes:
             await self.db[write.collection].bulk_write([write.alone()], session=self.session)
-        if self._marker:
-            await self.db[PROCESSED].insert_one(self._marker, session=self.session)
+        if marker:
+            await self.db[PROCESSED].insert_one(marker, session=self.session)
         await self._outbox.add(self._events, self.session)
 
 

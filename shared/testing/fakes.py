@@ -33,11 +33,12 @@ class FakeUnitOfWork:
     db = None
     session = None
 
-    def __init__(self, clock: Clock, envelope: Envelope | None = None) -> None:
+    def __init__(self, clock: Clock, envelope: Envelope | None = None, committed_markers: set[str] | None = None) -> None:
         self.now = clock
         self.envelope = envelope
         self.outbox: list[tuple[Event, Envelope]] = []
         self.marker: str | None = None
+        self._committed_markers = committed_markers if committed_markers is not None else set()
 
     def publish(self, event: Event, *, subject: str | None = None, source: str | None = None) -> Envelope:
         envelope = Envelope(type=event.event_type.type, source=source or FAKE_SOURCE, subject=subject)
@@ -46,6 +47,10 @@ class FakeUnitOfWork:
 
     def mark_processed(self, envelope: Envelope) -> None:
         self.marker = envelope.identity
+
+    async def mark_processed_now(self) -> None:
+        if self.marker is not None and self.marker in self._committed_markers:
+            raise DuplicateMarker(self.marker)
 
     @property
     def published(self) -> int:
@@ -72,7 +77,7 @@ class FakeTransactions:
     async def run(self, work: Callable[[FakeUnitOfWork], Awaitable[T]], *, envelope: Envelope | None = None) -> T:
         self.runs += 1
         saved = copy.deepcopy(vars(self.state)) if self.state is not None else None
-        uow = FakeUnitOfWork(self.clock, envelope)
+        uow = FakeUnitOfWork(self.clock, envelope, self.markers)
         try:
             result = await work(uow)  # type: ignore[arg-type]
             if uow.marker is not None and uow.marker in self.markers:

@@ -4,11 +4,11 @@ permanent refusals."""
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
-from shared.events.alumni import AlumnusErased
+from shared.events.alumni import AlumnusErased, AlumnusProfile, AlumnusRegistered, Stint
 from shared.events.engagement import EventHosted, EventInvitationsIssued, HostedEventDetails, RsvpRecorded
 from tests.integration.notifications.conftest import COMMUNITY, HR, Messaging
 from tests.integration.platform.test_dead_letters import sample
@@ -206,3 +206,29 @@ async def test_a_permanent_refusal_fails_once_without_retries(messaging: Messagi
     assert messaging.mailbox.rcpt_attempts[address] == 1
     [delivery] = [d for d in await messaging.deliveries(alumnus_id=alumnus_id) if d["channel"] == "email"]
     assert delivery["status"] == "failed" and "550" in delivery["reason"]
+
+
+async def test_a_repeated_event_read_after_a_restart_sends_no_second_message(messaging: Messaging) -> None:
+    """The restarted process remembers nothing of what it sent: the repeat stops on the event's
+    marker, written before the welcome email goes, as it would on another instance that took
+    the partition over in a rebalance. Last in this module: the restart forgets the mail
+    server's measured latency, which decides whether an email goes at planning."""
+    alumnus_id, address = f"alm_{time.time_ns()}", f"restart{time.time_ns()}@home.example"
+    event = AlumnusRegistered(
+        alumnus_id=alumnus_id, version=1, boomerang=False,
+        stint=Stint(employee_id="E-restart", hire_date=date(2020, 1, 6), departure_date=date(2026, 11, 2)),
+        profile=AlumnusProfile(first_name="Once", last_name="Only", personal_email=address),
+    )
+    await messaging.publish(event, ce_id="sent-before-a-restart")
+    assert len(await messaging.mail_to(address)) == 1
+
+    notifications = messaging.stack.services["notifications"]
+    await asyncio.to_thread(notifications.stop)
+    notifications.start()
+    await notifications.wait_ready(timeout=120)
+    await messaging.publish(event, ce_id="sent-before-a-restart")
+    _, later = await messaging.register()  # on its heels: once it is in, the repeat was read
+    assert len(await messaging.mail_to(later)) == 1
+
+    assert len(await messaging.mail_to(address, count=2, timeout=3)) == 1
+    assert [d["status"] for d in await messaging.deliveries(alumnus_id=alumnus_id) if d["channel"] == "email"] == ["sent"]

@@ -137,3 +137,52 @@ async def test_writes_held_for_the_end_commit_with_the_marker_or_not_at_all(stac
     assert (await db.parcels.find_one({"_id": "p-1"}))["weight"] == 2 and await db.outbox.count_documents({}) == 1
     await client.drop_database(db.name)
     await client.close()
+
+
+@pytest.mark.parametrize("bulk_write", [True, False], ids=["bulkWrite", "one command per write"])
+async def test_a_marker_written_now_stops_a_repeat_before_the_effect_it_guards(stack: LocalStack, bulk_write: bool) -> None:
+    """`mark_processed_now` before an effect no transaction takes back (an email sent): a repeat
+    fails there, before the effect; the same event in a transaction still open elsewhere (a
+    partition that moved in a rebalance) is held until that one commits, then is a repeat."""
+    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
+    db = client[f"uow_{uuid.uuid4().hex[:8]}"]
+    for name in ("shipments", "processed_events", "outbox"):
+        await db.create_collection(name)
+    transactions = Transactions(client, db, Outbox(db, source="/tests"), RelayInbox(), system_clock, bulk_write=bulk_write)
+    envelope = Envelope(type="com.alumni.test.v1", source="/tests", id="sent-once")
+    effects: list[str] = []
+
+    def ship(order_id: str, *, hold: asyncio.Event | None = None):
+        async def work(uow: UnitOfWork) -> None:
+            uow.mark_processed(envelope)
+            await uow.mark_processed_now()
+            effects.append(order_id)  # the mail server took it
+            if hold is not None:
+                await hold.wait()
+            uow.insert_last("shipments", {"_id": order_id})
+            uow.publish(OrderShipped(order_id=order_id), subject=order_id)
+
+        return work
+
+    release = asyncio.Event()
+    first = asyncio.create_task(transactions.run(ship("o-1", hold=release)))
+    while not effects:
+        await asyncio.sleep(0.01)
+    second = asyncio.create_task(transactions.run(ship("o-2")))
+    done, _ = await asyncio.wait({second}, timeout=2)
+    assert effects == ["o-1"]
+    release.set()
+    await first
+    if done:  # the server reported the key as held: the consumer waits that out (Contended), then again
+        with pytest.raises(Contended):
+            second.result()
+        second = asyncio.create_task(transactions.run(ship("o-2")))
+    with pytest.raises(Exception) as repeat:
+        await second
+    assert "duplicate key" in str(repeat.value).lower() or "E11000" in str(repeat.value)
+    assert effects == ["o-1"]  # the repeat never reached its effect
+    assert [d["_id"] for d in await db.shipments.find().to_list()] == ["o-1"]
+    assert await db.processed_events.count_documents({"_id": envelope.identity}) == 1
+    assert await db.outbox.count_documents({}) == 1
+    await client.drop_database(db.name)
+    await client.close()

@@ -44,6 +44,19 @@ async def test_a_repeated_registration_sends_nothing_again() -> None:
     assert len(service.mailer.sent) == 1 and len(service.published(NotificationDelivered)) == 1
 
 
+async def test_a_repeat_read_by_another_process_sends_nothing_again() -> None:
+    """Another process (a restart, or a partition moved to another instance) has no memory of
+    what was sent: the event's marker, written before the send, stops the repeat first."""
+    service = quick_service()
+    event = registered("alm_1")
+    envelope = envelope_for(event)
+    assert await service.receive(event, envelope) == "handled"
+
+    service.configure(send_at_planning_seconds=0.1)  # the handlers made again: another process
+    assert await service.receive(event, envelope) == "repeat"
+    assert len(service.mailer.sent) == 1 and len(service.published(NotificationDelivered)) == 1
+
+
 async def test_an_email_the_server_refuses_at_planning_goes_through_its_topic() -> None:
     service = quick_service()
     service.mailer.failures = [TransientError("mail server unavailable: SMTPServerDisconnected")]
