@@ -11,8 +11,10 @@ start-up does for a store that has none (`directory_build.rebuild`). Each shape 
 `--requests` times, one request at a time: the first page and a deep page (in the middle of the
 results) without a filter, for each filter the API offers, and for two pairs of filters (skill
 and country, department and country), located from their pair counts; the first page of a
-third pair (city and departure year); and three filters, which have no counts and read every
-entry of the most selective.
+third pair (city and departure year); and three filters, which have no counts: the first page
+reads every entry of the most selective and keeps them together (services/identity/
+directory_members.py), the next ones read those; then the same three filters each after a change
+among the narrowest's alumni, which makes every page read the entries again.
 """
 
 import argparse
@@ -30,7 +32,7 @@ from pymongo import AsyncMongoClient
 
 from bench.stack import bench_config
 from devstack.stack import LocalStack
-from services.identity import directory, directory_build
+from services.identity import directory, directory_build, directory_members, directory_pairs
 from services.identity.domain import Alumnus, Consent
 from services.identity.repository import ALUMNI, alumnus_document
 from shared.events.alumni import AlumnusProfile, Stint
@@ -103,8 +105,21 @@ def shapes(totals: dict[str, int]) -> list[tuple[str, dict[str, Any]]]:
         out += [(f"{label}, first page", query), (f"{label}, deep page", query | {"page": max(1, totals.get(facet, 0) // 40)})]
     # Some 50 alumni at 100,000, so a first page only; then three filters, which have no counts.
     out.append(("city + departure_year, first page", {"city": "city-42", "departure_year": 2016}))
-    out.append(("skill + country + willing_to, first page", {"skill": "skill-07", "country": "FR", "willing_to": "mentor"}))
+    out.append((THREE, {"skill": "skill-07", "country": "FR", "willing_to": "mentor"}))
+    out.append((THREE_CHANGED, {"skill": "skill-07", "country": "FR", "willing_to": "mentor"}))
     return out
+
+
+THREE = "skill + country + willing_to, first page"
+THREE_CHANGED = "the same, each after a change among them"
+
+
+async def changed(db: Any, query: dict[str, Any], totals: dict[str, int]) -> None:
+    """What a change to an alumnus listed under the narrowest of `query`'s filters does to its
+    kept members (services/identity/directory_search.keep_later): the next page reads its entries."""
+    narrowest = min((directory_pairs.label(f) for f in directory.DirectoryQuery(**query).asked()), key=lambda f: totals.get(f, 0))
+    await db[directory.FACETS].update_one({"_id": narrowest}, {"$inc": {"w": 1}})
+    await db[directory_members.MEMBERS].delete_many({"f": narrowest})
 
 
 async def measure_directory(stack: LocalStack, alumni: int = 100_000, log: Log = print, requests: int = 30) -> dict[str, Any]:
@@ -113,8 +128,12 @@ async def measure_directory(stack: LocalStack, alumni: int = 100_000, log: Log =
     try:
         await seed(client, alumni, log)
         totals = {d["_id"]: d["n"] async for d in client["alumni_identity"][directory.FACETS].find({"n": {"$exists": True}}, {"n": 1})}
+        return await _measure(stack, client, totals, log, requests)
     finally:
         await client.close()
+
+
+async def _measure(stack: LocalStack, client: AsyncMongoClient, totals: dict[str, int], log: Log, requests: int) -> dict[str, Any]:
     token = TokenVerifier(DEVELOPMENT_JWT_SECRET).issue("bench", ["alumni:read"])
     results: dict[str, Any] = {}
     async with httpx.AsyncClient(base_url=stack.services["identity"].url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as http:
@@ -129,6 +148,8 @@ async def measure_directory(stack: LocalStack, alumni: int = 100_000, log: Log =
             params = {"page_size": 20, **query}
             took = []
             for _ in range(requests):
+                if label == THREE_CHANGED:
+                    await changed(client["alumni_identity"], query, totals)
                 t = time.perf_counter()
                 response = await http.get("/directory", params=params)
                 took.append((time.perf_counter() - t) * 1000)

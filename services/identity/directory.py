@@ -190,7 +190,7 @@ async def locate(db: AsyncDatabase, facet: str, offset: int, size: int, session:
     if found is None:
         return None
     head = found.get(facet)
-    total = head["n"] if head else 0
+    total = head.get("n", 0) if head else 0
     if offset >= total:
         return total, None
     coarse = _buckets(head["b"])

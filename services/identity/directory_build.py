@@ -9,6 +9,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.identity.directory import BUILT, COUNTED, FACETS, VERSION, deltas, is_built
+from services.identity.directory_members import MEMBERS
 from services.identity.directory_search import ENTRIES, entry
 
 
@@ -33,6 +34,7 @@ async def rebuild(db: AsyncDatabase, alumni: str = "alumni", session: AsyncClien
                 counts[path] = counts.get(path, 0) + by
     await db[FACETS].delete_many({}, session=session)
     await db[ENTRIES].delete_many({}, session=session)
+    await db[MEMBERS].delete_many({}, session=session)
     documents: list[dict[str, Any]] = [
         {"_id": _id, **({"n": c["n"]} if "n" in c else {}), "b": {p[2:]: n for p, n in c.items() if p != "n"}} for _id, c in totals.items()
     ]

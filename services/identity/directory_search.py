@@ -13,7 +13,8 @@ A page of two filters reads the narrower filter's alumni in the pair's name rang
 hundreds of them (page size / pair size of that filter's alumni): as entries, a tenth of the
 size with two fields, they cost half as much (bench/directory.py). Which of the two filters is
 read is chosen from the counts: the one with fewer alumni in the range. Three filters or more
-have no counts: the entries of the narrowest filter are all read, and the others matched here.
+have no counts: the entries of the narrowest filter are all read, and the others matched here;
+once read, they are kept together until one of them changes (directory_members.py).
 """
 
 import logging
@@ -24,7 +25,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.identity import directory, directory_pairs
+from services.identity import directory, directory_members, directory_pairs
 from services.identity.directory import FACETS, ORDER, DirectoryQuery, Window
 from shared.lookups import find_many
 
@@ -53,15 +54,28 @@ def entry_change(before: dict[str, Any] | None, after: dict[str, Any] | None) ->
     return ("put", new) if new else ("drop", {"_id": old["_id"]})
 
 
+def touched(before: dict[str, Any] | None, after: dict[str, Any] | None) -> set[str]:
+    """The filter values whose kept members (directory_members.py) a change of an alumnus
+    document from `before` to `after` makes out of date: those its entry was or is listed under,
+    when the entry changes."""
+    old, new = entry(before), entry(after)
+    return set() if old == new else set((old or {}).get("v", [])) | set((new or {}).get("v", []))
+
+
 def _count_updates(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    return [({"_id": _id}, {"$inc": fields}) for _id, fields in sorted(directory.deltas(before, after).items())]
+    fields = directory.deltas(before, after)
+    for facet in touched(before, after):
+        fields.setdefault(facet, {})["w"] = 1
+    return [({"_id": _id}, {"$inc": inc}) for _id, inc in sorted(fields.items())]
 
 
 def keep_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    """Keep the counts and the entry in step with an alumnus document going from `before` to
-    `after` (None: absent), with the unit of work's last writes."""
+    """Keep the counts, the entry and the kept members in step with an alumnus document going
+    from `before` to `after` (None: absent), with the unit of work's last writes."""
     for selector, update in _count_updates(before, after):
         uow.update_last(FACETS, selector, update, upsert=True)
+    if stale := touched(before, after):
+        uow.delete_many_last(directory_members.MEMBERS, {"f": {"$in": sorted(stale)}})
     if change := entry_change(before, after):
         kind, doc = change
         if kind == "put":
@@ -75,6 +89,8 @@ async def keep_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None, 
     counts = [UpdateOne(selector, update, upsert=True) for b, a in moves for selector, update in _count_updates(b, a)]
     if counts:
         await db[FACETS].bulk_write(counts, ordered=False, session=session)
+    if stale := set().union(*(touched(b, a) for b, a in moves)):
+        await db[directory_members.MEMBERS].delete_many({"f": {"$in": sorted(stale)}}, session=session)
     changes = [change for b, a in moves if (change := entry_change(b, a))]
     if entries := [ReplaceOne({"_id": d["_id"]}, d, upsert=True) if kind == "put" else DeleteOne(d) for kind, d in changes]:
         await db[ENTRIES].bulk_write(entries, ordered=False, session=session)
@@ -83,6 +99,7 @@ async def keep_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None, 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[ENTRIES].create_index([("v", ASCENDING), ("n", ASCENDING)])
     await db[ENTRIES].create_index("n")
+    await directory_members.ensure_indexes(db)
 
 
 async def page(alumni: AsyncCollection, query: DirectoryQuery, session: AsyncClientSession | None = None) -> tuple[int, list[dict[str, Any]]]:
@@ -116,7 +133,15 @@ async def _matched(alumni: AsyncCollection, singles: list[str], found: dict[str,
     """A page without a window: every entry of the narrowest filter (by its count), the others
     matched here."""
     ridden = min(singles, key=lambda f: found.get(f, {}).get("n", 0)) if singles else "all"
-    matched = [e for e in await _entries(alumni.database, ridden, None, session) if set(singles) <= set(e["v"])]
+    counts, kept = found.get(ridden), len(singles) > 2
+    members = await directory_members.read(alumni.database, ridden, counts, session) if counts and kept else None
+    if members is not None:
+        matched = [{"_id": i, "n": n, "v": v} for i, n, v in members if all(f in v for f in singles)]
+        return len(matched), await _whole(alumni, matched[offset:offset + size], session)
+    entries = await _entries(alumni.database, ridden, None, session)
+    if counts and kept:
+        await directory_members.keep(alumni.database, ridden, counts, entries)
+    matched = [e for e in entries if set(singles) <= set(e["v"])]
     return len(matched), await _whole(alumni, matched[offset:offset + size], session)
 
 

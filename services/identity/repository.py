@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.identity import directory, directory_search
+from services.identity import directory, directory_members, directory_search
 from services.identity.directory import DirectoryQuery
 from services.identity.domain import Alumnus, Consent, ConsentRecord
 from services.identity.verification import Decision, EmailConfirmation, MergeReview
@@ -28,7 +28,7 @@ ERASED = "erased_alumni"
 ERASED_PEOPLE = "erased_people"  # keyed hashes of erased alumni's stints (shared/erasure.py)
 CONFIRMATIONS = "email_confirmations"
 REVIEWS = "merge_reviews"
-COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE, CONFIRMATIONS, REVIEWS, directory.FACETS, directory_search.ENTRIES)
+COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE, CONFIRMATIONS, REVIEWS, directory.FACETS, directory_search.ENTRIES, directory_members.MEMBERS)
 # A confirmation link is kept this long after it expires (410, not 404), then deleted.
 CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS = 30 * 86400
 

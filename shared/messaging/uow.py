@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from pymongo import AsyncMongoClient, DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo import AsyncMongoClient, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ClientBulkWriteException, PyMongoError
@@ -29,14 +29,14 @@ class _Write:
     """A write held for the end of the transaction (see `UnitOfWork.write_last`)."""
 
     collection: str
-    model: type[InsertOne | ReplaceOne | UpdateOne | DeleteOne]
+    model: type[InsertOne | ReplaceOne | UpdateOne | DeleteOne | DeleteMany]
     args: tuple
     options: dict[str, Any] = field(default_factory=dict)
 
-    def in_namespace(self, database: str) -> InsertOne | ReplaceOne | UpdateOne | DeleteOne:
+    def in_namespace(self, database: str) -> InsertOne | ReplaceOne | UpdateOne | DeleteOne | DeleteMany:
         return self.model(*self.args, namespace=f"{database}.{self.collection}", **self.options)
 
-    def alone(self) -> InsertOne | ReplaceOne | UpdateOne | DeleteOne:
+    def alone(self) -> InsertOne | ReplaceOne | UpdateOne | DeleteOne | DeleteMany:
         return self.model(*self.args, **self.options)
 
 
@@ -103,6 +103,10 @@ class UnitOfWork:
     def delete_last(self, collection: str, selector: dict[str, Any]) -> None:
         """Delete one document at the end of the transaction (see `replace_last`)."""
         self._writes.append(_Write(collection, DeleteOne, (selector,)))
+
+    def delete_many_last(self, collection: str, selector: dict[str, Any]) -> None:
+        """Delete every document `selector` matches at the end of the transaction."""
+        self._writes.append(_Write(collection, DeleteMany, (selector,)))
 
     @property
     def published(self) -> int:

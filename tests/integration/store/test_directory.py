@@ -18,12 +18,14 @@ from bench.directory import sample_alumnus
 from devstack.stack import LocalStack
 from services.identity import directory, directory_build, repository
 from services.identity.directory import FACETS, DirectoryQuery
+from services.identity import directory_members
+from services.identity.directory_members import MEMBERS
 from services.identity.directory_search import ENTRIES
 from services.identity.domain import Alumnus, Consent
 from shared.clock import system_clock
 from shared.messaging.outbox import Outbox
 from shared.messaging.uow import Transactions
-from shared.events.types import Purpose
+from shared.events.types import Purpose, Willingness
 
 QUERIES = [
     {}, {"skill": "SKILL-07 "}, {"department": "sales"}, {"country": "fr"}, {"city": "city-42"}, {"departure_year": 2016},
@@ -111,6 +113,7 @@ async def test_every_filter_and_page_is_the_ordered_slice_through_changes(identi
     crowded = namesakes_queries(made[0])
     await check_every_page(identity, alumni, page_size=7, more=crowded)
     await check_every_page(identity, alumni, page_size=100, more=crowded)
+    assert await identity.db[MEMBERS].count_documents({}) >= 2  # the narrowest of the three-filter pages (two cities), kept
 
     changed = rng.sample(sorted(alumni), 60)
     for alumnus_id in changed[:20]:  # consent withdrawn, or granted
@@ -123,6 +126,8 @@ async def test_every_filter_and_page_is_the_ordered_slice_through_changes(identi
     for alumnus_id in changed[40:]:
         await identity.run(lambda uow, alumnus_id=alumnus_id: repository.MongoAlumni(uow).erase(alumnus_id, now))
         del alumni[alumnus_id]
+    kept = {m[0] async for part in identity.db[MEMBERS].find({}) for m in json.loads(part["m"])}
+    assert not kept & set(changed[40:])  # nothing of the erased stays among the kept members
     await check_every_page(identity, alumni, page_size=7, more=crowded)
     assert len(expected(alumni, DirectoryQuery(skill="skill-07", city="city-42"))) >= 10
 
@@ -176,3 +181,47 @@ async def test_a_store_from_before_the_pairs_is_upgraded_once_and_answers_the_sa
     assert await identity.run(lambda uow: directory_build.ensure_built(uow.db, uow.session)) is None
     await directory_build.rebuild(identity.db)
     assert await counts(identity) == upgraded
+
+
+async def test_three_filters_are_read_from_the_kept_members_until_one_of_them_changes(identity: Transactions) -> None:
+    rng, now = random.Random(11), datetime.now(UTC)
+    made = [sample_alumnus(n, rng, now) for n in range(300)]
+    for a in made[:12]:  # listed in the three: a page of them and some
+        a.profile = a.profile.model_copy(update={"city": "city-42", "skills": ["skill-07"], "willing_to": [Willingness.MENTOR]})
+        a.consents[Purpose.DIRECTORY] = Consent(True, now, "alumnus")
+    await save(identity, made)
+    alumni = {a.alumnus_id: a for a in made}
+    query = DirectoryQuery(skill="skill-07", city="city-42", willing_to="mentor", page_size=5)
+    narrowest = "city:city-42"  # 1 of 80 cities, against 1 to 5 of 60 skills and a willingness
+    db = identity.db
+
+    async def page() -> tuple[int, list[str]]:
+        total, found = await identity.run(lambda uow: repository.MongoAlumni(uow).directory(query))
+        return total, [a.alumnus_id for a in found]
+
+    want = expected(alumni, replace(query, page_size=20))
+    assert await page() == (len(want), want[:5])
+    [part] = await db[MEMBERS].find({"f": narrowest}).to_list()
+    facet = await db[FACETS].find_one({"_id": narrowest})
+    assert part["stamp"] == facet.get("w", 0) and len(json.loads(part["m"])) == facet["n"]
+    # Read from the kept members: shown as they are, the entries' own place is not read.
+    members = [m for m in json.loads(part["m"]) if m[0] != want[0]] + [["al-not-counted", "~", []]]
+    await db[MEMBERS].replace_one({"_id": part["_id"]}, part | {"m": json.dumps(members)})
+    assert (await page())[1][0] == want[1]
+
+    mover = alumni[want[1]]  # leaves the city: the kept members go in the same transaction
+    mover.profile = mover.profile.model_copy(update={"city": "city-01"})
+    await save(identity, [mover])
+    assert await db[MEMBERS].count_documents({"f": narrowest}) == 0
+    want = expected(alumni, replace(query, page_size=20))
+    assert await page() == (len(want), want[:5])
+    [part] = await db[MEMBERS].find({"f": narrowest}).to_list()
+    assert part["stamp"] == (await db[FACETS].find_one({"_id": narrowest}))["w"]
+    assert mover.alumnus_id not in {m[0] for m in json.loads(part["m"])}
+
+    # Members read before a change committed are not kept after it.
+    counts = await db[FACETS].find_one({"_id": narrowest})
+    entries = [{"_id": m[0], "n": m[1], "v": m[2]} for m in json.loads(part["m"])]
+    await save(identity, [replace(alumni[want[0]], profile=alumni[want[0]].profile.model_copy(update={"last_name": "Zz"}))])
+    assert await directory_members.keep(db, narrowest, counts, entries) is False
+    assert await db[MEMBERS].count_documents({"f": narrowest}) == 0

@@ -6,9 +6,11 @@ import logging
 import random
 
 import pytest
+from pymongo.errors import PyMongoError
 
 from services.identity import directory, directory_search
 from services.identity.directory import FACETS, COARSE, FINE, DirectoryQuery, Window, _holding, _past, deltas, facets, pairs
+from services.identity.directory_members import MEMBERS
 from services.identity.directory_search import ENTRIES, entry
 
 
@@ -127,6 +129,9 @@ class Writes:
     def delete_last(self, collection: str, selector: dict) -> None:
         self.writes.append(("delete", collection, selector["_id"]))
 
+    def delete_many_last(self, collection: str, selector: dict) -> None:
+        self.writes.append(("delete many", collection, selector))
+
 
 def test_a_save_keeps_the_counts_and_the_entry_in_one_transaction_and_an_erasure_drops_both() -> None:
     listed = doc("dupont marie") | {"_id": "al-1"}
@@ -135,9 +140,22 @@ def test_a_save_keeps_the_counts_and_the_entry_in_one_transaction_and_an_erasure
     directory_search.keep_later(erased, listed, None)
     directory_search.keep_later(unchanged, listed, dict(listed))
     assert saved.writes[-1] == ("replace", ENTRIES, "al-1", entry(listed), True)
-    assert {w[2] for w in saved.writes if w[0] == "update"} == set(deltas(None, listed)) and {w[1] for w in saved.writes[:-1]} == {FACETS}
+    listed_under = {"f": {"$in": entry(listed)["v"]}}  # sorted
+    assert saved.writes[-2] == erased.writes[-2] == ("delete many", MEMBERS, listed_under)  # their kept members
+    assert {w[2] for w in saved.writes if w[0] == "update"} == set(deltas(None, listed)) and {w[1] for w in saved.writes[:-2]} == {FACETS}
     assert erased.writes[-1] == ("delete", ENTRIES, "al-1") and len(erased.writes) == len(saved.writes)
     assert unchanged.writes == []
+
+
+def test_every_change_to_an_entry_moves_the_write_count_of_each_value_it_was_or_is_listed_under() -> None:
+    before = doc("dupont marie") | {"_id": "al-1"}
+    moved = before | {"profile": before["profile"] | {"country": "DE"}}
+    updates = {s["_id"]: u["$inc"] for s, u in directory_search._count_updates(before, moved)}
+    old, new = set(entry(before)["v"]), set(entry(moved)["v"])
+    assert {f for f, inc in updates.items() if inc.get("w") == 1} == old | new and old != new
+    renamed = before | {"search": before["search"] | {"name": "durand marie"}}  # the same values, another name
+    assert {f for s, u in directory_search._count_updates(before, renamed) if u["$inc"].get("w") for f in [s["_id"]]} == old
+    assert directory_search.touched(before, dict(before)) == set()
 
 
 def apply(counts: dict[str, dict], change: dict[str, dict[str, int]]) -> None:
@@ -222,6 +240,22 @@ class Entries:
             yield e
 
 
+class NoMembers:
+    """`directory_members` with nothing kept, and a database that keeps nothing (its members
+    are kept in a transaction: tests/integration/store/test_directory.py)."""
+
+    async def find(self, selector: dict, session=None):
+        for kept in ():
+            yield kept
+
+
+class Database(dict):
+    class client:
+        @staticmethod
+        def start_session():
+            raise PyMongoError("no transactions in memory")
+
+
 class Alumni:
     """An alumni collection in memory: documents by id (a page's alumni, after their entries),
     and, for a page read from the alumni alone, equality (an array holds the value), the
@@ -229,7 +263,7 @@ class Alumni:
 
     def __init__(self, docs: list[dict], counts: Counts) -> None:
         self.docs, self.entries = docs, Entries(docs)
-        self.database = {FACETS: counts, ENTRIES: self.entries}
+        self.database = Database({FACETS: counts, ENTRIES: self.entries, MEMBERS: NoMembers()})
         self.found: list[tuple[dict, int]] = []
         self.by_id: list[int] = []
         self.counted: list[dict] = []
