@@ -32,11 +32,14 @@ async def rebuild(db: AsyncDatabase, alumni: str = "alumni", session: AsyncClien
             counts = totals.setdefault(_id, {})
             for path, by in fields.items():
                 counts[path] = counts.get(path, 0) + by
+    # Write counts carried on, one past: members kept from before the rebuild never match them.
+    written = {d["_id"]: d["w"] async for d in db[FACETS].find({"w": {"$exists": True}}, {"w": 1}, session=session)}
     await db[FACETS].delete_many({}, session=session)
     await db[ENTRIES].delete_many({}, session=session)
     await db[MEMBERS].delete_many({}, session=session)
     documents: list[dict[str, Any]] = [
-        {"_id": _id, **({"n": c["n"]} if "n" in c else {}), "b": {p[2:]: n for p, n in c.items() if p != "n"}} for _id, c in totals.items()
+        {"_id": _id, **({"n": c["n"]} if "n" in c else {}), "b": {p[2:]: n for p, n in c.items() if p != "n"}, "w": written.get(_id, 0) + 1}
+        for _id, c in totals.items()
     ]
     for i in range(0, len(documents), 1000):
         await db[FACETS].insert_many(documents[i:i + 1000], session=session)

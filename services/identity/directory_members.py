@@ -14,10 +14,10 @@ They are right only as long as no entry of that filter changed:
   and deletes their kept members, in the transaction that changes the entry
   (directory_search.keep_later, keep_many), so nothing of an erased or withdrawn alumnus stays
   here;
-- members are kept with the `w` their entries were read at (`stamp`), in a transaction that
-  first writes the filter's count document on that condition, so that a change committed
-  meanwhile makes the keeping fail (a write conflict, or `w` moved on) rather than keep members
-  out of date;
+- members are kept with the `w` their entries were read at (`stamp`), and deleted again at
+  once when `w` has moved on by the time they are written: a change committed in between found
+  nothing to delete. Keeping never writes what the changes write, so pages never make a change
+  (an import's chunk, say) start again;
 - they are read back only when every part is there with the `stamp` of the `w` just read and
   there are as many as the count says.
 A page after a change reads the entries again, and keeps them again.
@@ -30,6 +30,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from bson.errors import InvalidDocument
 from pymongo.errors import PyMongoError
 
 from services.identity.directory import FACETS
@@ -37,7 +38,7 @@ from services.identity.directory import FACETS
 log = logging.getLogger(__name__)
 
 MEMBERS = "directory_members"
-CHUNK = 1000  # members per document: an entry is at most a few KB (bounded profile fields)
+CHUNK, PART_BYTES = 1000, 4 << 20  # members, and bytes of JSON, per document (16 MB at most)
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -61,28 +62,42 @@ async def read(db: AsyncDatabase, facet: str, counts: dict[str, Any], session: A
     return members if len(members) == counts.get("n", 0) else None
 
 
+def _parts(facet: str, at: int, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents of these members: up to `CHUNK` each, and `PART_BYTES` of JSON (an entry
+    can be some tens of KB: 50 skills of 500 characters)."""
+    parts: list[dict[str, Any]] = []
+    members: list[str] = []
+    size = 0
+    for e in entries:
+        member = json.dumps([e["_id"], e["n"], e["v"]], ensure_ascii=False)
+        length = len(member.encode()) + 1
+        if members and (len(members) == CHUNK or size + length > PART_BYTES):
+            parts.append(members)
+            members, size = [], 0
+        members.append(member)
+        size += length
+    parts += [members] if members else []
+    return [{"_id": f"{facet}#{i}", "f": facet, "i": i, "stamp": at, "m": f"[{','.join(p)}]"} for i, p in enumerate(parts)]
+
+
 async def keep(db: AsyncDatabase, facet: str, counts: dict[str, Any], entries: list[dict[str, Any]]) -> bool:
     """Keep `entries` (all of `facet`'s, in name order, read with `counts`) for the next pages;
     False when a change came in between, or the database refused (the next page reads the
     entries again)."""
     if len(entries) != counts.get("n", 0):
         return False
-    condition = {"_id": facet, "w": stamp(counts)} if "w" in counts else {"_id": facet, "w": {"$exists": False}}
-    parts = [{"_id": f"{facet}#{i // CHUNK}", "f": facet, "i": i // CHUNK, "stamp": stamp(counts),
-              "m": json.dumps([[e["_id"], e["n"], e["v"]] for e in entries[i:i + CHUNK]], ensure_ascii=False)}
-             for i in range(0, len(entries), CHUNK)]
+    at = stamp(counts)
     try:
         async with db.client.start_session() as session:
             async with await session.start_transaction():
-                # A write, not only a read: a change to this filter committed meanwhile conflicts with it.
-                held = await db[FACETS].update_one(condition, {"$inc": {"kept": 1}}, session=session)
-                if held.matched_count != 1:
-                    await session.abort_transaction()
-                    return False
                 await db[MEMBERS].delete_many({"f": facet}, session=session)
-                if parts:
-                    await db[MEMBERS].insert_many(parts, session=session)
-    except PyMongoError as exc:
+                await db[MEMBERS].insert_many(_parts(facet, at, entries), session=session)
+        # A change committed meanwhile deleted nothing of these (they were not there yet): they
+        # go now. Never read (their stamp is behind), they would only wait for the next keeping.
+        if stamp(await db[FACETS].find_one({"_id": facet}, {"w": 1})) != at:
+            await db[MEMBERS].delete_many({"f": facet, "stamp": at})
+            return False
+    except (PyMongoError, InvalidDocument) as exc:
         log.info("directory members not kept; read again next time", extra={"error_class": type(exc).__name__})
         return False
     return True

@@ -80,14 +80,16 @@ def event_handlers(deps: Dependencies) -> EventRouter:
             if route.applies_to(payload):
                 candidates = await _candidates(route, payload, reachable, known)
                 requests += planning.requests(route, envelope.source, envelope.id, payload, candidates)
-        sent = await send_now(requests, ctx, known)
+        chosen = await send_now.choose(requests, ctx, known)
+        at_once = {r.delivery_id for r in chosen}
         bulk = [r for r in requests if isinstance(r, BulkEmailRequested)]
         for request in requests:
-            if not isinstance(request, BulkEmailRequested) and request.delivery_id not in sent:
+            if not isinstance(request, BulkEmailRequested) and request.delivery_id not in at_once:
                 ctx.publish(request, subject=request.recipient_id)
         for batch in batches(bulk, deps.bulk_batch_size):
             ctx.publish(batch, subject=envelope.id)
-        await deps.deliveries(ctx).plan(requests, ctx.now(), sent=sent)
+        await deps.deliveries(ctx).plan(requests, ctx.now(), sent=at_once)
+        await send_now.send(chosen, ctx)
         if requests:
             log.info("deliveries planned", extra={"event_id": envelope.id, "event_type": envelope.type, "deliveries": len(requests)})
 

@@ -19,28 +19,25 @@ is recorded failed and `alumni.notification.failed` says why.
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass
 
 from opentelemetry import metrics
 
 from services.notifications.dependencies import Dependencies
 from services.notifications.domain import (
     FAILED,
+    PLANNED,
     SENT,
     SETTLED,
     SKIPPED,
-    ChannelNotConfigured,
     ReachableAlumnus,
     alumnus_to_check,
     batch_id,
-    carries_unsubscribe_link,
     skip_reason,
 )
+from services.notifications.dispatch import send_one, timed
 from services.notifications.pacing import InFlight, MailLatency, Rate, SentMemory
-from services.notifications.templating import Attachment
 from shared.events.notifications import (
     BulkEmailRequested,
     BulkEmailsRequested,
@@ -50,7 +47,7 @@ from shared.events.notifications import (
     NotificationDelivered,
     NotificationFailed,
 )
-from shared.messaging.failures import GaveUp, TransientError, is_permanent
+from shared.messaging.failures import GaveUp, is_permanent
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
 
@@ -58,7 +55,13 @@ log = logging.getLogger(__name__)
 
 SEND_NOW_TIMEOUT_SECONDS = 2.0  # an email sent at planning that takes longer goes through its topic
 
-SendNow = Callable[[Sequence[DeliveryRequest], EventContext, Mapping[str, ReachableAlumnus]], Awaitable[set[str]]]
+@dataclass(frozen=True)
+class SendNow:
+    """Transactional email sent in the transaction that plans it: `choose` which, then `send`
+    them once their deliveries are planned (services/notifications/handlers.py `plan`)."""
+
+    choose: Callable[[Sequence[DeliveryRequest], EventContext, Mapping[str, ReachableAlumnus]], Awaitable[list[EmailRequested]]]
+    send: Callable[[Sequence[EmailRequested], EventContext], Awaitable[None]]
 
 
 def register_deliveries(events: EventRouter, deps: Dependencies, urgent: InFlight) -> SendNow:
@@ -112,42 +115,58 @@ def register_deliveries(events: EventRouter, deps: Dependencies, urgent: InFligh
             outcomes.add(1, {"channel": request.channel, "status": SKIPPED})
             return
         if request.delivery_id not in sent:
-            await _timed(latency, _send(deps, request, now), email=isinstance(request, EmailRequested))
+            await timed(latency, send_one(deps, request, now), email=isinstance(request, EmailRequested))
             record_sent(request)
         ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
 
-    async def send_now(requests: Sequence[DeliveryRequest], ctx: EventContext, known: Mapping[str, ReachableAlumnus]) -> set[str]:
-        """Send the transactional emails among `requests` in the transaction that plans them, while
-        the mail server answers within `send_at_planning_seconds` on average: the ids sent, whose
-        `delivered` events are published here. One that fails or takes too long, and all of them
-        while the server is slow, go through their topic instead (retried there, with the same
-        Message-ID), so that a slow server never holds back planning. The event's marker is
-        written before the first send: no repeat of it sends again."""
-        done: set[str] = set()
-        now = ctx.now()
+    async def choose(requests: Sequence[DeliveryRequest], ctx: EventContext, known: Mapping[str, ReachableAlumnus]) -> list[EmailRequested]:
+        """The transactional emails among `requests` to send in the transaction that plans them:
+        all of them while the mail server answers within `send_at_planning_seconds` on average,
+        none while it is slow (they go through their topic)."""
+        chosen = []
         for request in requests:
             if not isinstance(request, EmailRequested) or not latency.quick:
                 continue
             alumnus_id = alumnus_to_check(request)
             alumnus = (known.get(alumnus_id) or await deps.reachable(ctx).get(alumnus_id)) if alumnus_id else None
-            if skip_reason(request, alumnus):
-                continue  # its topic's handler records why
-            if request.delivery_id not in sent:
-                # A repeat of this event (redelivered after a crash, or read by another consumer
-                # after a rebalance) stops on its marker here, before its email goes again.
-                await ctx.mark_processed_now()
+            if not skip_reason(request, alumnus):  # a skipped one: its topic's handler records why
+                chosen.append(request)
+        return chosen
+
+    async def send(chosen: Sequence[EmailRequested], ctx: EventContext) -> None:
+        """Send the `chosen` emails, planned as sent in this transaction, their `delivered` events
+        published here. Everything the transaction holds, the event's marker included, is
+        written before the first send: a repeat of the event (redelivered after a crash, read by
+        another consumer after a rebalance) stops on its marker there, before any email goes
+        again. One that fails or takes too long, and the rest while the server is slow, go back
+        to planned and through their topic (retried there, with the same Message-ID), so that a
+        slow server never holds back planning."""
+        if not chosen:
+            return
+        now = ctx.now()
+        delivered = {r.delivery_id: ctx.publish(NotificationDelivered(**r.facts(), delivered_at=now), subject=r.recipient_id) for r in chosen}
+        await ctx.write_now()
+        back = []
+        for request in chosen:
+            if request.delivery_id in sent:
+                continue
+            try:
+                if not latency.quick:
+                    raise TimeoutError("the mail server is slow")
                 with urgent:
-                    try:
-                        async with asyncio.timeout(SEND_NOW_TIMEOUT_SECONDS):
-                            await _timed(latency, _send(deps, request, now), email=True)
-                    except Exception as exc:
-                        log.info("email not sent at planning: through its topic", extra={
-                            "delivery_id": request.delivery_id, "error_class": type(exc).__name__})
-                        continue
-                record_sent(request)
-            done.add(request.delivery_id)
-            ctx.publish(NotificationDelivered(**request.facts(), delivered_at=now), subject=request.recipient_id)
-        return done
+                    async with asyncio.timeout(SEND_NOW_TIMEOUT_SECONDS):
+                        await timed(latency, send_one(deps, request, now), email=True)
+            except Exception as exc:
+                log.info("email not sent at planning: through its topic", extra={
+                    "delivery_id": request.delivery_id, "error_class": type(exc).__name__})
+                back.append(request)
+                continue
+            record_sent(request)
+        if back:
+            await deps.deliveries(ctx).restore({r.delivery_id: PLANNED for r in back})
+            for request in back:
+                await ctx.withdraw(delivered[request.delivery_id])
+                ctx.publish(request, subject=request.recipient_id)
 
     async def batch_failed(batch: BulkEmailsRequested, ctx: EventContext, gave_up: GaveUp) -> None:
         statuses = await deps.deliveries(ctx).statuses([r.delivery_id for r in batch.requests])
@@ -185,7 +204,7 @@ def register_deliveries(events: EventRouter, deps: Dependencies, urgent: InFligh
                 if not await urgent.none_within(deadline - loop.time()) or not await bulk_rate.take_within(deadline - loop.time()):
                     return False
                 try:
-                    await _send(deps, request, now, bulk=True)
+                    await send_one(deps, request, now, bulk=True)
                 except Exception as exc:
                     return exc
             return None
@@ -210,39 +229,4 @@ def register_deliveries(events: EventRouter, deps: Dependencies, urgent: InFligh
             "failed_alone": len(failures), "left_for_later": len(later),
         })
 
-    return send_now
-
-
-
-async def _timed(latency: MailLatency, send: Awaitable[None], *, email: bool) -> None:
-    """`send`, its duration observed when it is an email: an outage or a timeout counts as slow;
-    a refusal or a template error is an answer, as quick as it came."""
-    started, slow = time.monotonic(), False
-    try:
-        await send
-    except (TransientError, TimeoutError, OSError, asyncio.CancelledError):
-        slow = True
-        raise
-    finally:
-        if email:
-            latency.observe(None if slow else time.monotonic() - started)
-
-
-async def _send(deps: Dependencies, request: DeliveryRequest, now: datetime, *, bulk: bool = False) -> None:
-    unsubscribe_url = deps.unsubscribe.url(request.recipient_id, request.purpose, now) if carries_unsubscribe_link(request) else None
-    context = request.context | {"portal_url": deps.portal_url, "unsubscribe_url": unsubscribe_url}
-    if "event" in context:
-        for links in (deps.exit_form, deps.email_confirmation):
-            context["event"] = links.add_to(request.source_event_type, context["event"])
-        context["event"] = deps.hosted_events.add_to(request.source_event_type, context["event"], request.recipient_id)
-    if isinstance(request, ChatPostRequested):
-        channel = deps.planning.channels.get(request.address)
-        if channel is None:
-            raise ChannelNotConfigured(f"chat channel {request.address!r} is not configured")
-        await deps.chat.post(request.address, channel, deps.templates.chat(request.template, request.locale.value, context))
-    else:
-        email = deps.templates.email(request.template, request.locale.value, context)
-        if calendar := deps.hosted_events.calendar(request.source_event_type, request.context.get("event", {}), now):
-            method, data = calendar
-            email = replace(email, attachments=(Attachment("event.ics", f"text/calendar; method={method}", data),))
-        await deps.mailer.send(request.delivery_id, request.address, email, unsubscribe_url, bulk=bulk)
+    return SendNow(choose, send)

@@ -62,6 +62,7 @@ class UnitOfWork:
         self._events: list[dict] = []
         self._marker: dict[str, Any] | None = None
         self._marker_written = False
+        self._events_written = 0  # those already in the outbox (`write_now`)
         self._writes: list[_Write] = []
 
     def publish(self, event: Event, *, subject: str | None = None, source: str | None = None) -> Envelope:
@@ -72,19 +73,29 @@ class UnitOfWork:
         return envelope
 
     def mark_processed(self, envelope: Envelope) -> None:
-        """Record, last, that this incoming event is handled: a repeat fails on the marker's key,
-        in the command that writes the outbox, and the whole transaction aborts."""
+        """Record that this incoming event is handled, with the held writes (last, or at
+        `write_now`): a repeat fails on the marker's key, in the command that writes the
+        outbox, and the whole transaction aborts."""
         self._marker = {"_id": envelope.identity, "type": envelope.type, "processed_at": self.now()}
 
-    async def mark_processed_now(self) -> None:
-        """Write the marker now, not last: before an effect the transaction cannot take back (an
-        email handed to the mail server). A repeat then stops here, before the effect, and so
+    async def write_now(self) -> None:
+        """Send what the work holds so far (its writes, the marker, its events) in one command now
+        instead of at the end: before an effect the transaction cannot take back (an email handed
+        to the mail server). A repeat then stops on its marker here, before the effect, and so
         does the same record handled at the same moment by another consumer (its partition moved
-        in a rebalance): its marker waits on this one, then finds it committed."""
-        if self._marker is None or self._marker_written:
-            return
-        await self.db[PROCESSED].insert_one(self._marker, session=self.session)
-        self._marker_written = True
+        in a rebalance): its marker conflicts with this one (the driver, then the consumer, wait
+        that out) and then finds it committed. What the work
+        holds after this is written at the end, as usual."""
+        await self._write_last()
+        self._writes, self._marker_written, self._events_written = [], self._marker is not None, len(self._events)
+
+    async def withdraw(self, envelope: Envelope) -> None:
+        """Take back an event published in this unit of work, written already (`write_now`) or not."""
+        index = next(i for i, doc in enumerate(self._events) if doc["_id"] == envelope.id)
+        if index < self._events_written:
+            await self.db[OUTBOX].delete_one({"_id": envelope.id}, session=self.session)
+            self._events_written -= 1
+        del self._events[index]
 
     def insert_last(self, collection: str, document: dict[str, Any]) -> None:
         """Insert `document` at the end of the transaction (see `replace_last`)."""
@@ -115,9 +126,9 @@ class UnitOfWork:
     async def _write_last(self) -> None:
         # State first, the marker after it, the events last: an ordered command stops at the
         # first error, and the transaction aborts with everything in it.
-        marker = self._marker if not self._marker_written else None
+        marker, events = self._marker if not self._marker_written else None, self._events[self._events_written:]
         writes = self._writes + ([_Write(PROCESSED, InsertOne, (marker,))] if marker else [])
-        writes += [_Write(OUTBOX, InsertOne, (doc,)) for doc in self._events]
+        writes += [_Write(OUTBOX, InsertOne, (doc,)) for doc in events]
         if not writes:
             return
         if self._bulk_write and len({w.collection for w in writes}) > 1:
@@ -136,7 +147,7 @@ class UnitOfWork:
             await self.db[write.collection].bulk_write([write.alone()], session=self.session)
         if marker:
             await self.db[PROCESSED].insert_one(marker, session=self.session)
-        await self._outbox.add(self._events, self.session)
+        await self._outbox.add(events, self.session)
 
 
 # An alias for handlers' signatures: the unit of work of one incoming event.

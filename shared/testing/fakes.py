@@ -27,7 +27,8 @@ class DuplicateMarker(Exception):
 
 
 class FakeUnitOfWork:
-    """The unit of work's surface (`now`, `publish`, `envelope`, `mark_processed`) over memory.
+    """The unit of work's surface (`now`, `publish`, `withdraw`, `envelope`, `mark_processed`,
+    `write_now`) over memory.
     `db` and `session` are None: code that reaches for them is not behind a repository yet."""
 
     db = None
@@ -48,9 +49,13 @@ class FakeUnitOfWork:
     def mark_processed(self, envelope: Envelope) -> None:
         self.marker = envelope.identity
 
-    async def mark_processed_now(self) -> None:
+    async def write_now(self) -> None:
+        """A repeat fails here, on its marker, as on the database."""
         if self.marker is not None and self.marker in self._committed_markers:
             raise DuplicateMarker(self.marker)
+
+    async def withdraw(self, envelope: Envelope) -> None:
+        self.outbox = [(event, e) for event, e in self.outbox if e.id != envelope.id]
 
     @property
     def published(self) -> int:

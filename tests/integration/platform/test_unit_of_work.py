@@ -140,10 +140,11 @@ async def test_writes_held_for_the_end_commit_with_the_marker_or_not_at_all(stac
 
 
 @pytest.mark.parametrize("bulk_write", [True, False], ids=["bulkWrite", "one command per write"])
-async def test_a_marker_written_now_stops_a_repeat_before_the_effect_it_guards(stack: LocalStack, bulk_write: bool) -> None:
-    """`mark_processed_now` before an effect no transaction takes back (an email sent): a repeat
-    fails there, before the effect; the same event in a transaction still open elsewhere (a
-    partition that moved in a rebalance) is held until that one commits, then is a repeat."""
+async def test_writes_sent_now_stop_a_repeat_before_the_effect_they_guard(stack: LocalStack, bulk_write: bool) -> None:
+    """`write_now` before an effect no transaction takes back (an email sent): what the work
+    holds, the marker with it, is written there, so a repeat fails before the effect; the same
+    event in a transaction still open elsewhere (a partition that moved in a rebalance) is held
+    until that one commits, then is a repeat. An event written already can be withdrawn."""
     client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
     db = client[f"uow_{uuid.uuid4().hex[:8]}"]
     for name in ("shipments", "processed_events", "outbox"):
@@ -154,19 +155,25 @@ async def test_a_marker_written_now_stops_a_repeat_before_the_effect_it_guards(s
 
     def ship(order_id: str, *, hold: asyncio.Event | None = None):
         async def work(uow: UnitOfWork) -> None:
+            # A handler reads before it decides (and the local database refuses a bulkWrite
+            # opening a transaction: it carries the transaction's readConcern).
+            assert await uow.db.shipments.find_one({"_id": order_id}, session=uow.session) is None
             uow.mark_processed(envelope)
-            await uow.mark_processed_now()
+            uow.insert_last("shipments", {"_id": order_id})
+            announced = uow.publish(OrderShipped(order_id=f"{order_id}-announced"), subject=order_id)
+            await uow.write_now()
+            assert await uow.db.shipments.find_one({"_id": order_id}, session=uow.session) == {"_id": order_id}
             effects.append(order_id)  # the mail server took it
             if hold is not None:
                 await hold.wait()
-            uow.insert_last("shipments", {"_id": order_id})
+            await uow.withdraw(announced)  # it did not go as planned, after all
             uow.publish(OrderShipped(order_id=order_id), subject=order_id)
 
         return work
 
     release = asyncio.Event()
     first = asyncio.create_task(transactions.run(ship("o-1", hold=release)))
-    while not effects:
+    while not effects and not first.done():
         await asyncio.sleep(0.01)
     second = asyncio.create_task(transactions.run(ship("o-2")))
     done, _ = await asyncio.wait({second}, timeout=2)
@@ -183,6 +190,6 @@ async def test_a_marker_written_now_stops_a_repeat_before_the_effect_it_guards(s
     assert effects == ["o-1"]  # the repeat never reached its effect
     assert [d["_id"] for d in await db.shipments.find().to_list()] == ["o-1"]
     assert await db.processed_events.count_documents({"_id": envelope.identity}) == 1
-    assert await db.outbox.count_documents({}) == 1
+    assert [d["key"] for d in await db.outbox.find().to_list()] == ["o-1"]  # the withdrawn one is gone
     await client.drop_database(db.name)
     await client.close()

@@ -2,6 +2,7 @@
 alumnus is counted under, what a change does to the counts, and that a page located from them
 holds exactly the alumni an offset and a limit over the whole ordered list would give."""
 
+import json
 import logging
 import random
 
@@ -428,3 +429,17 @@ async def test_an_entry_left_behind_never_shows_an_alumnus_who_is_no_longer_list
     with caplog.at_level(logging.WARNING):
         _, ids = await every_page(alumni, {}, 20)
     assert withdrawn["_id"] not in ids and "without a listed alumnus" in caplog.text
+
+
+def test_kept_members_are_parted_by_count_and_by_size_and_read_back_in_order() -> None:
+    from services.identity import directory_members
+
+    small = [{"_id": f"al-{i:04d}", "n": f"name {i:04d}", "v": ["skill:python"]} for i in range(2500)]
+    parts = directory_members._parts("skill:python", 7, small)
+    assert [len(json.loads(p["m"])) for p in parts] == [1000, 1000, 500] and [p["i"] for p in parts] == [0, 1, 2]
+    assert [m[0] for p in parts for m in json.loads(p["m"])] == [e["_id"] for e in small] and {p["stamp"] for p in parts} == {7}
+    # 50 skills of 500 characters, accented: some 50 KB of JSON each, a few MB at most a part.
+    large = [{"_id": f"al-{i}", "n": "é" * 40, "v": [f"skill:{'é' * 498}{k:02d}" for k in range(50)]} for i in range(300)]
+    parts = directory_members._parts("skill:x", 0, large)
+    assert len(parts) > 1 and all(len(p["m"].encode()) <= directory_members.PART_BYTES for p in parts)
+    assert [m[0] for p in parts for m in json.loads(p["m"])] == [e["_id"] for e in large]
