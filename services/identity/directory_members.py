@@ -34,6 +34,7 @@ from bson.errors import InvalidDocument
 from pymongo.errors import PyMongoError
 
 from services.identity.directory import FACETS
+from shared.events.chunks import parts
 
 log = logging.getLogger(__name__)
 
@@ -52,32 +53,22 @@ def stamp(counts: dict[str, Any] | None) -> int:
 async def read(db: AsyncDatabase, facet: str, counts: dict[str, Any], session: AsyncClientSession | None) -> list[list[Any]] | None:
     """The members of `facet` in name order, `[id, sort name, facets]`, as kept at its current
     `w`; None when they are not."""
-    parts = [d async for d in db[MEMBERS].find({"f": facet}, session=session)]
-    if not parts or any(p.get("stamp") != stamp(counts) for p in parts):
+    kept = [d async for d in db[MEMBERS].find({"f": facet}, session=session)]
+    if not kept or any(p.get("stamp") != stamp(counts) for p in kept):
         return None
-    parts.sort(key=lambda p: p["i"])
-    if [p["i"] for p in parts] != list(range(len(parts))):
+    kept.sort(key=lambda p: p["i"])
+    if [p["i"] for p in kept] != list(range(len(kept))):
         return None
-    members = [m for p in parts for m in json.loads(p["m"])]
+    members = [m for p in kept for m in json.loads(p["m"])]
     return members if len(members) == counts.get("n", 0) else None
 
 
 def _parts(facet: str, at: int, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The documents of these members: up to `CHUNK` each, and `PART_BYTES` of JSON (an entry
     can be some tens of KB: 50 skills of 500 characters)."""
-    parts: list[dict[str, Any]] = []
-    members: list[str] = []
-    size = 0
-    for e in entries:
-        member = json.dumps([e["_id"], e["n"], e["v"]], ensure_ascii=False)
-        length = len(member.encode()) + 1
-        if members and (len(members) == CHUNK or size + length > PART_BYTES):
-            parts.append(members)
-            members, size = [], 0
-        members.append(member)
-        size += length
-    parts += [members] if members else []
-    return [{"_id": f"{facet}#{i}", "f": facet, "i": i, "stamp": at, "m": f"[{','.join(p)}]"} for i, p in enumerate(parts)]
+    members = [json.dumps([e["_id"], e["n"], e["v"]], ensure_ascii=False) for e in entries]
+    parted = parts(members, most=CHUNK, budget=PART_BYTES - 2, size_of=lambda member: len(member.encode()))
+    return [{"_id": f"{facet}#{i}", "f": facet, "i": i, "stamp": at, "m": f"[{','.join(p)}]"} for i, p in enumerate(parted)]
 
 
 async def keep(db: AsyncDatabase, facet: str, counts: dict[str, Any], entries: list[dict[str, Any]]) -> bool:
