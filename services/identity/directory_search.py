@@ -62,9 +62,10 @@ def touched(before: dict[str, Any] | None, after: dict[str, Any] | None) -> set[
     return set() if old == new else set((old or {}).get("v", [])) | set((new or {}).get("v", []))
 
 
-def _count_updates(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def _count_updates(before: dict[str, Any] | None, after: dict[str, Any] | None, stale: set[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The counts' `$inc`s, with 1 more written to each of the `stale` values (`touched`)."""
     fields = directory.deltas(before, after)
-    for facet in touched(before, after):
+    for facet in stale:
         fields.setdefault(facet, {})["w"] = 1
     return [({"_id": _id}, {"$inc": inc}) for _id, inc in sorted(fields.items())]
 
@@ -72,9 +73,10 @@ def _count_updates(before: dict[str, Any] | None, after: dict[str, Any] | None) 
 def keep_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
     """Keep the counts, the entry and the kept members in step with an alumnus document going
     from `before` to `after` (None: absent), with the unit of work's last writes."""
-    for selector, update in _count_updates(before, after):
+    stale = touched(before, after)
+    for selector, update in _count_updates(before, after, stale):
         uow.update_last(FACETS, selector, update, upsert=True)
-    if stale := touched(before, after):
+    if stale:
         uow.delete_many_last(directory_members.MEMBERS, {"f": {"$in": sorted(stale)}})
     if change := entry_change(before, after):
         kind, doc = change
@@ -86,10 +88,11 @@ def keep_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | 
 
 async def keep_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None, dict[str, Any]]], session: AsyncClientSession) -> None:
     """The same for many alumni documents at once (an import's chunk), in two writes."""
-    counts = [UpdateOne(selector, update, upsert=True) for b, a in moves for selector, update in _count_updates(b, a)]
+    stale_by_move = [touched(b, a) for b, a in moves]
+    counts = [UpdateOne(selector, update, upsert=True) for (b, a), stale in zip(moves, stale_by_move) for selector, update in _count_updates(b, a, stale)]
     if counts:
         await db[FACETS].bulk_write(counts, ordered=False, session=session)
-    if stale := set().union(*(touched(b, a) for b, a in moves)):
+    if stale := set().union(*stale_by_move):
         await db[directory_members.MEMBERS].delete_many({"f": {"$in": sorted(stale)}}, session=session)
     changes = [change for b, a in moves if (change := entry_change(b, a))]
     if entries := [ReplaceOne({"_id": d["_id"]}, d, upsert=True) if kind == "put" else DeleteOne(d) for kind, d in changes]:
@@ -133,15 +136,14 @@ async def _matched(alumni: AsyncCollection, singles: list[str], found: dict[str,
     """A page without a window: every entry of the narrowest filter (by its count), the others
     matched here."""
     ridden = min(singles, key=lambda f: found.get(f, {}).get("n", 0)) if singles else "all"
-    counts, kept = found.get(ridden), len(singles) > 2
-    members = await directory_members.read(alumni.database, ridden, counts, session) if counts and kept else None
-    if members is not None:
-        matched = [{"_id": i, "n": n, "v": v} for i, n, v in members if all(f in v for f in singles)]
-        return len(matched), await _whole(alumni, matched[offset:offset + size], session)
-    entries = await _entries(alumni.database, ridden, None, session)
-    if counts and kept:
-        await directory_members.keep(alumni.database, ridden, counts, entries)
-    matched = [e for e in entries if set(singles) <= set(e["v"])]
+    counts = found.get(ridden) if len(singles) > 2 else None  # kept members serve three filters or more
+    members = await directory_members.read(alumni.database, ridden, counts, session) if counts else None
+    if members is None:
+        entries = await _entries(alumni.database, ridden, None, session)
+        if counts:
+            await directory_members.keep(alumni.database, ridden, counts, entries)
+        members = [(e["_id"], e["n"], e["v"]) for e in entries]
+    matched = [{"_id": i, "n": n, "v": v} for i, n, v in members if all(f in v for f in singles)]
     return len(matched), await _whole(alumni, matched[offset:offset + size], session)
 
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from devstack.stack import LocalStack
 from shared.clock import system_clock
@@ -27,6 +28,15 @@ class RelayInbox:
         self.handed.extend(committed)
 
 
+async def fresh_database(stack: LocalStack, *collections: str) -> tuple[AsyncMongoClient, AsyncDatabase]:
+    """A client, and a database of its own holding these (empty) collections."""
+    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
+    db = client[f"uow_{uuid.uuid4().hex[:8]}"]
+    for name in collections:
+        await db.create_collection(name)
+    return client, db
+
+
 async def test_the_server_writes_several_collections_in_one_command(stack: LocalStack) -> None:
     client = AsyncMongoClient(stack.cfg.mongodb_uri)
     assert await supports_bulk_write(client)
@@ -35,10 +45,7 @@ async def test_the_server_writes_several_collections_in_one_command(stack: Local
 
 @pytest.mark.parametrize("bulk_write", [True, False], ids=["bulkWrite", "one insert per collection"])
 async def test_state_marker_and_outbox_commit_together_and_a_repeat_aborts_all(stack: LocalStack, bulk_write: bool) -> None:
-    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
-    db = client[f"uow_{uuid.uuid4().hex[:8]}"]
-    for name in ("shipments", "processed_events", "outbox"):
-        await db.create_collection(name)
+    client, db = await fresh_database(stack, "shipments", "processed_events", "outbox")
     relay = RelayInbox()
     transactions = Transactions(client, db, Outbox(db, source="/tests"), relay, system_clock, bulk_write=bulk_write)
 
@@ -73,10 +80,7 @@ async def test_a_marker_held_by_a_transaction_left_open_is_contention_not_failur
     What it writes is held: the unit of work says so (`Contended`, which the consumer waits out
     without spending its retry budget) or the driver waits it out; once the other transaction
     ends, the same work commits."""
-    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
-    db = client[f"uow_{uuid.uuid4().hex[:8]}"]
-    for name in ("shipments", "processed_events", "outbox"):
-        await db.create_collection(name)
+    client, db = await fresh_database(stack, "shipments", "processed_events", "outbox")
     transactions = Transactions(client, db, Outbox(db, source="/tests"), RelayInbox(), system_clock, bulk_write=bulk_write)
     envelope = Envelope(type="com.alumni.test.v1", source="/tests", id="the-same-event")
 
@@ -107,10 +111,7 @@ async def test_writes_held_for_the_end_commit_with_the_marker_or_not_at_all(stac
     """`insert_last`, `replace_last` and `update_last` go after the handler's own writes, before
     the marker and the outbox, in the same transaction: all of them commit, or a repeat's marker
     aborts them with the rest."""
-    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
-    db = client[f"uow_{uuid.uuid4().hex[:8]}"]
-    for name in ("shipments", "parcels", "processed_events", "outbox"):
-        await db.create_collection(name)
+    client, db = await fresh_database(stack, "shipments", "parcels", "processed_events", "outbox")
     await db.parcels.insert_one({"_id": "p-1", "weight": 1})
     transactions = Transactions(client, db, Outbox(db, source="/tests"), RelayInbox(), system_clock, bulk_write=bulk_write)
 
@@ -145,10 +146,7 @@ async def test_writes_sent_now_stop_a_repeat_before_the_effect_they_guard(stack:
     holds, the marker with it, is written there, so a repeat fails before the effect; the same
     event in a transaction still open elsewhere (a partition that moved in a rebalance) is held
     until that one commits, then is a repeat. An event written already can be withdrawn."""
-    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
-    db = client[f"uow_{uuid.uuid4().hex[:8]}"]
-    for name in ("shipments", "processed_events", "outbox"):
-        await db.create_collection(name)
+    client, db = await fresh_database(stack, "shipments", "processed_events", "outbox")
     transactions = Transactions(client, db, Outbox(db, source="/tests"), RelayInbox(), system_clock, bulk_write=bulk_write)
     envelope = Envelope(type="com.alumni.test.v1", source="/tests", id="sent-once")
     effects: list[str] = []

@@ -151,11 +151,11 @@ def test_a_save_keeps_the_counts_and_the_entry_in_one_transaction_and_an_erasure
 def test_every_change_to_an_entry_moves_the_write_count_of_each_value_it_was_or_is_listed_under() -> None:
     before = doc("dupont marie") | {"_id": "al-1"}
     moved = before | {"profile": before["profile"] | {"country": "DE"}}
-    updates = {s["_id"]: u["$inc"] for s, u in directory_search._count_updates(before, moved)}
+    updates = {s["_id"]: u["$inc"] for s, u in directory_search._count_updates(before, moved, directory_search.touched(before, moved))}
     old, new = set(entry(before)["v"]), set(entry(moved)["v"])
     assert {f for f, inc in updates.items() if inc.get("w") == 1} == old | new and old != new
     renamed = before | {"search": before["search"] | {"name": "durand marie"}}  # the same values, another name
-    assert {f for s, u in directory_search._count_updates(before, renamed) if u["$inc"].get("w") for f in [s["_id"]]} == old
+    assert {f for s, u in directory_search._count_updates(before, renamed, directory_search.touched(before, renamed)) if u["$inc"].get("w") for f in [s["_id"]]} == old
     assert directory_search.touched(before, dict(before)) == set()
 
 
