@@ -1,5 +1,6 @@
 """The benchmark's baseline: the services' stages by hand with aiokafka and PyMongo, doing per
-departure the I/O the services do (bench/pipeline.py); a process of its own, its CPU apart:
+departure the I/O the services do (bench/pipeline.py); a process of its own, its CPU apart, on
+the services' event loop (uvloop):
 
     .venv/bin/python -m bench.baseline --bootstrap-servers H:P --mongodb-uri URI --smtp-port N
 """
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import aiosmtplib
+import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
@@ -246,4 +248,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="bench.baseline")
     for flag, kind in (("--bootstrap-servers", str), ("--mongodb-uri", str), ("--smtp-port", int)):
         parser.add_argument(flag, type=kind, required=True)
-    asyncio.run(_serve(parser.parse_args()))
+    uvloop.run(_serve(parser.parse_args()))  # the services' event loop too (uvicorn takes uvloop)

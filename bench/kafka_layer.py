@@ -16,7 +16,6 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
@@ -37,7 +36,7 @@ class Meter:
 
 def bus(bootstrap: str) -> KafkaBus:
     return KafkaBus(bootstrap, client_id="bench", shutdown_timeout=5, tracer_provider=TracerProvider(),
-                    meter_provider=MeterProvider(), registry=CollectorRegistry())
+                    registry=CollectorRegistry())
 
 
 async def produce_plain(bootstrap: str, topic: str, n: int) -> tuple[float, float]:

@@ -20,6 +20,9 @@ from services.notifications.mime import mime_message, transmit
 from services.notifications.templating import Email
 from shared.messaging.failures import PermanentError, TransientError
 
+# A proxy of the process's provider, looked up once (the SDK's get_tracer is not cheap).
+_TRACER = trace.get_tracer("alumni.smtp")
+
 
 class Mailer(Protocol):
     async def send(self, delivery_id: str, to: str, email: Email, unsubscribe_url: str | None, *, bulk: bool = False) -> None:
@@ -77,7 +80,7 @@ class SmtpSender:
         message = self.message(delivery_id, to, email, unsubscribe_url)
         # A client span for the SMTP exchange, the last hop of a trace; no address in it.
         attributes = {"server.address": self.host, "server.port": self.port, "network.protocol.name": "smtp"}
-        with trace.get_tracer("alumni.smtp").start_as_current_span("smtp send", kind=SpanKind.CLIENT, attributes=attributes) as span:
+        with _TRACER.start_as_current_span("smtp send", kind=SpanKind.CLIENT, attributes=attributes) as span:
             try:
                 await self._send(message, bulk)
             except Exception as exc:

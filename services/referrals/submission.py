@@ -5,7 +5,7 @@ referral holding the claim, and writes the result."""
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from services.referrals.domain import (
     CANDIDATE,
@@ -17,7 +17,7 @@ from services.referrals.domain import (
     normalised_email,
 )
 from shared.events.referrals import AlumnusReferred
-from shared.events.types import Amount, CountryCode, CurrencyCode, Identifier, NonEmpty
+from shared.events.types import Amount, CountryCode, EmailAddress, CurrencyCode, Identifier, NonEmpty
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
@@ -39,7 +39,7 @@ class Money(BaseModel):
 class CandidateReferral(Body):
     kind: Literal["candidate"]
     candidate_name: NonEmpty
-    candidate_email: EmailStr
+    candidate_email: EmailAddress
     position: NonEmpty | None = None
     job_ref: Identifier | None = None
     note: Note | None = None
@@ -54,7 +54,7 @@ class ClientReferral(Body):
     kind: Literal["client"]
     company: NonEmpty
     contact_name: NonEmpty
-    contact_email: EmailStr | None = None
+    contact_email: EmailAddress | None = None
     opportunity: NonEmpty
     estimated_value: Money | None = None
     country: CountryCode | None = None

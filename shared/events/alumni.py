@@ -3,11 +3,11 @@ alumnus, so a projection can ignore a stale or repeated change."""
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.base import Event, event_type, personal
 from shared.events.people import Expertise, Language, Name, PersonalContact, Position, PublicProfiles, all_optional
-from shared.events.types import Identifier, Locale, NonEmpty, Purpose
+from shared.events.types import EmailAddress, Identifier, Locale, NonEmpty, Purpose
 
 
 class Stint(BaseModel):
@@ -118,7 +118,7 @@ class EmailConfirmationRequested(Event):
     the address is never trusted to merge another leaver into this record."""
 
     alumnus_id: Identifier
-    email: EmailStr = personal()
+    email: EmailAddress = personal()
     first_name: NonEmpty = personal()
     locale: Locale = Locale.EN
     link_id: Identifier

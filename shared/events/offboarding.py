@@ -1,11 +1,11 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.base import Event, event_type, personal
 from shared.events.people import Expertise, Language, Name, PersonalContact, Position, PublicProfiles, WorkContact
-from shared.events.types import DepartureReason, Identifier, Locale, NonEmpty, Purpose, Url
+from shared.events.types import DepartureReason, EmailAddress, Identifier, Locale, NonEmpty, Purpose, Url
 
 
 class Leaver(Language, Position, PersonalContact, WorkContact, Name):
@@ -36,7 +36,7 @@ class OffboardingCompleted(Event):
     # The personal email the HRIS has for the leaver (`leaver.personal_email` is the one they
     # typed in the exit form when they did): only this one may match a returning alumnus's
     # confirmed address without HR's review. Absent in completions made before it existed.
-    hris_personal_email: EmailStr | None = personal(default=None)
+    hris_personal_email: EmailAddress | None = personal(default=None)
 
 
 @event_type(
@@ -49,7 +49,7 @@ class ExitFormIssued(Event):
     case_id: Identifier
     employee_id: Identifier
     first_name: NonEmpty = personal()
-    email: EmailStr = personal()
+    email: EmailAddress = personal()
     locale: Locale = Locale.EN
     form_url: Url = personal()  # holds the one-time token: a secret
     expires_at: datetime
@@ -66,7 +66,7 @@ class ExitFormIssuedV2(Event):
     case_id: Identifier
     employee_id: Identifier
     first_name: NonEmpty = personal()
-    email: EmailStr = personal()
+    email: EmailAddress = personal()
     locale: Locale = Locale.EN
     link_id: Identifier
     link_key_id: Identifier

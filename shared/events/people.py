@@ -5,10 +5,10 @@ reverse: pydantic takes the fields of the last base first."""
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from shared.events.base import personal
-from shared.events.types import CountryCode, E164Phone, Locale, NonEmpty, Url, Willingness
+from shared.events.types import CountryCode, EmailAddress, E164Phone, Locale, NonEmpty, Url, Willingness
 
 
 MAX_SKILLS = 50
@@ -25,11 +25,11 @@ class Name(Part):
 
 
 class WorkContact(Part):
-    work_email: EmailStr = personal()
+    work_email: EmailAddress = personal()
 
 
 class PersonalContact(Part):
-    personal_email: EmailStr | None = personal(default=None)
+    personal_email: EmailAddress | None = personal(default=None)
     phone: E164Phone | None = personal(default=None)
 
 

@@ -1,10 +1,8 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import EmailStr
-
 from shared.events.base import Event, event_type, personal
-from shared.events.types import Amount, CurrencyCode, Identifier, NonEmpty
+from shared.events.types import Amount, CurrencyCode, EmailAddress, Identifier, NonEmpty
 
 ReferralKind = Literal["candidate", "client"]
 ReferralStatus = Literal["submitted", "in_review", "interviewing", "offer", "hired", "won", "rejected", "withdrawn"]
@@ -23,7 +21,7 @@ class ApplicationStatusChanged(Event):
 
     application_id: Identifier
     referral_id: Identifier | None = None
-    candidate_email: EmailStr | None = personal(default=None)
+    candidate_email: EmailAddress | None = personal(default=None)
     status: ApplicationStatus
     changed_at: datetime
     # Optional, added compatibly: the employee id the ATS gives a hire (matches their departure later).
@@ -38,7 +36,7 @@ class AlumnusReferred(Event):
     alumnus_id: Identifier
     kind: ReferralKind
     referred_name: NonEmpty = personal()
-    referred_email: EmailStr | None = personal(default=None)
+    referred_email: EmailAddress | None = personal(default=None)
     company: NonEmpty | None = None
     position: NonEmpty | None = None
     submitted_at: datetime

@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
@@ -41,7 +41,6 @@ class KafkaBus:
         client_id: str,
         shutdown_timeout: float,
         tracer_provider: TracerProvider,
-        meter_provider: MeterProvider,
         registry: CollectorRegistry,
         security: KafkaSecurity = KafkaSecurity(),
     ) -> None:
@@ -56,7 +55,9 @@ class KafkaBus:
             allow_auto_create_topics=False,
             graceful_timeout=shutdown_timeout,
             middlewares=[
-                KafkaTelemetryMiddleware(tracer_provider=tracer_provider, meter_provider=meter_provider),
+                # Spans only: the Prometheus middleware counts and times the messages; the same
+                # figures again as OpenTelemetry histograms cost a record per message and scrape.
+                KafkaTelemetryMiddleware(tracer_provider=tracer_provider, meter_provider=NoOpMeterProvider()),
                 KafkaPrometheusMiddleware(registry=registry, app_name=client_id),
             ],
             # Handlers take the message as it comes: no dependency injection, whose per-message

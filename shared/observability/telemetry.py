@@ -115,8 +115,10 @@ class MongoCommandSpans(monitoring.CommandListener):
 
     QUIET = frozenset({"hello", "ismaster", "isMaster", "ping", "endSessions", "saslStart", "saslContinue", "buildInfo"})
 
-    def __init__(self) -> None:
+    def __init__(self, tracer_provider: trace.TracerProvider | None = None) -> None:
         self._spans: dict[tuple[int, int], trace.Span] = {}
+        # Looked up once: the SDK's get_tracer builds a scope and filters warnings at every call.
+        self._tracer = trace.get_tracer("alumni.mongodb", tracer_provider=tracer_provider)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name in self.QUIET:
@@ -132,8 +134,7 @@ class MongoCommandSpans(monitoring.CommandListener):
         host, port = event.connection_id
         attributes |= {"server.address": host, "server.port": port}
         name = f"{event.command_name} {collection}" if isinstance(collection, str) else event.command_name
-        tracer = trace.get_tracer("alumni.mongodb")
-        self._spans[(event.request_id, event.operation_id)] = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        self._spans[(event.request_id, event.operation_id)] = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         if span := self._spans.pop((event.request_id, event.operation_id), None):

@@ -78,7 +78,6 @@ def create_service(
         client_id=name,
         shutdown_timeout=settings.shutdown_timeout_seconds,
         tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
         registry=REGISTRY,
     )
     runtime = ServiceRuntime(name, settings, kafka, telemetry, clock or clock_for(settings.clock_file))
@@ -158,5 +157,6 @@ def serve(app: FastAPI) -> None:
         port=settings.http_port,
         log_config=None,  # keep the JSON logging configured by create_service
         access_log=False,
+        loop="uvloop",  # a pinned dependency: the loop in C costs each record less than asyncio's own
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
     )

@@ -80,7 +80,7 @@ class ServiceRuntime:
         settings = self.settings
         deadline = asyncio.get_running_loop().time() + settings.startup_timeout_seconds
         self.mongo = mongo.connect(
-            settings.mongodb_uri, app_name=self.name, listeners=[MongoCommandSpans()], username=settings.mongodb_username,
+            settings.mongodb_uri, app_name=self.name, listeners=[MongoCommandSpans(self.telemetry.tracer_provider)], username=settings.mongodb_username,
             password=settings.mongodb_password, tls_ca_file=settings.mongodb_tls_ca_file,
         )
         await _retry_until(deadline, "MongoDB", self.mongodb_reachable)
