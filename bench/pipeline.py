@@ -1,7 +1,7 @@
 """Benchmark: departures from intake to SMTP delivery, against a baseline measured in the same run.
 
     ./alumni bench                      # or: .venv/bin/python -m bench.pipeline
-    ./alumni bench --departures 600 --load 0.5 --rate 20 --seconds 30
+    ./alumni bench --departures 600 --rounds 3 --load 0.5 --rate 20 --seconds 30
 
 It starts a stack of its own (.stack/bench, other ports), emptied at every run: the
 local database's store grows with each run, and a grown store stalls its writers for seconds
@@ -15,9 +15,11 @@ at times (a p95 of 40 s after a few dozen runs), which would measure the leftove
    settled in a transaction): the practical ceiling of this machine's broker and database;
 2. pipeline: the five services as processes, sustained departures per second from the first
    record published to the last welcome email received;
+   Both are measured in turn, `--rounds` times each (3), the side not measured stopped
+   (SIGSTOP): each round's ratio, and their median;
 3. CPU milliseconds per departure of every process (baseline or services, broker, database)
-   and database requests per departure during those two runs, and the ratio pipeline /
-   baseline: these mean the same on any machine of the kind, where departures per second do not;
+   and database requests per departure over those rounds, and the ratio pipeline / baseline:
+   these mean the same on any machine of the kind, where departures per second do not;
 4. latency at 50% of the capacity just measured (`--load`), and at a fixed rate (20/s,
    `--rate`) when the machine is under it: p50, p95, p99 from publishing a departure to its
    welcome email reaching the SMTP server;
@@ -29,7 +31,10 @@ at times (a p95 of 40 s after a few dozen runs), which would measure the leftove
 import argparse
 import asyncio
 import json
+import os
 import shutil
+import signal
+import statistics
 import sys
 import time
 import uuid
@@ -122,6 +127,37 @@ async def measured(cfg: StackConfig, arrivals: Arrivals, topic: str, ce_type: st
     return rate, cpu, (await database_requests(cfg.mongodb_uri) - requests) / count
 
 
+class Side:
+    """The baseline's process or the services' processes, measured in turn with the other side
+    stopped (SIGSTOP), so that neither's idle work lands in the other's figures: rounds of both,
+    in one run, give a ratio that one noisy moment of the machine does not decide."""
+
+    def __init__(self, pids: dict[str, int], topic: tuple[str, str]) -> None:
+        self.pids, self.topic = pids, topic
+        self.runs: list[tuple[float, dict[str, float], float]] = []  # (departures/s, CPU ms, requests)
+
+    def pause(self) -> None:
+        for pid in self.pids.values():
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in self.pids.values():
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+    def rate(self) -> float:
+        return statistics.median(run[0] for run in self.runs)
+
+    def cpu(self) -> dict[str, float]:
+        """CPU ms per departure of every process, over all rounds."""
+        return {name: statistics.fmean(run[1][name] for run in self.runs) for name in self.runs[0][1]}
+
+    def requests(self) -> float:
+        return statistics.fmean(run[2] for run in self.runs)
+
+
 async def latency(cfg: StackConfig, arrivals: Arrivals, rate: float, seconds: int) -> list[float]:
     """Milliseconds from publishing each departure, at `rate` per second, to its welcome email."""
     run = uuid.uuid4().hex[:6]
@@ -154,26 +190,39 @@ async def main(args: argparse.Namespace) -> None:
     await stack.up_infrastructure(log=lambda line: None)
     infrastructure = {"broker": stack.kafka.process.pid(), "database": stack.database.process.pid()}
     departed = ("hris.employee.departed", "com.alumni.employee.departed.v1")
+    sides: dict[str, Side] = {}
     try:
         baseline = await start_baseline(cfg, arrivals.port)
-        pids = {"baseline": baseline.pid} | infrastructure
-        await throughput(cfg, arrivals, Baseline.DEPARTED, "departed", 50, 120)  # warm-up
-        base_rate, base_cpu, base_requests = await measured(cfg, arrivals, Baseline.DEPARTED, "departed", args.departures, 600, pids)
-        baseline.terminate()
-        await baseline.wait()
-        print(f"baseline (the stages by hand):        {base_rate:7.1f} departures/s", flush=True)
-        print(cpu_line("baseline", base_cpu), flush=True)
-        print(f"database requests per departure, baseline: {base_requests:.1f}", flush=True)
-
         await stack.up_services(log=lambda line: None)
-        pids = {name: s.process.pid() for name, s in stack.services.items()} | infrastructure
-        await throughput(cfg, arrivals, *departed, 50, 120)  # warm-up
-        pipe_rate, pipe_cpu, pipe_requests = await measured(cfg, arrivals, *departed, args.departures, 900, pids)
-        print(f"pipeline (five services, to SMTP):     {pipe_rate:7.1f} departures/s", flush=True)
-        print(cpu_line("pipeline", pipe_cpu), flush=True)
-        print(f"database requests per departure, pipeline: {pipe_requests:.1f}", flush=True)
-        print(f"ratio pipeline / baseline: {pipe_rate / base_rate:.2f} (CPU per departure: "
-              f"{sum(pipe_cpu.values()) / sum(base_cpu.values()):.2f} x the baseline's)", flush=True)
+        sides |= {
+            "baseline": Side({"baseline": baseline.pid}, (Baseline.DEPARTED, "departed")),
+            "pipeline": Side({name: s.process.pid() for name, s in stack.services.items()}, departed),
+        }
+        for round_ in range(1, args.rounds + 1):
+            for name, side in sides.items():
+                other = sides["pipeline" if name == "baseline" else "baseline"]
+                other.pause()
+                side.resume()
+                await throughput(cfg, arrivals, *side.topic, 50, 300)  # warm-up, and the groups joined again
+                side.runs.append(await measured(cfg, arrivals, *side.topic, args.departures, 900, side.pids | infrastructure))
+            base_rate, pipe_rate = sides["baseline"].runs[-1][0], sides["pipeline"].runs[-1][0]
+            print(f"round {round_}: baseline {base_rate:.1f}, pipeline {pipe_rate:.1f} departures/s, ratio {pipe_rate / base_rate:.2f}", flush=True)
+        baseline.terminate()
+        sides["baseline"].resume()
+        await baseline.wait()
+        sides["pipeline"].resume()
+        base, pipe = sides["baseline"], sides["pipeline"]
+        print(f"baseline (the stages by hand):        {base.rate():7.1f} departures/s (median of {args.rounds} rounds)", flush=True)
+        print(cpu_line("baseline", base.cpu()), flush=True)
+        print(f"database requests per departure, baseline: {base.requests():.1f}", flush=True)
+        print(f"pipeline (five services, to SMTP):     {pipe.rate():7.1f} departures/s (median of {args.rounds} rounds)", flush=True)
+        print(cpu_line("pipeline", pipe.cpu()), flush=True)
+        print(f"database requests per departure, pipeline: {pipe.requests():.1f}", flush=True)
+        ratios = [p[0] / b[0] for b, p in zip(base.runs, pipe.runs)]
+        print(f"ratio pipeline / baseline: {statistics.median(ratios):.2f}, the median of the rounds' "
+              f"{', '.join(f'{r:.2f}' for r in ratios)} (CPU per departure: "
+              f"{sum(pipe.cpu().values()) / sum(base.cpu().values()):.2f} x the baseline's)", flush=True)
+        pipe_rate = pipe.rate()
 
         # A fixed share of the capacity just measured, so that the figure means the same on a
         # faster or a slower machine; and the fixed rate too when this machine is under it.
@@ -201,6 +250,8 @@ async def main(args: argparse.Namespace) -> None:
             second.stop()
         print(f"pipeline with two {BUSIEST} instances:   {two_rate:7.1f} departures/s ({two_rate / pipe_rate:.2f} x one instance)")
     finally:
+        for side in sides.values():  # a stopped process would not see the SIGTERM
+            side.resume()
         stack.down(log=lambda line: None)
         arrivals.stop()
 
@@ -208,6 +259,7 @@ async def main(args: argparse.Namespace) -> None:
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--departures", type=int, default=500, help="departures for each throughput run")
+    parser.add_argument("--rounds", type=int, default=3, help="baseline and pipeline measured in turn, this many times each")
     parser.add_argument("--load", type=float, default=0.5, help="share of the measured capacity offered in the latency run")
     parser.add_argument("--rate", type=float, default=20.0, help="a fixed offered rate, measured too when under capacity (departures/s)")
     parser.add_argument("--seconds", type=int, default=30, help="length of the latency run")
