@@ -19,6 +19,7 @@ import aiosmtplib
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 
 from bench.sample import headers
@@ -108,7 +109,10 @@ class Baseline:
 
                 await asyncio.gather(*(partition(r) for r in batches.values()))
                 if batches:
-                    await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                    try:
+                        await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                    except CommitFailedError:
+                        pass  # the group rebalanced (this process was stopped a while): read again, as a service would
         finally:
             await consumer.stop()
 
@@ -234,13 +238,20 @@ class Baseline:
 
 async def _serve(args: argparse.Namespace) -> None:
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # topics just created: metadata catches up
+    # The bench stops this process while it measures the services: its group sessions expire.
+    logging.getLogger("aiokafka.consumer.group_coordinator").addFilter(
+        lambda r: "session expired" not in r.getMessage() and "will rejoin" not in r.getMessage())
     baseline = Baseline(args.bootstrap_servers, args.mongodb_uri, args.smtp_port)
     await baseline.start()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     print("ready", flush=True)
-    await stop.wait()
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([stopping, *baseline.tasks], return_when=asyncio.FIRST_COMPLETED)
+    for task in baseline.tasks:
+        if task.done() and not task.cancelled() and task.exception():
+            raise SystemExit(f"bench.baseline: a stage failed: {task.exception()!r}")  # never a stage missing from the figures
     await baseline.stop()
 
 
