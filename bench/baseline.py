@@ -20,8 +20,9 @@ import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import DESCENDING, AsyncMongoClient
 
+from bench.baseline_indexes import create_indexes
 from bench.sample import headers
 
 
@@ -57,7 +58,7 @@ class Baseline:
         existing = set(await admin.list_topics())
         await admin.create_topics([NewTopic(t, 6, 1) for t in self.TOPICS if t not in existing])
         await admin.close()
-        await self._indexes()
+        await create_indexes(self.db)
         await self.producer.start()
         self.tasks = [
             asyncio.create_task(self._stage("offboarding", [self.DEPARTED], self._offboarding)),
@@ -68,26 +69,6 @@ class Baseline:
             asyncio.create_task(self._stage("notifications", [self.NOTIFY, self.REGISTERED], self._notifications)),
             asyncio.create_task(self._remove_published()),
         ]
-
-    async def _indexes(self) -> None:
-        for db in self.db.values():
-            await db.processed_events.create_index("processed_at", expireAfterSeconds=30 * 86400)
-            await db.outbox.create_index([("status", ASCENDING), ("seq", ASCENDING)])
-        off, ident, notif = self.db["offboarding"], self.db["identity"], self.db["notifications"]
-        await off.exit_cases.create_index([("status", ASCENDING), ("departure_date", ASCENDING)])
-        await off.exit_cases.create_index([("employee_id", ASCENDING), ("hire_date", DESCENDING)])
-        await off.exit_cases.create_index("closed_at", sparse=True)
-        await off.exit_invitations.create_index("case_id")
-        await ident.alumni.create_index("stints.employee_id")
-        await ident.alumni.create_index("profile.personal_email")
-        await ident.email_confirmations.create_index("alumnus_id")
-        await self.db["referrals"].referrals.create_index("employee_id")
-        for keys in ([("consents.events", ASCENDING), ("country", ASCENDING)], "alumnus_id"):
-            await self.db["engagement"].known_alumni.create_index(keys)
-        await notif.reachable_alumni.create_index([("consents.events", ASCENDING), ("country", ASCENDING)])
-        await notif.deliveries.create_index([("recipient_id", ASCENDING), ("created_at", ASCENDING)])
-        await notif.deliveries.create_index("source_event_id")
-        await notif.deliveries.create_index("created_at", expireAfterSeconds=365 * 86400)
 
     async def stop(self) -> None:
         for task in self.tasks:

@@ -207,7 +207,7 @@ async def measure_import(stack: LocalStack, leavers: int, log=print) -> dict[str
 
 
 async def main(args: argparse.Namespace) -> None:
-    from bench.pipeline import Arrivals, throughput
+    from bench.arrivals import Arrivals, throughput
 
     cfg = bench_config("bench-imports", 29100)
     arrivals = Arrivals().start()

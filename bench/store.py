@@ -37,7 +37,7 @@ from pymongo import AsyncMongoClient
 from bench.sample import departure
 from bench.measures import percentile
 from bench.stack import bench_config
-from bench.pipeline import Arrivals, publish, wait_for_welcomes
+from bench.arrivals import Arrivals, publish, wait_for_welcomes
 from bench.stalls import measure_stalls
 from bench.store_fill import fill
 from devstack.stack import LocalStack
