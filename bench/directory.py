@@ -13,8 +13,10 @@ results) without a filter, for each filter the API offers, and for two pairs of 
 and country, department and country), located from their pair counts; the first page of a
 third pair (city and departure year); and three filters, which have no counts: the first page
 reads every entry of the most selective and keeps them together (services/identity/
-directory_members.py), the next ones read those; then the same three filters each after a change
-among the narrowest's alumni, which makes every page read the entries again.
+directory_members.py), the next ones read those; then the same three filters each after a
+change to one of the narrowest filter's alumni (a move to another city, saved by identity's
+repository: the page reads the kept members and the changes since), and each after one of them
+leaves the directory (which takes the kept members with it: the page reads the entries again).
 """
 
 import argparse
@@ -32,11 +34,15 @@ from pymongo import AsyncMongoClient
 
 from bench.stack import bench_config
 from devstack.stack import LocalStack
-from services.identity import directory, directory_build, directory_members, directory_pairs
+from services.identity import directory, directory_build, directory_pairs
 from services.identity.domain import Alumnus, Consent
-from services.identity.repository import ALUMNI, alumnus_document
+from services.identity.directory_search import ENTRIES
+from services.identity.repository import ALUMNI, MongoAlumni, alumnus_document, alumnus_from_document
 from shared.events.alumni import AlumnusProfile, Stint
+from shared.clock import system_clock
 from shared.events.types import Purpose, Willingness
+from shared.messaging.outbox import Outbox
+from shared.messaging.uow import Transactions
 from shared.settings import DEVELOPMENT_JWT_SECRET
 from shared.web.auth import TokenVerifier
 
@@ -107,19 +113,39 @@ def shapes(totals: dict[str, int]) -> list[tuple[str, dict[str, Any]]]:
     out.append(("city + departure_year, first page", {"city": "city-42", "departure_year": 2016}))
     out.append((THREE, {"skill": "skill-07", "country": "FR", "willing_to": "mentor"}))
     out.append((THREE_CHANGED, {"skill": "skill-07", "country": "FR", "willing_to": "mentor"}))
+    out.append((THREE_LEFT, {"skill": "skill-07", "country": "FR", "willing_to": "mentor"}))
     return out
 
 
 THREE = "skill + country + willing_to, first page"
 THREE_CHANGED = "the same, each after a change among them"
+THREE_LEFT = "the same, each after one of them left"
 
 
-async def changed(db: Any, query: dict[str, Any], totals: dict[str, int]) -> None:
-    """What a change to an alumnus listed under the narrowest of `query`'s filters does to its
-    kept members (services/identity/directory_search.keep_later): the next page reads its entries."""
-    narrowest = min((directory_pairs.label(f) for f in directory.DirectoryQuery(**query).asked()), key=lambda f: totals.get(f, 0))
-    await db[directory.FACETS].update_one({"_id": narrowest}, {"$inc": {"w": 1}})
-    await db[directory_members.MEMBERS].delete_many({"f": narrowest})
+class Changes:
+    """Changes to the alumni of the narrowest of a query's filters, as identity makes them (its
+    repository, in a transaction), between two timed requests."""
+
+    def __init__(self, client: AsyncMongoClient, totals: dict[str, int]) -> None:
+        self.db, self.totals, self.rng = client["alumni_identity"], totals, random.Random(5)
+        self.transactions = Transactions(client, self.db, Outbox(self.db, source="/bench"), _NoRelay(), system_clock)
+        self.members: dict[str, list[str]] = {}
+
+    async def make(self, query: dict[str, Any], leave: bool) -> None:
+        narrowest = min((directory_pairs.label(f) for f in directory.DirectoryQuery(**query).asked()), key=lambda f: self.totals.get(f, 0))
+        if narrowest not in self.members:
+            self.members[narrowest] = [e["_id"] async for e in self.db[ENTRIES].find({"v": narrowest}, {"_id": 1})]
+        ids = self.members[narrowest]
+        alumnus = alumnus_from_document(await self.db[ALUMNI].find_one({"_id": ids.pop(self.rng.randrange(len(ids)))}))
+        if leave:
+            alumnus.consents[Purpose.DIRECTORY] = Consent(False, datetime.now(UTC), "alumnus")
+        else:
+            alumnus.profile = alumnus.profile.model_copy(update={"city": self.rng.choice(CITIES)})
+        await self.transactions.run(lambda uow: MongoAlumni(uow).save(alumnus))
+
+
+class _NoRelay:
+    def wake(self, committed: list[dict] = ()) -> None: ...
 
 
 async def measure_directory(stack: LocalStack, alumni: int = 100_000, log: Log = print, requests: int = 30) -> dict[str, Any]:
@@ -144,12 +170,13 @@ async def _measure(stack: LocalStack, client: AsyncMongoClient, totals: dict[str
             await http.get("/alumni/al-0000001")
             floor.append((time.perf_counter() - t) * 1000)
         log(f"  {'(one alumnus read: GET /alumni/{id})':44s} {statistics.median(floor):8.1f} {statistics.quantiles(floor, n=100, method='inclusive')[94]:8.1f}")
+        changes = Changes(client, totals)
         for label, query in shapes(totals):
             params = {"page_size": 20, **query}
             took = []
             for _ in range(requests):
-                if label == THREE_CHANGED:
-                    await changed(client["alumni_identity"], query, totals)
+                if label in (THREE_CHANGED, THREE_LEFT):
+                    await changes.make(query, leave=label == THREE_LEFT)
                 t = time.perf_counter()
                 response = await http.get("/directory", params=params)
                 took.append((time.perf_counter() - t) * 1000)

@@ -7,7 +7,7 @@ volume: one file per key, e.g. `AUTH_JWT_SECRET`)."""
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (

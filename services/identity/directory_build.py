@@ -9,7 +9,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.identity.directory import BUILT, COUNTED, FACETS, VERSION, deltas, is_built
-from services.identity.directory_members import MEMBERS
+from services.identity.directory_members import CHANGES, MEMBERS
 from services.identity.directory_search import ENTRIES, entry
 
 
@@ -37,6 +37,7 @@ async def rebuild(db: AsyncDatabase, alumni: str = "alumni", session: AsyncClien
     await db[FACETS].delete_many({}, session=session)
     await db[ENTRIES].delete_many({}, session=session)
     await db[MEMBERS].delete_many({}, session=session)
+    await db[CHANGES].delete_many({}, session=session)
     documents: list[dict[str, Any]] = [
         {"_id": _id, **({"n": c["n"]} if "n" in c else {}), "b": {p[2:]: n for p, n in c.items() if p != "n"}, "w": written.get(_id, 0) + 1}
         for _id, c in totals.items()

@@ -9,22 +9,30 @@ order: the next such page with the same narrowest filter reads those few documen
 members are one JSON string per document: one value for the database to store, send and decode
 instead of a dozen per member (as BSON arrays, reading them cost 30 ms at 4,000 members).
 
-They are right only as long as no entry of that filter changed:
-- every change to an entry adds 1 to the `w` of each filter value it was or is listed under,
-  and deletes their kept members, in the transaction that changes the entry
-  (directory_search.keep_later, keep_many), so nothing of an erased or withdrawn alumnus stays
-  here;
-- members are kept with the `w` their entries were read at (`stamp`), and deleted again at
-  once when `w` has moved on by the time they are written: a change committed in between found
-  nothing to delete. Keeping never writes what the changes write, so pages never make a change
-  (an import's chunk, say) start again;
-- they are read back only when every part is there with the `stamp` of the `w` just read and
-  there are as many as the count says.
-A page after a change reads the entries again, and keeps them again.
+A change to an entry does not throw them away: it writes the alumnus's *change* in the same
+transaction, `{_id: <alumnus id>, e: [<id>, <sort name>, [<facet>, ...]], f: [<facet>, ...],
+at}` in `directory_member_changes` (directory_search.keep_later, keep_many): the entry as it is
+now, and every value it was or is listed under since (`$addToSet`). A page reads the kept
+members and the changes under its value, and puts each changed alumnus in or out (`read`): the
+first page after a change costs one small read more, not every entry again. Keeping a value's
+members afresh takes that value off the changes older than `SETTLED` (committed before its
+entries were read), and deletes the changes left under no value (`_settle`).
+
+Removed for good, not patched: an alumnus who is erased or leaves the directory takes their
+kept members with them, those of every value their entry and their change were under, and
+their change, in the transaction that drops the entry, so that nothing of them stays here;
+those values' `w` moves on, so that members read before it and kept after it are never read
+(`keep` deletes them at once). A page after that reads the entries again, and keeps them again.
+
+Members are read back only when every part is there with the `stamp` of the `w` just read,
+there are at most `MOST_CHANGES` changes under their value, and, the changes applied, there
+are as many as the count says.
 """
 
 import json
 import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
@@ -35,15 +43,31 @@ from pymongo.errors import PyMongoError
 
 from services.identity.directory import FACETS
 from shared.events.chunks import parts
+from shared.lookups import VALUES_PER_QUERY, find_many
 
 log = logging.getLogger(__name__)
 
-MEMBERS = "directory_members"
+MEMBERS, CHANGES = "directory_members", "directory_member_changes"
 CHUNK, PART_BYTES = 1000, 4 << 20  # members, and bytes of JSON, per document (16 MB at most)
+MOST_CHANGES = 500  # beyond, a value's entries are read again (and kept, which settles them)
+SETTLED = timedelta(minutes=5)  # longer than a transaction lives: committed before a keeping began
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db[MEMBERS].create_index([("f", ASCENDING)])
+    await db[CHANGES].create_index([("f", ASCENDING)])
+
+
+def change(entry: dict[str, Any], under: Iterable[str], at: datetime) -> dict[str, Any]:
+    """The update of an alumnus's change: `entry` as it is now, `under` the values it was or is
+    listed under."""
+    return {"$set": {"e": [entry["_id"], entry["n"], entry["v"]], "at": at}, "$addToSet": {"f": {"$each": sorted(under)}}}
+
+
+async def changed_under(db: AsyncDatabase, alumnus_ids: Iterable[str], session: AsyncClientSession | None) -> dict[str, set[str]]:
+    """The values the changes of these alumni are under, by alumnus (read before their entries
+    are dropped: their kept members go with them)."""
+    return {d["_id"]: set(d.get("f", [])) for d in await find_many(db[CHANGES], "_id", alumnus_ids, session=session, projection={"f": 1})}
 
 
 def stamp(counts: dict[str, Any] | None) -> int:
@@ -59,8 +83,18 @@ async def read(db: AsyncDatabase, facet: str, counts: dict[str, Any], session: A
     kept.sort(key=lambda p: p["i"])
     if [p["i"] for p in kept] != list(range(len(kept))):
         return None
-    members = [m for p in kept for m in json.loads(p["m"])]
-    return members if len(members) == counts.get("n", 0) else None
+    changes = await db[CHANGES].find({"f": facet}, {"e": 1}, limit=MOST_CHANGES + 1, session=session).to_list()
+    if len(changes) > MOST_CHANGES:
+        return None
+    members = {m[0]: m for p in kept for m in json.loads(p["m"])}  # in name order
+    for c in changes:
+        if c["e"] and facet in c["e"][2]:
+            members[c["_id"]] = c["e"]
+        else:
+            members.pop(c["_id"], None)
+    if len(members) != counts.get("n", 0):
+        return None
+    return sorted(members.values(), key=lambda m: (m[1], m[0])) if changes else list(members.values())
 
 
 def _parts(facet: str, at: int, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -71,10 +105,10 @@ def _parts(facet: str, at: int, entries: list[dict[str, Any]]) -> list[dict[str,
     return [{"_id": f"{facet}#{i}", "f": facet, "i": i, "stamp": at, "m": f"[{','.join(p)}]"} for i, p in enumerate(parted)]
 
 
-async def keep(db: AsyncDatabase, facet: str, counts: dict[str, Any], entries: list[dict[str, Any]]) -> bool:
-    """Keep `entries` (all of `facet`'s, in name order, read with `counts`) for the next pages;
-    False when a change came in between, or the database refused (the next page reads the
-    entries again)."""
+async def keep(db: AsyncDatabase, facet: str, counts: dict[str, Any], entries: list[dict[str, Any]], read_at: datetime) -> bool:
+    """Keep `entries` (all of `facet`'s, in name order, read with `counts` from `read_at` on)
+    for the next pages; False when an entry was dropped in between, or the database refused
+    (the next page reads the entries again)."""
     if len(entries) != counts.get("n", 0):
         return False
     at = stamp(counts)
@@ -88,7 +122,20 @@ async def keep(db: AsyncDatabase, facet: str, counts: dict[str, Any], entries: l
         if stamp(await db[FACETS].find_one({"_id": facet}, {"w": 1})) != at:
             await db[MEMBERS].delete_many({"f": facet, "stamp": at})
             return False
+        await _settle(db, facet, read_at - SETTLED)
     except (PyMongoError, InvalidDocument) as exc:
         log.info("directory members not kept; read again next time", extra={"error_class": type(exc).__name__})
         return False
     return True
+
+
+async def _settle(db: AsyncDatabase, facet: str, before: datetime) -> None:
+    """Take `facet` off the changes made `before` (in the members just kept), and delete those
+    left under no value; a change made since adds its values again, and stays."""
+    settled = await db[CHANGES].find({"f": facet, "at": {"$lt": before}}, {"f": 1}).to_list()
+    if not settled:
+        return
+    await db[CHANGES].update_many({"f": facet, "at": {"$lt": before}}, {"$pull": {"f": facet}})
+    gone = [c["_id"] for c in settled if set(c["f"]) == {facet}]
+    for start in range(0, len(gone), VALUES_PER_QUERY):
+        await db[CHANGES].delete_many({"_id": {"$in": gone[start:start + VALUES_PER_QUERY]}, "f": {"$size": 0}})

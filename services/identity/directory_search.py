@@ -18,6 +18,7 @@ once read, they are kept together until one of them changes (directory_members.p
 """
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
@@ -56,47 +57,73 @@ def entry_change(before: dict[str, Any] | None, after: dict[str, Any] | None) ->
 
 def touched(before: dict[str, Any] | None, after: dict[str, Any] | None) -> set[str]:
     """The filter values whose kept members (directory_members.py) a change of an alumnus
-    document from `before` to `after` makes out of date: those its entry was or is listed under,
-    when the entry changes."""
+    document from `before` to `after` concerns: those its entry was or is listed under, when the
+    entry changes."""
     old, new = entry(before), entry(after)
     return set() if old == new else set((old or {}).get("v", [])) | set((new or {}).get("v", []))
 
 
 def _count_updates(before: dict[str, Any] | None, after: dict[str, Any] | None, stale: set[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """The counts' `$inc`s, with 1 more written to each of the `stale` values (`touched`)."""
+    """The counts' `$inc`s, with 1 more written to each of the `stale` values (`_stale`)."""
     fields = directory.deltas(before, after)
     for facet in stale:
         fields.setdefault(facet, {})["w"] = 1
     return [({"_id": _id}, {"$inc": inc}) for _id, inc in sorted(fields.items())]
 
 
-def keep_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+def _stale(before: dict[str, Any] | None, after: dict[str, Any] | None, change: tuple[str, dict[str, Any]] | None, changed_under: set[str]) -> set[str]:
+    """The values whose kept members go with a change: when it drops the entry, every value the
+    entry and the alumnus's change (`changed_under`) were under; none when it puts one (the
+    change is written instead, directory_members.py)."""
+    return touched(before, after) | changed_under if change and change[0] == "drop" else set()
+
+
+async def keep_in_step(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    """`keep_later`, with what it needs read first: the values of the alumnus's change, when
+    the entry is dropped."""
+    change = entry_change(before, after)
+    under = await directory_members.changed_under(uow.db, [change[1]["_id"]], uow.session) if change and change[0] == "drop" else {}
+    keep_later(uow, before, after, set().union(*under.values()))
+
+
+def keep_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None, changed_under: set[str] = frozenset()) -> None:
     """Keep the counts, the entry and the kept members in step with an alumnus document going
     from `before` to `after` (None: absent), with the unit of work's last writes."""
-    stale = touched(before, after)
+    change = entry_change(before, after)
+    stale = _stale(before, after, change, set(changed_under))
     for selector, update in _count_updates(before, after, stale):
         uow.update_last(FACETS, selector, update, upsert=True)
     if stale:
         uow.delete_many_last(directory_members.MEMBERS, {"f": {"$in": sorted(stale)}})
-    if change := entry_change(before, after):
+    if change:
         kind, doc = change
         if kind == "put":
             uow.replace_last(ENTRIES, {"_id": doc["_id"]}, doc, upsert=True)
+            uow.update_last(directory_members.CHANGES, {"_id": doc["_id"]},
+                            directory_members.change(doc, touched(before, after), datetime.now(UTC)), upsert=True)
         else:
             uow.delete_last(ENTRIES, doc)
+            uow.delete_last(directory_members.CHANGES, {"_id": doc["_id"]})
 
 
 async def keep_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None, dict[str, Any]]], session: AsyncClientSession) -> None:
-    """The same for many alumni documents at once (an import's chunk), in two writes."""
-    stale_by_move = [touched(b, a) for b, a in moves]
+    """The same for many alumni documents at once (an import's chunk), in a few writes."""
+    changes = [entry_change(b, a) for b, a in moves]
+    dropped = [c[1]["_id"] for c in changes if c and c[0] == "drop"]
+    under = await directory_members.changed_under(db, dropped, session) if dropped else {}
+    stale_by_move = [_stale(b, a, c, under.get(c[1]["_id"], set()) if c else set()) for (b, a), c in zip(moves, changes)]
     counts = [UpdateOne(selector, update, upsert=True) for (b, a), stale in zip(moves, stale_by_move) for selector, update in _count_updates(b, a, stale)]
     if counts:
         await db[FACETS].bulk_write(counts, ordered=False, session=session)
     if stale := set().union(*stale_by_move):
         await db[directory_members.MEMBERS].delete_many({"f": {"$in": sorted(stale)}}, session=session)
-    changes = [change for b, a in moves if (change := entry_change(b, a))]
-    if entries := [ReplaceOne({"_id": d["_id"]}, d, upsert=True) if kind == "put" else DeleteOne(d) for kind, d in changes]:
+    now, made = datetime.now(UTC), [(move, c) for move, c in zip(moves, changes) if c]
+    if entries := [ReplaceOne({"_id": d["_id"]}, d, upsert=True) if kind == "put" else DeleteOne(d) for _, (kind, d) in made]:
         await db[ENTRIES].bulk_write(entries, ordered=False, session=session)
+        await db[directory_members.CHANGES].bulk_write([
+            UpdateOne({"_id": d["_id"]}, directory_members.change(d, touched(*move), now), upsert=True) if kind == "put" else DeleteOne({"_id": d["_id"]})
+            for move, (kind, d) in made
+        ], ordered=False, session=session)
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -139,9 +166,10 @@ async def _matched(alumni: AsyncCollection, singles: list[str], found: dict[str,
     counts = found.get(ridden) if len(singles) > 2 else None  # kept members serve three filters or more
     members = await directory_members.read(alumni.database, ridden, counts, session) if counts else None
     if members is None:
+        read_at = datetime.now(UTC)
         entries = await _entries(alumni.database, ridden, None, session)
         if counts:
-            await directory_members.keep(alumni.database, ridden, counts, entries)
+            await directory_members.keep(alumni.database, ridden, counts, entries, read_at)
         members = [(e["_id"], e["n"], e["v"]) for e in entries]
     matched = [{"_id": i, "n": n, "v": v} for i, n, v in members if all(f in v for f in singles)]
     return len(matched), await _whole(alumni, matched[offset:offset + size], session)

@@ -28,7 +28,8 @@ ERASED = "erased_alumni"
 ERASED_PEOPLE = "erased_people"  # keyed hashes of erased alumni's stints (shared/erasure.py)
 CONFIRMATIONS = "email_confirmations"
 REVIEWS = "merge_reviews"
-COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE, CONFIRMATIONS, REVIEWS, directory.FACETS, directory_search.ENTRIES, directory_members.MEMBERS)
+COLLECTIONS = (ALUMNI, LEDGER, ERASED, ERASED_PEOPLE, CONFIRMATIONS, REVIEWS, directory.FACETS, directory_search.ENTRIES, directory_members.MEMBERS,
+               directory_members.CHANGES)
 # A confirmation link is kept this long after it expires (410, not 404), then deleted.
 CONFIRMATION_KEPT_AFTER_EXPIRY_SECONDS = 30 * 86400
 
@@ -118,7 +119,7 @@ class MongoAlumni:
         before = await self.db[ALUMNI].find_one_and_replace(
             {"_id": alumnus.alumnus_id}, doc, projection=directory.COUNTED, upsert=True, session=self.session
         )
-        directory_search.keep_later(self.uow, before, doc)
+        await directory_search.keep_in_step(self.uow, before, doc)
         for r in alumnus.ledger:
             self.uow.insert_last(LEDGER, {"alumnus_id": alumnus.alumnus_id, "purpose": r.purpose.value, "granted": r.granted,
                                           "changed_at": r.changed_at, "source": r.source})
@@ -134,7 +135,7 @@ class MongoAlumni:
     async def erase(self, alumnus_id: str, at: datetime) -> None:
         """Delete the record and its ledger; keep only that this id was erased, and when."""
         before = await self.db[ALUMNI].find_one_and_delete({"_id": alumnus_id}, projection=directory.COUNTED, session=self.session)
-        directory_search.keep_later(self.uow, before, None)
+        await directory_search.keep_in_step(self.uow, before, None)
         await self.db[LEDGER].delete_many({"alumnus_id": alumnus_id}, session=self.session)
         await self.db[ERASED].insert_one({"_id": alumnus_id, "erased_at": at}, session=self.session)
 

@@ -183,7 +183,7 @@ async def test_a_store_from_before_the_pairs_is_upgraded_once_and_answers_the_sa
     assert await counts(identity) == upgraded
 
 
-async def test_three_filters_are_read_from_the_kept_members_until_one_of_them_changes(identity: Transactions) -> None:
+async def test_three_filters_are_read_from_the_kept_members_patched_by_the_changes_since(identity: Transactions) -> None:
     rng, now = random.Random(11), datetime.now(UTC)
     made = [sample_alumnus(n, rng, now) for n in range(300)]
     for a in made[:12]:  # listed in the three: a page of them and some
@@ -191,7 +191,7 @@ async def test_three_filters_are_read_from_the_kept_members_until_one_of_them_ch
         a.consents[Purpose.DIRECTORY] = Consent(True, now, "alumnus")
     await save(identity, made)
     alumni = {a.alumnus_id: a for a in made}
-    query = DirectoryQuery(skill="skill-07", city="city-42", willing_to="mentor", page_size=5)
+    query = DirectoryQuery(skill="skill-07", city="city-42", willing_to="mentor", page_size=20)
     narrowest = "city:city-42"  # 1 of 80 cities, against 1 to 5 of 60 skills and a willingness
     db = identity.db
 
@@ -199,8 +199,15 @@ async def test_three_filters_are_read_from_the_kept_members_until_one_of_them_ch
         total, found = await identity.run(lambda uow: repository.MongoAlumni(uow).directory(query))
         return total, [a.alumnus_id for a in found]
 
-    want = expected(alumni, replace(query, page_size=20))
-    assert await page() == (len(want), want[:5])
+    async def kept() -> list[list]:
+        return [m for part in await db[MEMBERS].find({"f": narrowest}, sort=[("i", 1)]).to_list() for m in json.loads(part["m"])]
+
+    # Saved long enough ago that the members kept by the first page settle their changes.
+    await db[directory_members.CHANGES].update_many({}, {"$set": {"at": now - 2 * directory_members.SETTLED}})
+    want = expected(alumni, query)
+    assert await page() == (len(want), want)
+    assert await db[directory_members.CHANGES].count_documents({"f": narrowest}) == 0
+    assert await db[directory_members.CHANGES].count_documents({}) > 0  # those under other values only
     [part] = await db[MEMBERS].find({"f": narrowest}).to_list()
     facet = await db[FACETS].find_one({"_id": narrowest})
     assert part["stamp"] == facet.get("w", 0) and len(json.loads(part["m"])) == facet["n"]
@@ -208,20 +215,54 @@ async def test_three_filters_are_read_from_the_kept_members_until_one_of_them_ch
     members = [m for m in json.loads(part["m"]) if m[0] != want[0]] + [["al-not-counted", "~", []]]
     await db[MEMBERS].replace_one({"_id": part["_id"]}, part | {"m": json.dumps(members)})
     assert (await page())[1][0] == want[1]
+    await db[MEMBERS].replace_one({"_id": part["_id"]}, part)
 
-    mover = alumni[want[1]]  # leaves the city: the kept members go in the same transaction
+    # Changes that keep their alumni listed patch the kept members: they stay as they were kept.
+    before = await kept()
+    mover, renamed, joiner = alumni[want[1]], alumni[want[2]], next(a for a in made[12:] if a.consents_to(Purpose.DIRECTORY))
     mover.profile = mover.profile.model_copy(update={"city": "city-01"})
-    await save(identity, [mover])
-    assert await db[MEMBERS].count_documents({"f": narrowest}) == 0
-    want = expected(alumni, replace(query, page_size=20))
-    assert await page() == (len(want), want[:5])
-    [part] = await db[MEMBERS].find({"f": narrowest}).to_list()
-    assert part["stamp"] == (await db[FACETS].find_one({"_id": narrowest}))["w"]
-    assert mover.alumnus_id not in {m[0] for m in json.loads(part["m"])}
+    renamed.profile = renamed.profile.model_copy(update={"last_name": "Aaaron"})
+    joiner.profile = joiner.profile.model_copy(update={"city": "city-42", "skills": ["skill-07"], "willing_to": [Willingness.MENTOR]})
+    await save(identity, [mover, renamed, joiner])
+    want = expected(alumni, query)
+    assert want[0] == renamed.alumnus_id and joiner.alumnus_id in want and mover.alumnus_id not in want
+    assert await page() == (len(want), want)
+    assert await kept() == before  # the page came from them and the three changes
+    changes = {c["_id"]: c async for c in db[directory_members.CHANGES].find({"f": narrowest})}
+    assert set(changes) >= {mover.alumnus_id, renamed.alumnus_id, joiner.alumnus_id}
+    assert "city:city-01" in changes[mover.alumnus_id]["f"] and narrowest not in changes[mover.alumnus_id]["e"][2]
 
-    # Members read before a change committed are not kept after it.
+    # Leaving the directory takes the kept members with it, and its change: nothing of them stays.
+    withdrawn = alumni[want[-1]]
+    withdrawn.consents[Purpose.DIRECTORY] = Consent(False, now, "alumnus")
+    await save(identity, [withdrawn])
+    assert await db[MEMBERS].count_documents({"f": narrowest}) == 0
+    assert await db[directory_members.CHANGES].find_one({"_id": withdrawn.alumnus_id}) is None
+    want = expected(alumni, query)
+    assert await page() == (len(want), want)
+    assert withdrawn.alumnus_id not in {m[0] for m in await kept()}
+    # So does an erasure: the members of every value its entry and its change were under (the
+    # mover's old city, which its entry is no longer under).
+    await identity.run(lambda uow: repository.MongoAlumni(uow).erase(mover.alumnus_id, now))
+    del alumni[mover.alumnus_id]
+    assert await db[MEMBERS].count_documents({"f": narrowest}) == 0
+    assert not [c async for c in db[directory_members.CHANGES].find({"_id": mover.alumnus_id})]
+    want = expected(alumni, query)
+    assert await page() == (len(want), want)
+
+    # Keeping the members afresh settles the changes made before it: off this value, and gone
+    # when under no other.
     counts = await db[FACETS].find_one({"_id": narrowest})
-    entries = [{"_id": m[0], "n": m[1], "v": m[2]} for m in json.loads(part["m"])]
-    await save(identity, [replace(alumni[want[0]], profile=alumni[want[0]].profile.model_copy(update={"last_name": "Zz"}))])
-    assert await directory_members.keep(db, narrowest, counts, entries) is False
+    entries = [{"_id": m[0], "n": m[1], "v": m[2]} for m in await kept()]
+    assert await directory_members.keep(db, narrowest, counts, entries, datetime.now(UTC) + directory_members.SETTLED * 2)
+    assert await db[directory_members.CHANGES].count_documents({"f": narrowest}) == 0
+    assert "city:city-42" not in (await db[directory_members.CHANGES].find_one({"_id": joiner.alumnus_id}) or {"f": []})["f"]
+    assert await page() == (len(want), want)
+
+    # Members read before an entry was dropped are not kept after it.
+    counts = await db[FACETS].find_one({"_id": narrowest})
+    entries = [{"_id": m[0], "n": m[1], "v": m[2]} for m in await kept()]
+    renamed.consents[Purpose.DIRECTORY] = Consent(False, now, "alumnus")
+    await save(identity, [renamed])
+    assert await directory_members.keep(db, narrowest, counts, entries, datetime.now(UTC)) is False
     assert await db[MEMBERS].count_documents({"f": narrowest}) == 0

@@ -11,7 +11,7 @@ from pymongo.errors import PyMongoError
 
 from services.identity import directory, directory_search
 from services.identity.directory import FACETS, COARSE, FINE, DirectoryQuery, Window, _holding, _past, deltas, facets, pairs
-from services.identity.directory_members import MEMBERS
+from services.identity.directory_members import CHANGES, MEMBERS
 from services.identity.directory_search import ENTRIES, entry
 
 
@@ -134,29 +134,34 @@ class Writes:
         self.writes.append(("delete many", collection, selector))
 
 
-def test_a_save_keeps_the_counts_and_the_entry_in_one_transaction_and_an_erasure_drops_both() -> None:
+def test_a_save_keeps_the_counts_the_entry_and_its_change_in_one_transaction_and_an_erasure_drops_them() -> None:
     listed = doc("dupont marie") | {"_id": "al-1"}
     saved, erased, unchanged = Writes(), Writes(), Writes()
     directory_search.keep_later(saved, None, listed)
-    directory_search.keep_later(erased, listed, None)
+    directory_search.keep_later(erased, listed, None, {"skill:go"})  # its change was also under skill:go
     directory_search.keep_later(unchanged, listed, dict(listed))
-    assert saved.writes[-1] == ("replace", ENTRIES, "al-1", entry(listed), True)
-    listed_under = {"f": {"$in": entry(listed)["v"]}}  # sorted
-    assert saved.writes[-2] == erased.writes[-2] == ("delete many", MEMBERS, listed_under)  # their kept members
-    assert {w[2] for w in saved.writes if w[0] == "update"} == set(deltas(None, listed)) and {w[1] for w in saved.writes[:-2]} == {FACETS}
-    assert erased.writes[-1] == ("delete", ENTRIES, "al-1") and len(erased.writes) == len(saved.writes)
+    assert saved.writes[-2:] == [("replace", ENTRIES, "al-1", entry(listed), True), ("update", CHANGES, "al-1")]
+    assert {w[2] for w in saved.writes if w[0] == "update" and w[1] == FACETS} == set(deltas(None, listed))
+    assert not any(w[0] == "delete many" for w in saved.writes)  # the kept members stay: the change patches them
+    under = sorted({*entry(listed)["v"], "skill:go"})
+    assert ("delete many", MEMBERS, {"f": {"$in": under}}) in erased.writes  # nothing of them stays among the kept members
+    assert erased.writes[-2:] == [("delete", ENTRIES, "al-1"), ("delete", CHANGES, "al-1")]
     assert unchanged.writes == []
 
 
-def test_every_change_to_an_entry_moves_the_write_count_of_each_value_it_was_or_is_listed_under() -> None:
+def test_only_a_dropped_entry_moves_the_write_count_of_each_value_it_and_its_change_were_under() -> None:
     before = doc("dupont marie") | {"_id": "al-1"}
     moved = before | {"profile": before["profile"] | {"country": "DE"}}
-    updates = {s["_id"]: u["$inc"] for s, u in directory_search._count_updates(before, moved, directory_search.touched(before, moved))}
-    old, new = set(entry(before)["v"]), set(entry(moved)["v"])
-    assert {f for f, inc in updates.items() if inc.get("w") == 1} == old | new and old != new
-    renamed = before | {"search": before["search"] | {"name": "durand marie"}}  # the same values, another name
-    assert {f for s, u in directory_search._count_updates(before, renamed, directory_search.touched(before, renamed)) if u["$inc"].get("w") for f in [s["_id"]]} == old
+    change = directory_search.entry_change(before, moved)
+    assert directory_search._stale(before, moved, change, set()) == set()  # patched, not thrown away
+    withdrawn = before | {"search": before["search"] | {"listed": False}}
+    change = directory_search.entry_change(before, withdrawn)
+    stale = directory_search._stale(before, withdrawn, change, {"country:DE"})
+    assert stale == set(entry(before)["v"]) | {"country:DE"}
+    updates = {s["_id"]: u["$inc"] for s, u in directory_search._count_updates(before, withdrawn, stale)}
+    assert {f for f, inc in updates.items() if inc.get("w") == 1} == stale
     assert directory_search.touched(before, dict(before)) == set()
+    assert directory_search.touched(before, moved) == set(entry(before)["v"]) | set(entry(moved)["v"])
 
 
 def apply(counts: dict[str, dict], change: dict[str, dict[str, int]]) -> None:
