@@ -16,7 +16,8 @@ reads every entry of the most selective and keeps them together (services/identi
 directory_members.py), the next ones read those; then the same three filters each after a
 change to one of the narrowest filter's alumni (a move to another city, saved by identity's
 repository: the page reads the kept members and the changes since), and each after one of them
-leaves the directory (which takes the kept members with it: the page reads the entries again).
+leaves the directory (its consent withdrawn: taken out of the kept members in the transaction
+that drops the entry, the page reads what is left).
 """
 
 import argparse

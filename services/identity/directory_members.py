@@ -18,11 +18,12 @@ first page after a change costs one small read more, not every entry again. Keep
 members afresh takes that value off the changes older than `SETTLED` (committed before its
 entries were read), and deletes the changes left under no value (`_settle`).
 
-Removed for good, not patched: an alumnus who is erased or leaves the directory takes their
-kept members with them, those of every value their entry and their change were under, and
-their change, in the transaction that drops the entry, so that nothing of them stays here;
-those values' `w` moves on, so that members read before it and kept after it are never read
-(`keep` deletes them at once). A page after that reads the entries again, and keeps them again.
+Taken out, not patched: an alumnus who is erased or leaves the directory is taken out of the
+kept members of every value their entry and their change were under, and their change deleted,
+in the transaction that drops the entry (`without`), so that nothing of them stays here. Those
+values' `w` moves on, and the parts rewritten take it with them; a keeping writes the value's
+counts where the drop moves `w`, so that of the two one waits for the other, and members read
+before a drop are never kept after it.
 
 Members are read back only when every part is there with the `stamp` of the `w` just read,
 there are at most `MOST_CHANGES` changes under their value, and, the changes applied, there
@@ -70,6 +71,32 @@ async def changed_under(db: AsyncDatabase, alumnus_ids: Iterable[str], session: 
     return {d["_id"]: set(d.get("f", [])) for d in await find_many(db[CHANGES], "_id", alumnus_ids, session=session, projection={"f": 1})}
 
 
+async def parts_under(db: AsyncDatabase, under: Iterable[str], session: AsyncClientSession | None) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The kept parts of these values, and the values' `w` (read before an entry is dropped)."""
+    kept = await db[MEMBERS].find({"f": {"$in": sorted(under)}}, session=session).to_list()
+    facets = await find_many(db[FACETS], "_id", {p["f"] for p in kept}, session=session, projection={"w": 1}) if kept else []
+    return kept, {d["_id"]: stamp(d) for d in facets}
+
+
+def without(kept: list[dict[str, Any]], gone: set[str], written: dict[str, int], moves: dict[str, int] | None = None) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """The writes that take the `gone` alumni out of these parts, as `(selector, update)`, None
+    to delete: each part of the `w` (`written`) its value had moves on with it, by what the drop
+    adds to it (`moves`, 1 unless told); one already behind is deleted."""
+    writes: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    for part in kept:
+        at = written.get(part["f"], 0)
+        if part.get("stamp") != at:
+            writes.append(({"_id": part["_id"]}, None))
+            continue
+        members = json.loads(part["m"])
+        left = [m for m in members if m[0] not in gone]
+        moved: dict[str, Any] = {"stamp": at + (moves or {}).get(part["f"], 1)}
+        if len(left) != len(members):
+            moved["m"] = json.dumps(left, ensure_ascii=False)
+        writes.append(({"_id": part["_id"], "stamp": at}, {"$set": moved}))
+    return writes
+
+
 def stamp(counts: dict[str, Any] | None) -> int:
     return (counts or {}).get("w", 0)
 
@@ -105,6 +132,10 @@ def _parts(facet: str, at: int, entries: list[dict[str, Any]]) -> list[dict[str,
     return [{"_id": f"{facet}#{i}", "f": facet, "i": i, "stamp": at, "m": f"[{','.join(p)}]"} for i, p in enumerate(parted)]
 
 
+class _Moved(Exception):
+    """`w` moved on since the entries were read: an entry was dropped meanwhile."""
+
+
 async def keep(db: AsyncDatabase, facet: str, counts: dict[str, Any], entries: list[dict[str, Any]], read_at: datetime) -> bool:
     """Keep `entries` (all of `facet`'s, in name order, read with `counts` from `read_at` on)
     for the next pages; False when an entry was dropped in between, or the database refused
@@ -115,14 +146,16 @@ async def keep(db: AsyncDatabase, facet: str, counts: dict[str, Any], entries: l
     try:
         async with db.client.start_session() as session:
             async with await session.start_transaction():
+                # A write to the value's counts, where a drop moves `w`: of two at once, one waits
+                # for the other (a write conflict) and sees what it did.
+                unmoved = {"w": at} if at else {"w": {"$in": [0, None]}}
+                if not (await db[FACETS].update_one({"_id": facet, **unmoved}, {"$set": {"k": read_at}}, session=session)).matched_count:
+                    raise _Moved
                 await db[MEMBERS].delete_many({"f": facet}, session=session)
                 await db[MEMBERS].insert_many(_parts(facet, at, entries), session=session)
-        # A change committed meanwhile deleted nothing of these (they were not there yet): they
-        # go now. Never read (their stamp is behind), they would only wait for the next keeping.
-        if stamp(await db[FACETS].find_one({"_id": facet}, {"w": 1})) != at:
-            await db[MEMBERS].delete_many({"f": facet, "stamp": at})
-            return False
         await _settle(db, facet, read_at - SETTLED)
+    except _Moved:
+        return False
     except (PyMongoError, InvalidDocument) as exc:
         log.info("directory members not kept; read again next time", extra={"error_class": type(exc).__name__})
         return False

@@ -14,10 +14,11 @@ hundreds of them (page size / pair size of that filter's alumni): as entries, a 
 size with two fields, they cost half as much (bench/directory.py). Which of the two filters is
 read is chosen from the counts: the one with fewer alumni in the range. Three filters or more
 have no counts: the entries of the narrowest filter are all read, and the others matched here;
-once read, they are kept together until one of them changes (directory_members.py).
+once read, they are kept together, patched by the changes since (directory_members.py).
 """
 
 import logging
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,29 +73,37 @@ def _count_updates(before: dict[str, Any] | None, after: dict[str, Any] | None, 
 
 
 def _stale(before: dict[str, Any] | None, after: dict[str, Any] | None, change: tuple[str, dict[str, Any]] | None, changed_under: set[str]) -> set[str]:
-    """The values whose kept members go with a change: when it drops the entry, every value the
+    """The values whose kept members a change rewrites: when it drops the entry, every value the
     entry and the alumnus's change (`changed_under`) were under; none when it puts one (the
     change is written instead, directory_members.py)."""
     return touched(before, after) | changed_under if change and change[0] == "drop" else set()
 
 
 async def keep_in_step(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    """`keep_later`, with what it needs read first: the values of the alumnus's change, when
-    the entry is dropped."""
+    """`keep_later`, with what it needs read first when the entry is dropped: the values of the
+    alumnus's change, and the kept members it is taken out of."""
     change = entry_change(before, after)
-    under = await directory_members.changed_under(uow.db, [change[1]["_id"]], uow.session) if change and change[0] == "drop" else {}
-    keep_later(uow, before, after, set().union(*under.values()))
+    if not (change and change[0] == "drop"):
+        return keep_later(uow, before, after)
+    under = set().union(*(await directory_members.changed_under(uow.db, [change[1]["_id"]], uow.session)).values())
+    kept, written = await directory_members.parts_under(uow.db, _stale(before, after, change, under), uow.session)
+    keep_later(uow, before, after, under, directory_members.without(kept, {change[1]["_id"]}, written))
 
 
-def keep_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None, changed_under: set[str] = frozenset()) -> None:
+def keep_later(uow: Any, before: dict[str, Any] | None, after: dict[str, Any] | None, changed_under: set[str] = frozenset(),
+               members: list[tuple[dict[str, Any], dict[str, Any] | None]] = ()) -> None:
     """Keep the counts, the entry and the kept members in step with an alumnus document going
-    from `before` to `after` (None: absent), with the unit of work's last writes."""
+    from `before` to `after` (None: absent), with the unit of work's last writes; `members`:
+    the kept members' writes of a drop (`directory_members.without`)."""
     change = entry_change(before, after)
     stale = _stale(before, after, change, set(changed_under))
     for selector, update in _count_updates(before, after, stale):
         uow.update_last(FACETS, selector, update, upsert=True)
-    if stale:
-        uow.delete_many_last(directory_members.MEMBERS, {"f": {"$in": sorted(stale)}})
+    for selector, update in members:
+        if update is None:
+            uow.delete_last(directory_members.MEMBERS, selector)
+        else:
+            uow.update_last(directory_members.MEMBERS, selector, update)
     if change:
         kind, doc = change
         if kind == "put":
@@ -113,10 +122,15 @@ async def keep_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None, 
     under = await directory_members.changed_under(db, dropped, session) if dropped else {}
     stale_by_move = [_stale(b, a, c, under.get(c[1]["_id"], set()) if c else set()) for (b, a), c in zip(moves, changes)]
     counts = [UpdateOne(selector, update, upsert=True) for (b, a), stale in zip(moves, stale_by_move) for selector, update in _count_updates(b, a, stale)]
+    if stale := set().union(*stale_by_move):
+        # Before the counts move `w` on: the parts are rewritten from the `w` they were kept at.
+        kept, written = await directory_members.parts_under(db, stale, session)
+        moves = Counter(facet for stale in stale_by_move for facet in stale)
+        if members := directory_members.without(kept, set(dropped), written, moves):
+            await db[directory_members.MEMBERS].bulk_write(
+                [DeleteOne(s) if u is None else UpdateOne(s, u) for s, u in members], ordered=False, session=session)
     if counts:
         await db[FACETS].bulk_write(counts, ordered=False, session=session)
-    if stale := set().union(*stale_by_move):
-        await db[directory_members.MEMBERS].delete_many({"f": {"$in": sorted(stale)}}, session=session)
     now, made = datetime.now(UTC), [(move, c) for move, c in zip(moves, changes) if c]
     if entries := [ReplaceOne({"_id": d["_id"]}, d, upsert=True) if kind == "put" else DeleteOne(d) for _, (kind, d) in made]:
         await db[ENTRIES].bulk_write(entries, ordered=False, session=session)

@@ -232,29 +232,40 @@ async def test_three_filters_are_read_from_the_kept_members_patched_by_the_chang
     assert set(changes) >= {mover.alumnus_id, renamed.alumnus_id, joiner.alumnus_id}
     assert "city:city-01" in changes[mover.alumnus_id]["f"] and narrowest not in changes[mover.alumnus_id]["e"][2]
 
-    # Leaving the directory takes the kept members with it, and its change: nothing of them stays.
+    # Leaving the directory takes the alumnus out of the kept members, and its change: nothing of
+    # them stays, and the next page is read from what is left.
+    async def held(alumnus_id: str) -> list[str]:
+        return [p["_id"] async for p in db[MEMBERS].find({}) if alumnus_id in p["m"]]
+
     withdrawn = alumni[want[-1]]
+    assert await held(withdrawn.alumnus_id)
     withdrawn.consents[Purpose.DIRECTORY] = Consent(False, now, "alumnus")
     await save(identity, [withdrawn])
-    assert await db[MEMBERS].count_documents({"f": narrowest}) == 0
+    assert await held(withdrawn.alumnus_id) == []
     assert await db[directory_members.CHANGES].find_one({"_id": withdrawn.alumnus_id}) is None
+    before = [m for m in before if m[0] != withdrawn.alumnus_id]
+    assert await kept() == before
     want = expected(alumni, query)
     assert await page() == (len(want), want)
-    assert withdrawn.alumnus_id not in {m[0] for m in await kept()}
-    # So does an erasure: the members of every value its entry and its change were under (the
-    # mover's old city, which its entry is no longer under).
+    assert await kept() == before  # read from them, not from the entries
+    # So does an erasure: out of the members of every value its entry and its change were under
+    # (the mover's old city, which its entry is no longer under).
+    assert await held(mover.alumnus_id)
     await identity.run(lambda uow: repository.MongoAlumni(uow).erase(mover.alumnus_id, now))
     del alumni[mover.alumnus_id]
-    assert await db[MEMBERS].count_documents({"f": narrowest}) == 0
+    assert await held(mover.alumnus_id) == []
     assert not [c async for c in db[directory_members.CHANGES].find({"_id": mover.alumnus_id})]
+    before = [m for m in before if m[0] != mover.alumnus_id]
     want = expected(alumni, query)
     assert await page() == (len(want), want)
+    assert await kept() == before
 
     # Keeping the members afresh settles the changes made before it: off this value, and gone
     # when under no other.
     counts = await db[FACETS].find_one({"_id": narrowest})
-    entries = [{"_id": m[0], "n": m[1], "v": m[2]} for m in await kept()]
+    entries = [{"_id": m[0], "n": m[1], "v": m[2]} for m in await directory_members.read(db, narrowest, counts, None)]
     assert await directory_members.keep(db, narrowest, counts, entries, datetime.now(UTC) + directory_members.SETTLED * 2)
+    assert await kept() == [[e["_id"], e["n"], e["v"]] for e in entries]
     assert await db[directory_members.CHANGES].count_documents({"f": narrowest}) == 0
     assert "city:city-42" not in (await db[directory_members.CHANGES].find_one({"_id": joiner.alumnus_id}) or {"f": []})["f"]
     assert await page() == (len(want), want)
@@ -265,4 +276,6 @@ async def test_three_filters_are_read_from_the_kept_members_patched_by_the_chang
     renamed.consents[Purpose.DIRECTORY] = Consent(False, now, "alumnus")
     await save(identity, [renamed])
     assert await directory_members.keep(db, narrowest, counts, entries, datetime.now(UTC)) is False
-    assert await db[MEMBERS].count_documents({"f": narrowest}) == 0
+    assert await held(renamed.alumnus_id) == []
+    want = expected(alumni, query)
+    assert await page() == (len(want), want)

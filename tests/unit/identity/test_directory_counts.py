@@ -138,13 +138,14 @@ def test_a_save_keeps_the_counts_the_entry_and_its_change_in_one_transaction_and
     listed = doc("dupont marie") | {"_id": "al-1"}
     saved, erased, unchanged = Writes(), Writes(), Writes()
     directory_search.keep_later(saved, None, listed)
-    directory_search.keep_later(erased, listed, None, {"skill:go"})  # its change was also under skill:go
+    taken_out = [({"_id": "skill:go#0", "stamp": 3}, {"$set": {"stamp": 4, "m": "[]"}}), ({"_id": "skill:go#1"}, None)]
+    directory_search.keep_later(erased, listed, None, {"skill:go"}, taken_out)  # its change was also under skill:go
     directory_search.keep_later(unchanged, listed, dict(listed))
     assert saved.writes[-2:] == [("replace", ENTRIES, "al-1", entry(listed), True), ("update", CHANGES, "al-1")]
     assert {w[2] for w in saved.writes if w[0] == "update" and w[1] == FACETS} == set(deltas(None, listed))
-    assert not any(w[0] == "delete many" for w in saved.writes)  # the kept members stay: the change patches them
-    under = sorted({*entry(listed)["v"], "skill:go"})
-    assert ("delete many", MEMBERS, {"f": {"$in": under}}) in erased.writes  # nothing of them stays among the kept members
+    assert not any(w[1] == MEMBERS for w in saved.writes)  # the kept members stay: the change patches them
+    assert [w for w in erased.writes if w[1] == MEMBERS] == [("update", MEMBERS, "skill:go#0"), ("delete", MEMBERS, "skill:go#1")]
+    assert {w[2] for w in erased.writes if w[1] == FACETS} >= set(entry(listed)["v"]) | {"skill:go"}
     assert erased.writes[-2:] == [("delete", ENTRIES, "al-1"), ("delete", CHANGES, "al-1")]
     assert unchanged.writes == []
 

@@ -86,3 +86,17 @@ async def test_members_that_cannot_be_trusted_are_not_read(why: str, members: li
 def test_a_change_holds_the_entry_as_it_is_now_and_adds_the_values_it_was_or_is_under() -> None:
     update = directory_members.change({"_id": "al-1", "n": "zoe", "v": [SKILL]}, {"skill:go", SKILL}, "now")
     assert update == {"$set": {"e": ["al-1", "zoe", [SKILL]], "at": "now"}, "$addToSet": {"f": {"$each": ["skill:go", SKILL]}}}
+
+
+def test_a_drop_takes_its_alumni_out_of_the_parts_kept_at_the_current_write_count_and_moves_them_on() -> None:
+    parts = kept(MEMBERS_KEPT) + [{"_id": "city:paris#0", "f": "city:paris", "i": 0, "stamp": 1, "m": json.dumps([member("al-2", "bernard")])}]
+    writes = directory_members.without(parts, {"al-2"}, {SKILL: 4, "city:paris": 2})
+    assert writes == [
+        ({"_id": f"{SKILL}#0", "stamp": 4}, {"$set": {"stamp": 5, "m": json.dumps([member("al-1", "adam")])}}),
+        ({"_id": f"{SKILL}#1", "stamp": 4}, {"$set": {"stamp": 5}}),  # none of them there: only moved on
+        ({"_id": "city:paris#0"}, None),  # behind its value's count already: never read, deleted
+    ]
+    assert "al-2" not in "".join(u["$set"].get("m", "") for _, u in writes if u)
+    # Several drops of one import chunk move a value's count by as many.
+    [(_, update), _] = directory_members.without(kept(MEMBERS_KEPT), {"al-1", "al-4"}, {SKILL: 4}, {SKILL: 2})
+    assert update["$set"] == {"stamp": 6, "m": json.dumps([member("al-2", "bernard")])}
