@@ -112,6 +112,7 @@ async def main(args: argparse.Namespace) -> None:
     infrastructure = {"broker": stack.kafka.process.pid(), "database": stack.database.process.pid()}
     departed = ("hris.employee.departed", "com.alumni.employee.departed.v1")
     sides: dict[str, Side] = {}
+    baseline = None
     try:
         baseline = await start_baseline(cfg, arrivals.port)
         await stack.up_services(log=lambda line: None)
@@ -173,6 +174,9 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         for side in sides.values():  # a stopped process would not see the SIGTERM
             side.resume()
+        if baseline is not None and baseline.returncode is None:  # a round that failed
+            baseline.terminate()
+            await baseline.wait()
         stack.down(log=lambda line: None)
         arrivals.stop()
 

@@ -85,6 +85,8 @@ async def keep_in_step(uow: Any, before: dict[str, Any] | None, after: dict[str,
     change = entry_change(before, after)
     if not (change and change[0] == "drop"):
         return keep_later(uow, before, after)
+    # What the work holds goes first (an earlier drop in it rewrote these parts): read as written.
+    await uow.write_now()
     under = set().union(*(await directory_members.changed_under(uow.db, [change[1]["_id"]], uow.session)).values())
     kept, written = await directory_members.parts_under(uow.db, _stale(before, after, change, under), uow.session)
     keep_later(uow, before, after, under, directory_members.without(kept, {change[1]["_id"]}, written))
@@ -125,8 +127,8 @@ async def keep_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None, 
     if stale := set().union(*stale_by_move):
         # Before the counts move `w` on: the parts are rewritten from the `w` they were kept at.
         kept, written = await directory_members.parts_under(db, stale, session)
-        moves = Counter(facet for stale in stale_by_move for facet in stale)
-        if members := directory_members.without(kept, set(dropped), written, moves):
+        by_value = Counter(facet for stale in stale_by_move for facet in stale)
+        if members := directory_members.without(kept, set(dropped), written, by_value):
             await db[directory_members.MEMBERS].bulk_write(
                 [DeleteOne(s) if u is None else UpdateOne(s, u) for s, u in members], ordered=False, session=session)
     if counts:

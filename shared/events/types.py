@@ -1,6 +1,7 @@
 """Value types shared by the payloads."""
 
 import hashlib
+import secrets
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -81,13 +82,15 @@ class Willingness(StrEnum):
 
 # Addresses already found valid and normal, by digest: an event's addresses are checked again by
 # every model they pass through (read, then written into the next event), at some 40 us each.
-# Digests, not the addresses: nothing personal stays in the process after its event.
+# Digests keyed by a secret of the process, not the addresses: a dump of its memory cannot be
+# matched against guessed addresses.
 _CHECKED_EMAILS: set[bytes] = set()
+_CHECKED_EMAILS_KEY = secrets.token_bytes(32)
 _CHECKED_EMAILS_MAX = 4096
 
 
 def _email_address(value: str) -> str:
-    key = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    key = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16, key=_CHECKED_EMAILS_KEY).digest()
     if key in _CHECKED_EMAILS:
         return value
     normal = validate_email(value)[1]  # pydantic's EmailStr check: email-validator's syntax, no DNS

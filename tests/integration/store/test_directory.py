@@ -237,13 +237,14 @@ async def test_three_filters_are_read_from_the_kept_members_patched_by_the_chang
     async def held(alumnus_id: str) -> list[str]:
         return [p["_id"] async for p in db[MEMBERS].find({}) if alumnus_id in p["m"]]
 
-    withdrawn = alumni[want[-1]]
-    assert await held(withdrawn.alumnus_id)
-    withdrawn.consents[Purpose.DIRECTORY] = Consent(False, now, "alumnus")
-    await save(identity, [withdrawn])
-    assert await held(withdrawn.alumnus_id) == []
+    withdrawn, also = alumni[want[-1]], alumni[want[-2]]  # two in one transaction
+    assert await held(withdrawn.alumnus_id) and await held(also.alumnus_id)
+    for a in (withdrawn, also):
+        a.consents[Purpose.DIRECTORY] = Consent(False, now, "alumnus")
+    await save(identity, [withdrawn, also])
+    assert await held(withdrawn.alumnus_id) == [] and await held(also.alumnus_id) == []
     assert await db[directory_members.CHANGES].find_one({"_id": withdrawn.alumnus_id}) is None
-    before = [m for m in before if m[0] != withdrawn.alumnus_id]
+    before = [m for m in before if m[0] not in (withdrawn.alumnus_id, also.alumnus_id)]
     assert await kept() == before
     want = expected(alumni, query)
     assert await page() == (len(want), want)
