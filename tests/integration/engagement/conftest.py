@@ -106,6 +106,18 @@ class Engagement:
         finally:
             await client.close()
 
+    async def known_to_notifications(self, alumni: list[Alumnus], timeout: float = 60) -> None:
+        """Waits until notifications' projection holds these alumni, consenting to events."""
+        client = AsyncMongoClient(self.stack.cfg.mongodb_uri)
+        try:
+            ids = [a.alumnus_id for a in alumni]
+            deadline = asyncio.get_running_loop().time() + timeout
+            while await client["alumni_notifications"]["reachable_alumni"].count_documents({"_id": {"$in": ids}, "consents.events": True}) < len(ids):
+                assert asyncio.get_running_loop().time() < deadline, "notifications never saw these alumni"
+                await asyncio.sleep(0.2)
+        finally:
+            await client.close()
+
     async def hosted_event(self, *, starts_in: timedelta = timedelta(days=10), **fields) -> str:
         starts = self.now() + starts_in
         body = {
