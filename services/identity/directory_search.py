@@ -127,7 +127,7 @@ async def keep_many(db: AsyncDatabase, moves: list[tuple[dict[str, Any] | None, 
     if stale := set().union(*stale_by_move):
         # Before the counts move `w` on: the parts are rewritten from the `w` they were kept at.
         kept, written = await directory_members.parts_under(db, stale, session)
-        by_value = Counter(facet for stale in stale_by_move for facet in stale)
+        by_value = Counter(facet for values in stale_by_move for facet in values)
         if members := directory_members.without(kept, set(dropped), written, by_value):
             await db[directory_members.MEMBERS].bulk_write(
                 [DeleteOne(s) if u is None else UpdateOne(s, u) for s, u in members], ordered=False, session=session)
