@@ -24,6 +24,11 @@ class ChannelNotConfigured(Exception):
     """A chat post to a channel that is not configured: it can never be sent."""
 
 
+class RecipientsNotYetKnown(Exception):
+    """An event names alumni the projection has not seen registered yet (engagement or referrals
+    was ahead of this service): it waits for their registration rather than skip them."""
+
+
 @dataclass(frozen=True)
 class Contact:
     email: str | None

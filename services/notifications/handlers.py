@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from services.notifications.dependencies import Dependencies
-from services.notifications.domain import ChannelNotConfigured, Contact, ReachableAlumnus, batches
+from services.notifications.domain import ChannelNotConfigured, Contact, ReachableAlumnus, RecipientsNotYetKnown, batches
 from services.notifications.pacing import InFlight
 from services.notifications.repository import ReachableAlumni
 from services.notifications.routing import Route
@@ -42,7 +42,7 @@ PROJECTED = {AlumnusRegistered, AlumniImported, AlumnusUpdated, ConsentChanged, 
 
 def event_handlers(deps: Dependencies) -> EventRouter:
     planning = deps.planning
-    events = EventRouter(permanent=(ChannelNotConfigured, TemplateError, InvalidLink))
+    events = EventRouter(permanent=(ChannelNotConfigured, TemplateError, InvalidLink), waiting=(RecipientsNotYetKnown,))
     urgent = InFlight()  # transactional email being planned or sent here: bulk sends wait
     send_now = register_deliveries(events, deps, urgent)
     # One person's transactional email (a welcome, an exit form, a confirmation); not the
@@ -156,7 +156,8 @@ def event_handlers(deps: Dependencies) -> EventRouter:
 async def _candidates(
     route: Route, payload: Mapping[str, Any], reachable: ReachableAlumni, known: Mapping[str, ReachableAlumnus]
 ) -> list[ReachableAlumnus | None]:
-    """What the projection says of the alumni the route's audience names."""
+    """What the projection says of the alumni the route's audience names; an alumnus it does not
+    know yet makes the event wait (parked, checked again) for their registration."""
     if route.audience == "invitees":
         assert route.purpose is not None  # the routing table requires it
         return await reachable.consenting(route.purpose, payload.get("countries") or [])
@@ -170,5 +171,9 @@ async def _candidates(
         return []  # the leaver and chat channels are named by the event and the configuration
     if route.audience == "named":  # up to a chunk of alumni: one read for them all
         found = await reachable.many([i for i in ids if i not in known])
-        return [known.get(i) or found.get(i) for i in ids]
-    return [known[i] if i in known else await reachable.get(i) for i in ids]
+        candidates = [known.get(i) or found.get(i) for i in ids]
+    else:
+        candidates = [known[i] if i in known else await reachable.get(i) for i in ids]
+    if unknown := [i for i, a in zip(ids, candidates) if a is None]:
+        raise RecipientsNotYetKnown(f"{len(unknown)} of the {len(ids)} alumni named not yet registered here, {unknown[0]} first")
+    return candidates

@@ -38,14 +38,19 @@ async def export(world: Lifecycle, alumnus_id: str, headers: dict[str, str]) -> 
     return response.json()
 
 
-async def held_by_every_service(world: Lifecycle, alumnus_id: str, headers: dict[str, str]) -> dict:
-    """The export, once referrals and engagement have projected the new alumnus."""
-    for _ in range(150):
+async def held_by_every_service(world: Lifecycle, alumnus_id: str, headers: dict[str, str], timeout: float = 90) -> dict:
+    """The export, once notifications, referrals and engagement have projected the new alumnus
+    (started in this module, they first read the registrations of the tests before)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
         exported = await export(world, alumnus_id, headers)
-        if exported["services"]["referrals"]["referrer"] and exported["services"]["engagement"]["known_alumnus"]:
+        held = exported["services"]
+        missing = [n for n, part in (("notifications", "reachable_alumnus"), ("referrals", "referrer"), ("engagement", "known_alumnus"))
+                   if not (held.get(n) or {}).get(part)]
+        if not missing:
             return exported
+        assert asyncio.get_running_loop().time() < deadline, f"{', '.join(missing)} never knew {alumnus_id}"
         await asyncio.sleep(0.2)
-    raise AssertionError(f"referrals or engagement never knew {alumnus_id}")
 
 
 async def test_an_export_gathers_what_every_service_holds(world: Lifecycle, with_notifications: LocalStack) -> None:
@@ -55,11 +60,13 @@ async def test_an_export_gathers_what_every_service_holds(world: Lifecycle, with
     await world.depart(departure)
     alumnus_id = (await world.alumnus_for(employee_id))["alumnus_id"]
     async with httpx.AsyncClient() as http:  # notifications has sent the exit form and the welcome
-        for _ in range(150):
+        deadline = asyncio.get_running_loop().time() + 90
+        while True:
             to_leaver = (await http.get(f"{notifications}/deliveries", params={"alumnus_id": employee_id}, headers=world.auth("alumni:read"))).json()
             to_alumnus = (await http.get(f"{notifications}/deliveries", params={"alumnus_id": alumnus_id}, headers=world.auth("alumni:read"))).json()
             if to_leaver["items"] and to_alumnus["items"]:
                 break
+            assert asyncio.get_running_loop().time() < deadline, "notifications never planned the exit form and the welcome"
             await asyncio.sleep(0.2)
 
     own_token = {"Authorization": f"Bearer {world.tokens.issue(f'alumnus:{alumnus_id}', ['alumni:self'])}"}

@@ -51,9 +51,11 @@ class Messaging:
     async def publish(self, event, **kwargs) -> str:
         return await publish_event(self.bootstrap, event, **kwargs)
 
-    async def register(self, *, locale: str = "en", consents: dict | None = None, email: str | None = None, **profile) -> tuple[str, str]:
+    async def register(
+        self, *, locale: str = "en", consents: dict | None = None, email: str | None = None, alumnus_id: str | None = None, **profile
+    ) -> tuple[str, str]:
         """Publish a registration as identity would; returns (alumnus id, address)."""
-        alumnus_id = f"alm_{uuid.uuid4().hex[:12]}"
+        alumnus_id = alumnus_id or new_alumnus_id()
         address = email or f"{alumnus_id}@home.example"
         event = AlumnusRegistered(
             alumnus_id=alumnus_id, version=1, boomerang=False,
@@ -97,6 +99,14 @@ class Messaging:
         finally:
             await client.close()
 
+    async def parked(self, aggregate: str) -> list[dict]:
+        """The events the service keeps waiting for this aggregate (a record key)."""
+        client = AsyncMongoClient(self.stack.cfg.mongodb_uri)
+        try:
+            return await client["alumni_notifications"]["parked_events"].find({"aggregate": aggregate}).to_list()
+        finally:
+            await client.close()
+
     async def deliveries(self, **query: str) -> list[dict]:
         async with httpx.AsyncClient() as http:
             response = await http.get(f"{self.notifications}/deliveries", params=query, headers=self.auth("alumni:read"))
@@ -125,6 +135,8 @@ async def messaging(stack: LocalStack) -> AsyncIterator[Messaging]:
         "OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": "200",
         "OTEL_METRICS_EXPORTER": "none",
+        "PARKED_EVENT_RECHECK_SECONDS": "0.5",
+        "PARKED_EVENT_RECHECK_MAX_SECONDS": "2",
     }
     services = LocalStack(stack.cfg, service_env=env)
     await services.up_services(["identity", "notifications"], log=lambda line: None)
@@ -134,6 +146,10 @@ async def messaging(stack: LocalStack) -> AsyncIterator[Messaging]:
     mailbox.stop()
     chat.stop()
     traces.stop()
+
+
+def new_alumnus_id() -> str:
+    return f"alm_{uuid.uuid4().hex[:12]}"
 
 
 def now() -> datetime:

@@ -11,7 +11,7 @@ import httpx
 from shared.events.alumni import AlumnusErased, AlumnusProfile, AlumnusRegistered, Stint
 from shared.events.engagement import EventHosted, EventInvitationsIssued, HostedEventDetails, RsvpRecorded
 from tests.integration.kafka_io import wait_until_consumed
-from tests.integration.notifications.conftest import COMMUNITY, HR, Messaging
+from tests.integration.notifications.conftest import COMMUNITY, HR, Messaging, new_alumnus_id
 from tests.integration.platform.test_dead_letters import sample
 
 
@@ -80,6 +80,34 @@ async def test_a_consent_gated_invitation_goes_only_to_the_named_alumni_who_cons
     assert [d["channel"] for d in announced] == ["discord"]  # the community post, no email
     invitations_id = await _event_id(messaging, "alumni.event.invitations-issued", invited)
     assert [d["recipient_id"] for d in await messaging.deliveries(event_id=invitations_id)] == [yes_id]
+
+
+async def test_an_invitation_naming_an_alumnus_before_their_registration_reaches_them_once_it_is_read(messaging: Messaging) -> None:
+    """Engagement can be ahead of notifications: the invitation waits (parked) for the
+    registration of the alumnus it names, then goes to every named alumnus, once each."""
+    known_id, known_address = await messaging.register(consents={"events": True})
+    await messaging.mail_to(known_address)
+    late_id = new_alumnus_id()
+    hosted = _hosted("Brunch des anciens")
+    await messaging.publish(hosted)
+    invited = _invited(hosted, [known_id, late_id])
+    await messaging.publish(invited)
+    deadline = asyncio.get_running_loop().time() + 30
+    while not (parked := await messaging.parked(hosted.event_id)):
+        assert asyncio.get_running_loop().time() < deadline, "the invitation never waited"
+        await asyncio.sleep(0.2)
+    [waiting] = parked
+    assert waiting["event_type"] == "com.alumni.event.invitations-issued.v1" and late_id in waiting["reason"]
+    assert len(await messaging.mail_to(known_address, count=2, timeout=2)) == 1  # nothing sent while it waits
+
+    _, late_address = await messaging.register(alumnus_id=late_id, consents={"events": True})
+    [welcome, invitation] = await messaging.mail_to(late_address, count=2)
+    assert invitation["Subject"] == "You are invited: Brunch des anciens", welcome["Subject"]
+    assert [m["Subject"] for m in await messaging.mail_to(known_address, count=2)][-1] == "You are invited: Brunch des anciens"
+    invitations_id = await _event_id(messaging, "alumni.event.invitations-issued", invited)
+    assert sorted(d["recipient_id"] for d in await messaging.deliveries(event_id=invitations_id)) == sorted([known_id, late_id])
+    assert await messaging.parked(hosted.event_id) == []
+    assert await messaging.records("alumni.event.invitations-issued.dlq", lambda r: r.key == hosted.event_id.encode(), timeout=1) == []
 
 
 async def _event_id(messaging: Messaging, topic: str, event) -> str:

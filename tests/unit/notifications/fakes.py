@@ -9,7 +9,7 @@ import copy
 import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -29,7 +29,8 @@ from shared.events.types import Purpose
 from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks, RsvpLinks
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.failures import RetryPolicy
-from shared.testing.fakes import FakeTransactions, envelope_for
+from shared.messaging.recheck import ParkedEvents
+from shared.testing.fakes import FakeTransactions, InMemoryParkedStore, envelope_for
 
 SECRET = "unit-test-unsubscribe-secret"
 OFFBOARDING_URL = "https://alumni.example/offboarding"
@@ -235,6 +236,10 @@ class InMemoryNotifications:
             "notifications", self.events, self.transactions, self.dead_letters,  # type: ignore[arg-type]
             policy=RetryPolicy(attempts, base_delay=0.001, max_delay=0.002), handler_timeout=5.0, stopping=asyncio.Event(),
         )
+        self.now = datetime(2026, 12, 1, 9, tzinfo=UTC)  # the parked events' wall clock
+        self.parked = self.consumer.parking = ParkedEvents(
+            InMemoryParkedStore(), self.consumer, max_wait=3600, first_delay=5, max_delay=60, clock=lambda: self.now
+        )
         self._offset = 0
         self._fed: set[str] = set()
 
@@ -244,7 +249,7 @@ class InMemoryNotifications:
         self.events = self.consumer.router = event_handlers(self.deps)
 
     async def receive(self, event: Event, envelope: Envelope | None = None) -> str:
-        """The consumer's outcome: handled, repeat, skipped or dead_letter."""
+        """The consumer's outcome: handled, repeat, skipped, parked or dead_letter."""
         envelope = envelope or envelope_for(event)
         value = event.model_dump_json().encode()
         headers = [(k, v.encode()) for k, v in envelope.headers().items()]
@@ -252,6 +257,11 @@ class InMemoryNotifications:
         record = ConsumerRecord(event.event_type.topic, 0, self._offset, 0, 0, event.key.encode(), value, None, 0, len(value), headers)
         outcome, _ = await self.consumer.process(record)
         return outcome
+
+    async def recheck(self, after: float) -> dict[str, int]:
+        """`after` seconds later, one round of the parked events' checks: what became of them."""
+        self.now += timedelta(seconds=after)
+        return await self.parked.check_due()
 
     def published(self, model: type[Event] = Event) -> list[Any]:
         return [e for e in self.transactions.events if isinstance(e, model)]

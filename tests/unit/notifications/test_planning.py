@@ -39,13 +39,43 @@ async def test_invitations_go_to_the_alumni_engagement_names_who_still_consent_n
 
     await service.receive(hosted("evt_1"))  # the announcement: a community post, no email
     reads = service.reachable.reads
-    await service.receive(invited("evt_1", ["alm_yes", "alm_no", "alm_erased", "alm_unknown"]))
+    await service.receive(invited("evt_1", ["alm_yes", "alm_no", "alm_erased"]))
     assert service.reachable.reads == reads + 1  # a chunk of alumni is one read of the projection
 
     invitations = [r for r in service.requests if r.template == "event_invitation"]
     assert all(isinstance(r, BulkEmailRequested) and r.purpose is Purpose.EVENTS for r in invitations)
     assert [(r.context["event"]["event_id"], r.recipient_id) for r in invitations] == [("evt_1", "alm_yes")]
     assert len([r for r in service.requests if r.template == "community_event"]) == 1
+
+
+async def test_invitations_naming_an_alumnus_not_yet_registered_here_wait_for_the_registration() -> None:
+    """Engagement can be ahead of this service: an invitation to an alumnus whose registration
+    it has not read yet is parked, not lost, and planned for every named alumnus once it is read."""
+    service = InMemoryNotifications()
+    await service.receive(registered("alm_known", consents={"events": True}))
+    assert await service.receive(invited("evt_1", ["alm_known", "alm_late"])) == "parked"
+    assert emails(service, "event_invitation") == []
+    assert await service.recheck(after=5) == {"waiting": 1}  # still unknown: checked again later
+
+    await service.receive(registered("alm_late", consents={"events": True}))
+    assert await service.recheck(after=10) == {"handled": 1}
+    assert sorted(r for r, _, _ in emails(service, "event_invitation")) == ["alm_known", "alm_late"]
+    assert await service.recheck(after=60) == {}  # handled once: nothing waits any more
+
+
+async def test_an_event_naming_an_alumnus_never_registered_is_dead_lettered_with_its_reason_after_the_wait() -> None:
+    """A forged or mistaken id waits at most the parked events' bound, then reaches the
+    dead-letter topic with a reason that names ids, never personal data."""
+    service = InMemoryNotifications()
+    assert await service.receive(invited("evt_1", ["alm_nobody"])) == "parked"
+    for _ in range(70):
+        if await service.recheck(after=60) == {"dead_letter": 1}:
+            break
+    else:
+        raise AssertionError("the event waited past its bound")
+    [(error_class, reason, _)] = service.dead_letters.letters
+    assert error_class == "RecipientsNotYetKnown" and "alm_nobody" in reason and "still waiting" in reason
+    assert service.requests == []
 
 
 async def test_a_cancellation_goes_to_those_who_answered_yes_or_maybe() -> None:
