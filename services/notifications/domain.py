@@ -25,8 +25,7 @@ class ChannelNotConfigured(Exception):
 
 
 class RecipientsNotYetKnown(Exception):
-    """An event names alumni the projection has not seen registered yet (engagement or referrals
-    was ahead of this service): it waits for their registration rather than skip them."""
+    """An event names alumni not yet registered here (another service was ahead): it waits."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,10 @@ class ReachableAlumnus:
     @property
     def erased(self) -> bool:
         return self.erased_at is not None
+
+    @property
+    def registered(self) -> bool:  # its contact details or erasure read, not only an early consent change
+        return self.erased or self.contact_version > 0
 
     @property
     def email(self) -> str | None:
@@ -133,8 +136,7 @@ class Planning:
         self, route: Route, payload: Mapping[str, Any], candidates: Iterable[ReachableAlumnus | None] = ()
     ) -> list[Recipient]:
         """Who receives the route's message. `candidates`: what the projection says of the alumni
-        the audience names (the alumnus of the event, the hosted event's attendees, or those who
-        consented to the route's purpose); None for one it does not know."""
+        the audience names (None: unknown, left out)."""
         if route.team is not None:
             channel = self.channels[route.team]
             return [Recipient(channel.recipient_kind, route.team, route.team, channel.locale, channel=channel.format)]

@@ -29,6 +29,7 @@ from shared.events.notifications import (
     UnsubscribeRequested,
 )
 from shared.links import InvalidLink
+from shared.messaging.failures import GaveUp
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
 
@@ -66,8 +67,9 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         log.warning("no chat channel configured for a route: it sends nothing",
                     extra={"team": route.team, "template": route.template, "event_type": route.event})
 
-    async def plan(event: Event, ctx: EventContext, projected: ReachableAlumnus | None = None) -> None:
-        """`projected`: the alumnus this transaction just projected, not read back."""
+    async def plan(event: Event, ctx: EventContext, projected: ReachableAlumnus | None = None, *, waited: bool = False) -> None:
+        """`projected`: the alumnus this transaction just projected, not read back. `waited`: the
+        event waited its bound for alumni never registered here: plan it without them."""
         envelope = ctx.envelope
         routes = planning.routes_for(envelope.type)
         if not routes:
@@ -78,7 +80,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         requests: list[DeliveryRequest] = []
         for route in routes:
             if route.applies_to(payload):
-                candidates = await _candidates(route, payload, reachable, known)
+                candidates = await _candidates(route, payload, reachable, known, waited=waited)
                 requests += planning.requests(route, envelope.source, envelope.id, payload, candidates)
         chosen = await send_now.choose(requests, ctx, known)
         at_once = {r.delivery_id for r in chosen}
@@ -147,17 +149,26 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     # skipped, so that configuring the channel later does not replay their topic's history.
     active = {route.event for route in planning.routes}
     routed = {route.event for route in planning.table.routes}
-    events.on(*(t.model for t in registry if t.type in active and t.model not in OWN | PROJECTED))(first(plan))
+    async def without_the_unknown(event: Event, ctx: EventContext, gave_up: GaveUp) -> None:
+        """Dead-lettered after waiting for alumni who never registered here (a forged id, a
+        registration older than the topic's retention): the others still get their messages."""
+        if gave_up.error_class == RecipientsNotYetKnown.__name__:
+            log.warning("planned without the alumni never registered here", extra={"event_id": ctx.envelope.id, "event_type": ctx.envelope.type})
+            await plan(event, ctx, waited=True)
+
+    routed_here = (t.model for t in registry if t.type in active and t.model not in OWN | PROJECTED)
+    events.on(*routed_here, on_give_up=without_the_unknown)(first(plan))
     events.skip(*(t.model for t in registry if t.type in routed - active and t.model not in PROJECTED))
 
     return events
 
 
 async def _candidates(
-    route: Route, payload: Mapping[str, Any], reachable: ReachableAlumni, known: Mapping[str, ReachableAlumnus]
+    route: Route, payload: Mapping[str, Any], reachable: ReachableAlumni, known: Mapping[str, ReachableAlumnus], *, waited: bool = False
 ) -> list[ReachableAlumnus | None]:
-    """What the projection says of the alumni the route's audience names; an alumnus it does not
-    know yet makes the event wait (parked, checked again) for their registration."""
+    """What the projection says of the alumni the route's audience names. An alumnus it has not
+    seen registered (no record, or only a consent or profile change read before the
+    registration) makes the event wait for them (parked, checked again), unless it `waited`."""
     if route.audience == "invitees":
         assert route.purpose is not None  # the routing table requires it
         return await reachable.consenting(route.purpose, payload.get("countries") or [])
@@ -174,6 +185,8 @@ async def _candidates(
         candidates = [known.get(i) or found.get(i) for i in ids]
     else:
         candidates = [known[i] if i in known else await reachable.get(i) for i in ids]
-    if unknown := [i for i, a in zip(ids, candidates) if a is None]:
+    if waited:
+        return candidates
+    if unknown := [i for i, a in zip(ids, candidates) if a is None or not a.registered]:
         raise RecipientsNotYetKnown(f"{len(unknown)} of the {len(ids)} alumni named not yet registered here, {unknown[0]} first")
     return candidates

@@ -10,6 +10,7 @@ instances of a service never handle it twice: every change to it is conditional 
 """
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -71,8 +72,12 @@ class ParkedRecord:
 class ParkedStore(Protocol):
     async def park(self, parked: ParkedRecord) -> bool:
         """False when this event is parked already (a redelivery of the same record)."""
-    async def claim(self, owner: str, now: datetime, lease_until: datetime, limit: int) -> list[ParkedRecord]:
-        """Parked events due for a check whose lease is free, now leased to `owner`."""
+    async def claim(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int, topics: Collection[str] | None = None
+    ) -> list[ParkedRecord]:
+        """Parked events due for a check whose lease is free, now leased to `owner`; of `topics`
+        only, where given (the topics this process reads: another deployment of the service
+        that reads others checks theirs)."""
     async def settle(self, uow: Any, parked_id: str, owner: str) -> None:
         """In the unit of work that handles it: remove it, or raise `LeaseLost`."""
     async def postpone(self, parked_id: str, owner: str, check_at: datetime, checks: int, reason: str) -> None: ...
@@ -119,9 +124,13 @@ class MongoParkedStore:
             return False
         return True
 
-    async def claim(self, owner: str, now: datetime, lease_until: datetime, limit: int) -> list[ParkedRecord]:
+    async def claim(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int, topics: Collection[str] | None = None
+    ) -> list[ParkedRecord]:
         claimed = []
-        free = {"next_check_at": {"$lte": now}, "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]}
+        free: dict[str, Any] = {"next_check_at": {"$lte": now}, "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]}
+        if topics is not None:
+            free["topic"] = {"$in": sorted(topics)}
         for _ in range(limit):
             doc = await self.collection.find_one_and_update(
                 free, {"$set": {"owner": owner, "lease_until": lease_until}}, sort=[("next_check_at", ASCENDING)],

@@ -45,7 +45,7 @@ class TooManyWaiting(PermanentError):
 class ParkedEvents:
     def __init__(
         self, store: ParkedStore, consumer: "EventConsumer", *, max_wait: float, first_delay: float = 5.0, max_delay: float = 600.0,
-        lease: float = 60.0, batch_size: int = 100, max_parked: int = 100_000, clock: Clock = wall_clock, instance: str | None = None,
+        lease: float = 60.0, max_parked: int = 100_000, clock: Clock = wall_clock, instance: str | None = None,
     ) -> None:
         self.store = store
         self.consumer = consumer
@@ -53,7 +53,6 @@ class ParkedEvents:
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.lease = timedelta(seconds=lease)
-        self.batch_size = batch_size
         self.max_parked = max_parked
         self.clock = clock  # the wall clock: a bound on waiting, not a business date
         self.instance = instance or uuid.uuid4().hex
@@ -116,14 +115,17 @@ class ParkedEvents:
         if self._related:
             keys, self._related = sorted(self._related), set()
             await self.store.check_soon(keys, self.clock())
+        topics = self.consumer.router.topics()
         while True:
+            # Leased one at a time, just before its check: a lease taken for a whole batch could
+            # pass while the batch's first events are handled, and another process would handle
+            # the last ones a second time.
             now = self.clock()
-            claimed = await self.store.claim(self.instance, now, now + self.lease, self.batch_size)
-            for parked in claimed:
-                outcome = await self.recheck(parked)
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            if len(claimed) < self.batch_size:
+            claimed = await self.store.claim(self.instance, now, now + self.lease, 1, topics)
+            if not claimed:
                 break
+            outcome = await self.recheck(claimed[0])
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
         self._count, self._oldest = await self.store.stats()
         return outcomes
 

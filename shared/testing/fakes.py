@@ -9,7 +9,7 @@ the integration suite's job, on the real broker and database.
 """
 
 import copy
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -149,8 +149,11 @@ class InMemoryParkedStore:
         self.parked[parked.id] = copy.deepcopy(parked)
         return True
 
-    async def claim(self, owner: str, now: datetime, lease_until: datetime, limit: int) -> list[ParkedRecord]:
-        free = [p for p in self.parked.values() if p.next_check_at <= now and (p.lease_until is None or p.lease_until < now)]
+    async def claim(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int, topics: Collection[str] | None = None
+    ) -> list[ParkedRecord]:
+        free = [p for p in self.parked.values() if p.next_check_at <= now and (p.lease_until is None or p.lease_until < now)
+                and (topics is None or p.topic in topics)]
         claimed = sorted(free, key=lambda p: p.next_check_at)[:limit]
         for p in claimed:
             p.owner, p.lease_until = owner, lease_until

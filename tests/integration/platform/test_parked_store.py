@@ -15,10 +15,10 @@ from shared.messaging.parking import COLLECTION, LeaseLost, MongoParkedStore, Mo
 from tests.integration.platform.orders_app import OrderShipped
 
 
-def parked(n: int, now: datetime) -> ParkedRecord:
+def parked(n: int, now: datetime, topic: str = "orders.shipped") -> ParkedRecord:
     value = OrderShipped(order_id=f"o-{n}").model_dump_json().encode()
     headers = [("ce_type", OrderShipped.event_type.type.encode()), ("ce_id", f"e-{n}".encode())]
-    record = ConsumerRecord("orders.shipped", 0, n, 0, 0, f"o-{n}".encode(), value, None, 3, len(value), headers)
+    record = ConsumerRecord(topic, 0, n, 0, 0, f"o-{n}".encode(), value, None, 3, len(value), headers)
     return ParkedRecord.of(record, f"/tests e-{n}", OrderShipped.event_type.type, "the order is not known yet", now, now)
 
 
@@ -59,6 +59,19 @@ async def test_processes_claiming_at_once_each_get_different_events(db) -> None:
     ids = [p.id for claim in claims for p in claim]
     assert sorted(ids) == sorted(f"/tests e-{n}" for n in range(12)) and len(ids) == len(set(ids))
     assert await store.claim("d", now, now + timedelta(seconds=60), 12) == []  # all leased
+
+
+async def test_a_process_claims_only_the_events_of_the_topics_it_reads(db) -> None:
+    """Two deployments of one service (notifications' two message streams) share the collection:
+    each checks the events parked from its own topics."""
+    store, now = MongoParkedStore(db), datetime.now(UTC)
+    await store.park(parked(1, now))
+    await store.park(parked(2, now, topic="orders.bulk"))
+    [mine] = await store.claim("a", now, now + timedelta(seconds=60), 10, ["orders.shipped"])
+    assert mine.topic == "orders.shipped"
+    assert await store.claim("a", now, now + timedelta(seconds=60), 10, ["orders.shipped"]) == []
+    [theirs] = await store.claim("b", now, now + timedelta(seconds=60), 10, ["orders.bulk"])
+    assert theirs.topic == "orders.bulk"
 
 
 async def test_a_process_whose_lease_passed_can_neither_settle_nor_postpone(db) -> None:

@@ -63,11 +63,24 @@ async def test_invitations_naming_an_alumnus_not_yet_registered_here_wait_for_th
     assert await service.recheck(after=60) == {}  # handled once: nothing waits any more
 
 
-async def test_an_event_naming_an_alumnus_never_registered_is_dead_lettered_with_its_reason_after_the_wait() -> None:
-    """A forged or mistaken id waits at most the parked events' bound, then reaches the
-    dead-letter topic with a reason that names ids, never personal data."""
+async def test_a_consent_change_read_before_the_registration_does_not_make_the_alumnus_known() -> None:
+    """Consent changes travel on a topic of their own: one read first leaves a record with no
+    address, and the invitation waits for the registration rather than skip the alumnus."""
     service = InMemoryNotifications()
-    assert await service.receive(invited("evt_1", ["alm_nobody"])) == "parked"
+    await service.receive(consent_changed("alm_early", 2, "events", True))
+    assert await service.receive(invited("evt_1", ["alm_early"])) == "parked"
+    await service.receive(registered("alm_early", consents={"events": True}))
+    assert await service.recheck(after=5) == {"handled": 1}
+    assert [r for r, _, _ in emails(service, "event_invitation")] == ["alm_early"]
+
+
+async def test_an_event_naming_an_alumnus_never_registered_is_dead_lettered_after_the_wait_and_the_others_get_it() -> None:
+    """A forged id, or a registration older than the topic's retention, waits at most the
+    parked events' bound; then the record reaches the dead-letter topic with a reason that
+    names ids, never personal data, and the alumni who are known still get their message."""
+    service = InMemoryNotifications()
+    await service.receive(registered("alm_known", consents={"events": True}))
+    assert await service.receive(invited("evt_1", ["alm_known", "alm_nobody"])) == "parked"
     for _ in range(70):
         if await service.recheck(after=60) == {"dead_letter": 1}:
             break
@@ -75,7 +88,8 @@ async def test_an_event_naming_an_alumnus_never_registered_is_dead_lettered_with
         raise AssertionError("the event waited past its bound")
     [(error_class, reason, _)] = service.dead_letters.letters
     assert error_class == "RecipientsNotYetKnown" and "alm_nobody" in reason and "still waiting" in reason
-    assert service.requests == []
+    assert "@" not in reason
+    assert [r for r, _, _ in emails(service, "event_invitation")] == ["alm_known"]
 
 
 async def test_a_cancellation_goes_to_those_who_answered_yes_or_maybe() -> None:
