@@ -149,6 +149,7 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     # skipped, so that configuring the channel later does not replay their topic's history.
     active = {route.event for route in planning.routes}
     routed = {route.event for route in planning.table.routes}
+
     async def without_the_unknown(event: Event, ctx: EventContext, gave_up: GaveUp) -> None:
         """Dead-lettered after waiting for alumni who never registered here (a forged id, a
         registration older than the topic's retention): the others still get their messages."""
