@@ -8,6 +8,7 @@ from services.engagement import repository
 from services.engagement.api import http_router, personal_data
 from services.engagement.dependencies import Dependencies
 from services.engagement.handlers import event_handlers
+from services.engagement.known_alumni import MongoKnownAlumni
 from services.engagement.pages import RsvpPages
 from services.engagement.scheduler import scheduled_round
 from shared.events.engagement import MAX_RECIPIENTS_PER_EVENT
@@ -53,7 +54,7 @@ def build(settings: Settings | None = None) -> FastAPI:
 
     deps = Dependencies(
         hosted_events=repository.MongoHostedEvents, answers=repository.MongoAnswers, check_ins=repository.MongoCheckIns,
-        alumni=repository.MongoKnownAlumni, mailings=repository.MongoMailings,
+        alumni=MongoKnownAlumni, mailings=repository.MongoMailings,
         rsvp_links=RsvpLinks(settings.rsvp_link_secret, settings.rsvp_link_previous_secrets), pages=RsvpPages(),
         chunk_size=settings.event_notice_chunk_size, notices_per_second=settings.event_notices_per_second, reminder_hours=settings.event_reminder_hours, wake_scheduler=wake,
     )

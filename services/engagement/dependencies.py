@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.engagement.pages import RsvpPages
-from services.engagement.repository import Answers, CheckIns, HostedEvents, KnownAlumni, Mailings
+from services.engagement.known_alumni import KnownAlumni
+from services.engagement.repository import Answers, CheckIns, HostedEvents, Mailings
 from shared.links import RsvpLinks
 from shared.messaging.uow import UnitOfWork
 

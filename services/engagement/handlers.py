@@ -16,12 +16,13 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     events = EventRouter()
 
     async def project(ctx: EventContext, alumnus_id: str, change: Callable[[KnownAlumnus], bool]) -> None:
+        """One read and, when something changed, one write over what was read: no transaction."""
         alumni = deps.alumni(ctx)
         alumnus = await alumni.get(alumnus_id) or KnownAlumnus(alumnus_id)
         if change(alumnus):
-            await alumni.save(alumnus)
+            await alumni.save_if_unchanged(alumnus)
 
-    @events.on(AlumnusRegistered)
+    @events.on(AlumnusRegistered, transaction=False)
     async def registered(event: AlumnusRegistered, ctx: EventContext) -> None:
         year = event.stint.departure_date.year
         await project(ctx, event.alumnus_id, lambda a: a.register(event.version, event.profile, year, event.boomerang, event.consents))
@@ -39,11 +40,11 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         await alumni.save_many([a for i, a in projected.items() if i not in known], new=True)
         await alumni.save_many([a for i, a in projected.items() if i in known], new=False)
 
-    @events.on(AlumnusUpdated)
+    @events.on(AlumnusUpdated, transaction=False)
     async def updated(event: AlumnusUpdated, ctx: EventContext) -> None:
         await project(ctx, event.alumnus_id, lambda a: a.update_profile(event.version, event.profile))
 
-    @events.on(ConsentChanged)
+    @events.on(ConsentChanged, transaction=False)
     async def consent_changed(event: ConsentChanged, ctx: EventContext) -> None:
         await project(ctx, event.alumnus_id, lambda a: a.set_consent(event.purpose, event.granted, event.version))
 

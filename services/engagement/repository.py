@@ -5,24 +5,18 @@
 - `answers`: one per (event, alumnus), with its status and waitlist ticket;
 - `check_ins`: who came;
 - `known_alumni`: the projection of identity's alumni that audiences are chosen by (no name,
-  no address), tombstones for the erased (services/engagement/audience.py);
+  no address), tombstones for the erased (services/engagement/known_alumni.py);
 - `mailings`: the chunked fan-outs in progress (invitations, reminders, updates).
 """
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, ReplaceOne, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.engagement.audience import Audience, KnownAlumnus
-from services.engagement.documents import (
-    answer_from_document, answer_to_document, audience_selector, event_from_document, event_to_document,
-    known_from_document, known_to_document,
-)
+from services.engagement.documents import answer_from_document, answer_to_document, event_from_document, event_to_document
 from services.engagement.domain import GOING, PUBLISHED, WAITLISTED, Answer, HostedEvent, Mailing
-from shared.lookups import find_many
 from shared.messaging.uow import UnitOfWork
 
 HOSTED_EVENTS, ANSWERS, CHECK_INS, KNOWN_ALUMNI, MAILINGS = "hosted_events", "answers", "check_ins", "known_alumni", "mailings"
@@ -75,16 +69,6 @@ class CheckIns(Protocol):
     async def of_event(self, event_id: str) -> list[str]: ...
     async def of_alumnus(self, alumnus_id: str) -> list[dict[str, Any]]: ...  # `event_id`, `checked_in_at`
     async def forget_alumnus(self, alumnus_id: str) -> None: ...
-
-
-class KnownAlumni(Protocol):
-    async def get(self, alumnus_id: str) -> KnownAlumnus | None: ...
-    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, KnownAlumnus]: ...
-    async def save(self, alumnus: KnownAlumnus) -> None: ...
-    async def save_many(self, alumni: Sequence[KnownAlumnus], *, new: bool) -> None:
-        """Several at once (an import's chunk): `new`, none of them was known before."""
-    async def invitable_in(self, audience: Audience, after: str, end: str | None, limit: int) -> list[str]:
-        """Alumni the audience invites (consented, not erased), in id order, in (after, end]."""
 
 
 class Mailings(Protocol):
@@ -198,33 +182,6 @@ class MongoCheckIns(_Repository):
 
     async def forget_alumnus(self, alumnus_id: str) -> None:
         await self.db[CHECK_INS].delete_many({"alumnus_id": alumnus_id}, session=self.session)
-
-
-class MongoKnownAlumni(_Repository):
-    async def get(self, alumnus_id: str) -> KnownAlumnus | None:
-        doc = await self.db[KNOWN_ALUMNI].find_one({"_id": alumnus_id}, session=self.session)
-        return known_from_document(doc) if doc else None
-
-    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, KnownAlumnus]:
-        return {d["_id"]: known_from_document(d) for d in await find_many(self.db[KNOWN_ALUMNI], "_id", alumnus_ids, session=self.session)}
-
-    async def save(self, alumnus: KnownAlumnus) -> None:
-        self.uow.replace_last(KNOWN_ALUMNI, {"_id": alumnus.alumnus_id}, known_to_document(alumnus), upsert=True)
-
-    async def save_many(self, alumni: Sequence[KnownAlumnus], *, new: bool) -> None:
-        if alumni and new:
-            await self.db[KNOWN_ALUMNI].insert_many([known_to_document(a) for a in alumni], session=self.session)
-        elif alumni:
-            await self.db[KNOWN_ALUMNI].bulk_write([ReplaceOne({"_id": a.alumnus_id}, known_to_document(a), upsert=True) for a in alumni],
-                                                   ordered=False, session=self.session)
-
-    async def invitable_in(self, audience: Audience, after: str, end: str | None, limit: int) -> list[str]:
-        # A bounded range of the `alumnus_id` index, first: the local database rides the index of
-        # the first clause that has one, walks a secondary index's range (it scans for an `_id`
-        # range), and reads all of an unbounded one before the limit.
-        selector = {"alumnus_id": {"$gt": after} | ({"$lte": end} if end is not None else {})} | audience_selector(audience)
-        cursor = self.db[KNOWN_ALUMNI].find(selector, {"_id": 1}, sort=[("alumnus_id", ASCENDING)], limit=limit, session=self.session)
-        return [d["_id"] async for d in cursor]
 
 
 class MongoMailings(_Repository):

@@ -21,16 +21,11 @@ log = logging.getLogger(__name__)
 def event_handlers(deps: Dependencies) -> EventRouter:
     events = EventRouter()
 
-    async def project(ctx: EventContext, alumnus_id: str, version: int, email: str | None) -> None:
-        referrers = deps.referrers(ctx)
-        known = await referrers.get(alumnus_id) or Referrer(alumnus_id)
-        if known.applies(version):
-            await referrers.save(Referrer(alumnus_id, version, email))
-
-    @events.on(AlumnusRegistered)
+    # One conditional write each, outside any transaction: applied only if newer, never over a tombstone.
+    @events.on(AlumnusRegistered, transaction=False)
     async def registered(event: AlumnusRegistered, ctx: EventContext) -> None:
         email = event.profile.personal_email
-        await project(ctx, event.alumnus_id, event.version, str(email) if email else None)
+        await deps.referrers(ctx).project(Referrer(event.alumnus_id, event.version, str(email) if email else None))
 
     @events.on(AlumniImported)
     async def imported(event: AlumniImported, ctx: EventContext) -> None:
@@ -46,10 +41,10 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         await referrers.save_many([r for i, r in projected.items() if i not in known], new=True)
         await referrers.save_many([r for i, r in projected.items() if i in known], new=False)
 
-    @events.on(AlumnusUpdated)
+    @events.on(AlumnusUpdated, transaction=False)
     async def updated(event: AlumnusUpdated, ctx: EventContext) -> None:
         email = event.profile.personal_email
-        await project(ctx, event.alumnus_id, event.version, str(email) if email else None)
+        await deps.referrers(ctx).project(Referrer(event.alumnus_id, event.version, str(email) if email else None))
 
     @events.on(AlumnusErased)
     async def erased(event: AlumnusErased, ctx: EventContext) -> None:
@@ -90,12 +85,18 @@ def event_handlers(deps: Dependencies) -> EventRouter:
                                       employee_id=event.employee_id)
         await moved(deps, ctx, referral, changed)
 
-    @events.on(EmployeeDeparted)
+    def emails(event: EmployeeDeparted) -> list[str]:
+        return [str(e) for e in (event.personal_email, event.work_email) if e]
+
+    async def of_a_referred_hire(event: EmployeeDeparted, ctx: EventContext) -> bool:
+        """Most leavers were never referred: their departure is one read here, no transaction."""
+        return bool(await deps.referrals(ctx).hires(event.employee_id, emails(event)))
+
+    @events.on(EmployeeDeparted, relevant=of_a_referred_hire)
     async def departed(event: EmployeeDeparted, ctx: EventContext) -> None:
         """A referred hire left: the milestones not yet due on their departure date are cancelled."""
-        emails = [str(e) for e in (event.personal_email, event.work_email) if e]
         bonuses = deps.bonuses(ctx)
-        for referral in await deps.referrals(ctx).hires(event.employee_id, emails):
+        for referral in await deps.referrals(ctx).hires(event.employee_id, emails(event)):
             for bonus in await bonuses.of_referral(referral.referral_id):
                 if bonus.claw_back(event.departure_date, ctx.now()):
                     await bonuses.save(bonus, was="scheduled")

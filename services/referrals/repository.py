@@ -86,6 +86,10 @@ class ReferrerRepository(Protocol):
     async def get(self, alumnus_id: str) -> Referrer | None: ...
     async def many(self, alumnus_ids: Sequence[str]) -> dict[str, Referrer]: ...
     async def save(self, referrer: Referrer) -> None: ...
+    async def project(self, referrer: Referrer) -> bool:
+        """Keep `referrer` if it is newer than what is known and the alumnus is not erased (False:
+        stale, repeated or erased): one conditional write, atomic by itself, outside any
+        transaction."""
     async def save_many(self, referrers: Sequence[Referrer], *, new: bool) -> None:
         """Several at once (an import's chunk): `new`, none of them was known before."""
 
@@ -200,6 +204,14 @@ class MongoReferrers:
 
     async def save(self, referrer: Referrer) -> None:
         self.uow.replace_last(REFERRERS, {"_id": referrer.alumnus_id}, _referrer_document(referrer), upsert=True)
+
+    async def project(self, referrer: Referrer) -> bool:
+        older = {"_id": referrer.alumnus_id, "erased_at": {"$exists": False}, "version": {"$lt": referrer.version}}
+        try:
+            await self.collection.update_one(older, {"$set": _referrer_document(referrer)}, upsert=True, session=self.session)
+        except DuplicateKeyError:
+            return False  # the id is there, at this version or a newer one, or a tombstone
+        return True
 
     async def save_many(self, referrers: Sequence[Referrer], *, new: bool) -> None:
         if referrers and new:

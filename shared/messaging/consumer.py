@@ -102,7 +102,7 @@ class EventConsumer:
             | ({"cloudevents.event_subject": envelope.subject} if envelope.subject else {})
             | ({"messaging.kafka.message.key": record.key.decode(errors="replace")} if record.key else {})
         )
-        if event_type.type in self.router.skipped:
+        if event_type.type in self.router.skipped or not await self._relevant(envelope, event):
             return "skipped", event_type.type
         _, handler = self.router.handlers[event_type.type]
         attempt, contended_since = 0, None
@@ -151,7 +151,10 @@ class EventConsumer:
         self, envelope: Envelope, event: Event, handler: Handler, *, settle: Callable[[EventContext], Awaitable[None]] | None = None
     ) -> bool:
         """`settle`: more work in the same unit (a parked event's removal)."""
-        marked = envelope.type not in self.router.idempotent
+        if envelope.type in self.router.untransacted and settle is None:
+            await self.transactions.outside(lambda ctx: handler(event, ctx), envelope=envelope)
+            return True
+        marked = envelope.type not in self.router.idempotent and envelope.type not in self.router.untransacted
 
         async def work(ctx: EventContext) -> None:
             if marked:
@@ -169,6 +172,18 @@ class EventConsumer:
                 return False
             raise
         return True
+
+    async def _relevant(self, envelope: Envelope, event: Event) -> bool:
+        """The router's `relevant` check, outside any transaction (errors are retried as usual,
+        in the handling that follows)."""
+        relevant = self.router.relevance.get(envelope.type)
+        if relevant is None:
+            return True
+        try:
+            return await self.transactions.outside(lambda ctx: relevant(event, ctx), envelope=envelope)
+        except Exception as exc:
+            log.warning("relevance check failed; handling the event", extra={"event_id": envelope.id, "error_class": type(exc).__name__})
+            return True
 
     async def _processed_before(self, envelope: Envelope) -> bool:
         try:

@@ -25,6 +25,11 @@ class Contended(TransientError):
     MongoDB) runs out. Waited out by the consumer, not counted against the retry budget."""
 
 
+class Superseded(TransientError):
+    """A write conditioned on the document as it was read found it changed since (by a handler of
+    another topic, at the same moment): the handling is repeated on what is there now."""
+
+
 @dataclass(frozen=True)
 class GaveUp:
     """Why the platform stopped trying an event: given to a handler's `on_give_up`."""

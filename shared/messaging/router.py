@@ -16,6 +16,12 @@ depends on is not there yet (it travels on another topic): such an event is park
 partition moves on, and it is handled when a later check finds what it waits for, or
 dead-lettered after PARKED_EVENT_MAX_WAIT_SECONDS (shared/messaging/recheck.py). Any other
 error is retried with backoff.
+
+Every handled record is a transaction by default. Two options spare the database that cost where
+it is not needed: `transaction=False` for a handler whose one effect is a write of one document,
+atomic and conditional by itself (a projection applied in version order); `relevant=` for an
+event that mostly concerns nothing here (a departure, for the referrals of the few hires among
+those leaving), read once outside any transaction and let pass when it does not.
 """
 
 from collections.abc import Awaitable, Callable
@@ -27,6 +33,7 @@ from shared.messaging.uow import EventContext
 
 Handler = Callable[[Any, EventContext], Awaitable[None]]
 GiveUp = Callable[[Any, EventContext, GaveUp], Awaitable[None]]
+Relevance = Callable[[Any, EventContext], Awaitable[bool]]
 
 
 class EventRouter:
@@ -38,19 +45,29 @@ class EventRouter:
         self.concurrency: dict[str, int] = {}  # topic -> consumers, where it is not the default
         self.skipped: set[str] = set()
         self.idempotent: set[str] = set()
+        self.untransacted: set[str] = set()
+        self.relevance: dict[str, Relevance] = {}
         self.permanent = permanent
         self.waiting = waiting
         self.consumed: frozenset[str] | None = None  # None: every topic with a handler
 
     def on(
-        self, *models: type[Event], on_give_up: GiveUp | None = None, concurrency: int | None = None, idempotent: bool = False
+        self, *models: type[Event], on_give_up: GiveUp | None = None, concurrency: int | None = None, idempotent: bool = False,
+        transaction: bool = True, relevant: Relevance | None = None,
     ) -> Callable[[Handler], Handler]:
         """`on_give_up(event, ctx, gave_up)` runs, in a transaction of its own, when the event is
         dead-lettered after the handler failed (a permanent error, or retries exhausted).
         `concurrency`: consumers for these events' topics (each handles its partitions in
         order), where it should differ from CONSUMER_WORKERS.
         `idempotent`: the handler recognises a repeat from its own state, in its transaction,
-        and then changes nothing; the platform writes no processed-event marker for it."""
+        and then changes nothing; the platform writes no processed-event marker for it.
+        `transaction=False`: the handler's one effect is a single write of one document, atomic
+        and conditional by itself (applied only if newer, or only if the document is as it was
+        read, else `Superseded`): it runs outside any transaction (its context has no session),
+        without a marker, and publishes nothing. A repeat finds its write applied already.
+        `relevant(event, ctx)`: reads, outside any transaction (no session), whether the event
+        concerns this service's state at all; when it does not, the record is let pass as a
+        skipped one (no transaction, no marker)."""
 
         def register(handler: Handler) -> Handler:
             for model in models:
@@ -63,6 +80,10 @@ class EventRouter:
                     self.concurrency[model.event_type.topic] = concurrency
                 if idempotent:
                     self.idempotent.add(model.event_type.type)
+                if not transaction:
+                    self.untransacted.add(model.event_type.type)
+                if relevant is not None:
+                    self.relevance[model.event_type.type] = relevant
             return handler
 
         return register

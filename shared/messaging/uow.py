@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ClientBulkWriteException, PyMongoError
 
 from shared.clock import Clock
-from shared.messaging.failures import Contended
+from shared.messaging.failures import Contended, Superseded
 from shared.events import Envelope, Event
 from shared.messaging.outbox import COLLECTION as OUTBOX, Outbox
 
@@ -50,7 +50,7 @@ class UnitOfWork:
     and, for an incoming event, its `envelope` (None for an HTTP request)."""
 
     def __init__(
-        self, db: AsyncDatabase, session: AsyncClientSession, outbox: Outbox, clock: Clock,
+        self, db: AsyncDatabase, session: AsyncClientSession | None, outbox: Outbox, clock: Clock,
         *, envelope: Envelope | None = None, bulk_write: bool = False,
     ) -> None:
         self.db = db
@@ -190,6 +190,24 @@ class Transactions:
         if holder and holder[0].published:
             self.relay.wake(holder[0]._events)
         return result
+
+    async def outside(self, work: Callable[[UnitOfWork], Awaitable[T]], *, envelope: Envelope, attempts: int = 5) -> T:
+        """Run `work` without a transaction (its unit of work has no session): for a handler whose
+        one effect is a single conditional write of one document, which it makes itself. A write
+        that finds the document changed since it was read (`Superseded`) is tried again at once
+        on what is there now, `attempts` times in all, then left to the consumer's retries."""
+        for attempt in range(1, attempts + 1):
+            uow = UnitOfWork(self.db, None, self.outbox, self.clock, envelope=envelope, bulk_write=self.bulk_write)
+            try:
+                result = await work(uow)
+            except Superseded:
+                if attempt == attempts:
+                    raise
+                continue
+            if uow._writes or uow._events or uow._marker:
+                raise RuntimeError("a handler run outside a transaction held writes or published events")
+            return result
+        raise AssertionError("unreachable")
 
     async def processed_before(self, envelope: Envelope) -> bool:
         """Whether this event's marker is recorded (outside any transaction)."""

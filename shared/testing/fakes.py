@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from shared.clock import Clock
 from shared.events import Envelope, Event
+from shared.messaging.failures import Superseded
 from shared.messaging.parking import LeaseLost, ParkedRecord
 
 T = TypeVar("T")
@@ -73,6 +74,7 @@ class FakeTransactions:
         self.committed: list[tuple[Event, Envelope]] = []
         self.markers: set[str] = set()
         self.runs = 0
+        self.outside_runs = 0
 
     @property
     def events(self) -> list[Event]:
@@ -96,6 +98,22 @@ class FakeTransactions:
             self.markers.add(uow.marker)
         self.committed.extend(uow.outbox)
         return result
+
+    async def outside(self, work: Callable[[FakeUnitOfWork], Awaitable[T]], *, envelope: Envelope, attempts: int = 5) -> T:
+        """As `Transactions.outside`: no rollback, no marker, nothing published."""
+        self.outside_runs += 1
+        for attempt in range(1, attempts + 1):
+            uow = FakeUnitOfWork(self.clock, envelope, self.markers)
+            try:
+                result = await work(uow)  # type: ignore[arg-type]
+            except Superseded:
+                if attempt == attempts:
+                    raise
+                continue
+            if uow.outbox or uow.marker is not None:
+                raise RuntimeError("a handler run outside a transaction published events")
+            return result
+        raise AssertionError("unreachable")
 
     async def processed_before(self, envelope: Envelope) -> bool:
         return envelope.identity in self.markers

@@ -17,6 +17,7 @@ from services.engagement.documents import known_to_document
 from services.engagement.audience import Audience, KnownAlumnus
 from services.engagement.domain import Mailing
 from services.engagement.id_ranges import range_end
+from services.engagement.known_alumni import MongoKnownAlumni
 
 ALUMNI, CHUNK = 1_200, 100
 
@@ -45,7 +46,7 @@ async def test_a_mailing_tells_every_invited_alumnus_once_through_bounded_ranges
     await repository.ensure_indexes(db)
     assert await db[repository.KNOWN_ALUMNI].count_documents({"alumnus_id": {"$exists": False}}) == 1  # the tombstone only
 
-    known = repository.MongoKnownAlumni(SimpleNamespace(db=db, session=None))
+    known = MongoKnownAlumni(SimpleNamespace(db=db, session=None))
     audience = Audience(countries=("FR",))
     mailing, chunks, bounded = Mailing("m", "evt_1", "invitations"), [], 0
     while not mailing.done:

@@ -144,6 +144,9 @@ class InMemoryKnownAlumni(_Repo):
     async def save(self, alumnus: KnownAlumnus) -> None:
         self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
 
+    async def save_if_unchanged(self, alumnus: KnownAlumnus) -> None:
+        self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
+
     async def save_many(self, alumni: list[KnownAlumnus], *, new: bool) -> None:
         for alumnus in alumni:
             assert not new or alumnus.alumnus_id not in self.store.alumni, "a duplicate key"

@@ -214,3 +214,46 @@ async def test_contention_that_outlasts_the_wait_is_counted_and_dead_lettered() 
     rig.transactions = rig.consumer.transactions = ContendedTransactions(99, state=rig.parcels)
     assert await rig.process(record({"parcel_id": "p-1"}, offset=3)) == "dead_letter"
     assert [(offset, error_class, attempts) for offset, error_class, _, attempts in rig.dead_letters.letters] == [(3, "Contended", 2)]
+
+
+def untransacted_rig(*, relevant=None, transaction: bool = True) -> tuple[Rig, list[str]]:
+    """A consumer whose `ParcelLost` handler runs outside a transaction, or after a relevance check."""
+    rig, seen = Rig(), []
+    router = EventRouter()
+
+    @router.on(ParcelLost, transaction=transaction, relevant=relevant)
+    async def lost(event: ParcelLost, ctx: EventContext) -> None:
+        assert ctx.session is None or transaction
+        seen.append(event.parcel_id)
+
+    rig.consumer.router = router
+    return rig, seen
+
+
+async def test_a_handler_without_a_transaction_runs_outside_one_and_gets_no_marker() -> None:
+    rig, seen = untransacted_rig(transaction=False)
+    lost = record({"parcel_id": "p-1"}, ce_type=ParcelLost.event_type.type)
+    assert await rig.process(lost) == "handled"
+    assert await rig.process(lost) == "handled"  # its conditional write decides: the platform keeps no marker
+    assert seen == ["p-1", "p-1"]
+    assert (rig.transactions.runs, rig.transactions.outside_runs, rig.transactions.markers) == (0, 2, set())
+
+
+async def test_an_event_that_concerns_nothing_here_is_let_pass_without_a_transaction() -> None:
+    async def relevant(event: ParcelLost, ctx: EventContext) -> bool:
+        return event.parcel_id.startswith("ours")
+
+    rig, seen = untransacted_rig(relevant=relevant)
+    assert await rig.process(record({"parcel_id": "theirs"}, ce_type=ParcelLost.event_type.type)) == "skipped"
+    assert (seen, rig.transactions.runs, rig.transactions.markers) == ([], 0, set())
+    assert await rig.process(record({"parcel_id": "ours-1"}, ce_type=ParcelLost.event_type.type, event_id="e-2")) == "handled"
+    assert seen == ["ours-1"] and rig.transactions.runs == 1 and len(rig.transactions.markers) == 1
+
+
+async def test_a_failing_relevance_check_handles_the_event_as_usual() -> None:
+    async def relevant(event: ParcelLost, ctx: EventContext) -> bool:
+        raise TransientError("the database is unreachable")
+
+    rig, seen = untransacted_rig(relevant=relevant)
+    assert await rig.process(record({"parcel_id": "p-1"}, ce_type=ParcelLost.event_type.type)) == "handled"
+    assert seen == ["p-1"]

@@ -108,6 +108,13 @@ class InMemoryReferrers:
     async def save(self, referrer: Referrer) -> None:
         self.s.referrers[referrer.alumnus_id] = referrer
 
+    async def project(self, referrer: Referrer) -> bool:
+        known = self.s.referrers.get(referrer.alumnus_id)
+        if known is not None and not known.applies(referrer.version):
+            return False
+        self.s.referrers[referrer.alumnus_id] = referrer
+        return True
+
     async def save_many(self, referrers: list[Referrer], *, new: bool) -> None:
         for referrer in referrers:
             assert not new or referrer.alumnus_id not in self.s.referrers, "a duplicate key"
