@@ -225,6 +225,8 @@ async def _serve(args: argparse.Namespace) -> None:
     logging.getLogger("aiokafka.cluster").addFilter(lambda r: "not found in cluster metadata" not in r.getMessage())
     logging.getLogger("aiokafka.consumer.group_coordinator").addFilter(
         lambda r: all(m not in r.getMessage() for m in ("session expired", "will rejoin", "GroupCoordinatorNotAvailable")))
+    # and the fetches in flight when it was stopped time out at the broker.
+    logging.getLogger("aiokafka.consumer.fetcher").addFilter(lambda r: "RequestTimedOutError" not in r.getMessage())
     baseline = Baseline(args.bootstrap_servers, args.mongodb_uri, args.smtp_port)
     await baseline.start()
     stop = asyncio.Event()
