@@ -85,6 +85,8 @@ class AlumniRepository(Protocol):
     async def by_employee_id(self, employee_id: str) -> Alumnus | None: ...
     async def by_email(self, email: str) -> Alumnus | None: ...
     async def save(self, alumnus: Alumnus) -> None: ...
+    async def add(self, alumnus: Alumnus) -> None:
+        """A new alumnus (a fresh id): written with the unit of work's last writes, not read back."""
     async def consent_history(self, alumnus_id: str) -> list[ConsentRecord]: ...
     async def was_erased(self, alumnus_id: str) -> bool: ...
     async def erase(self, alumnus_id: str, at: datetime) -> None: ...
@@ -120,6 +122,15 @@ class MongoAlumni:
             {"_id": alumnus.alumnus_id}, doc, projection=directory.COUNTED, upsert=True, session=self.session
         )
         await directory_search.keep_in_step(self.uow, before, doc)
+        self._ledger_last(alumnus)
+
+    async def add(self, alumnus: Alumnus) -> None:
+        doc = alumnus_document(alumnus)
+        self.uow.insert_last(ALUMNI, doc)  # nothing before it to count out of the directory
+        directory_search.keep_later(self.uow, None, doc)
+        self._ledger_last(alumnus)
+
+    def _ledger_last(self, alumnus: Alumnus) -> None:
         for r in alumnus.ledger:
             self.uow.insert_last(LEDGER, {"alumnus_id": alumnus.alumnus_id, "purpose": r.purpose.value, "granted": r.granted,
                                           "changed_at": r.changed_at, "source": r.source})

@@ -65,6 +65,10 @@ class InMemoryAlumni:
         alumnus.ledger.clear()
         self.alumni[alumnus.alumnus_id] = alumnus
 
+    async def add(self, alumnus: Alumnus) -> None:
+        assert alumnus.alumnus_id not in self.alumni, "a duplicate key"
+        await self.save(alumnus)
+
     # Many at a time (services/identity/bulk_repository.py); copies, as a database answers.
     async def by_employee_ids(self, employee_ids) -> dict[str, Alumnus]:
         wanted = set(employee_ids)
