@@ -25,7 +25,13 @@ def event_handlers(deps: Dependencies) -> EventRouter:
     @events.on(AlumnusRegistered, transaction=False)
     async def registered(event: AlumnusRegistered, ctx: EventContext) -> None:
         year = event.stint.departure_date.year
-        await project(ctx, event.alumnus_id, lambda a: a.register(event.version, event.profile, year, event.boomerang, event.consents))
+
+        def register(a: KnownAlumnus) -> bool:
+            return a.register(event.version, event.profile, year, event.boomerang, event.consents)
+
+        if register(new := KnownAlumnus(event.alumnus_id)) and await deps.alumni(ctx).add_if_absent(new):
+            return  # most registrations: someone not known here yet, one write
+        await project(ctx, event.alumnus_id, register)  # a boomerang, a tombstone, a consent change read first
 
     @events.on(AlumniImported)
     async def imported(event: AlumniImported, ctx: EventContext) -> None:

@@ -32,6 +32,8 @@ class KnownAlumni(Protocol):
     async def save_if_unchanged(self, alumnus: KnownAlumnus) -> None:
         """Write `alumnus` as `get` read it and the handler changed it, unless the document was
         written since (`Superseded`); outside any transaction, atomic by itself."""
+    async def add_if_absent(self, alumnus: KnownAlumnus) -> bool:
+        """Insert `alumnus` unless its id is known (False): a first registration without a read."""
     async def save_many(self, alumni: Sequence[KnownAlumnus], *, new: bool) -> None:
         """Several at once (an import's chunk): `new`, none of them was known before."""
     async def invitable_in(self, audience: Audience, after: str, end: str | None, limit: int) -> list[str]:
@@ -71,6 +73,13 @@ class MongoKnownAlumni:
         result = await self.collection.replace_one({"_id": alumnus.alumnus_id, WRITTEN: read}, _stamped(alumnus), session=self.session)
         if result.matched_count == 0:
             raise Superseded(f"known alumnus {alumnus.alumnus_id} written since it was read")
+
+    async def add_if_absent(self, alumnus: KnownAlumnus) -> bool:
+        try:
+            await self.collection.insert_one(_stamped(alumnus), session=self.session)
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def save_many(self, alumni: Sequence[KnownAlumnus], *, new: bool) -> None:
         if alumni and new:

@@ -133,3 +133,14 @@ async def test_a_handler_outside_a_transaction_may_not_publish(transactions: Tra
     with pytest.raises(RuntimeError, match="outside a transaction"):
         await transactions.outside(publishing, envelope=ENVELOPE)
     assert await transactions.db["outbox"].count_documents({}) == 0
+
+
+async def test_a_first_registration_is_one_insert_and_never_lands_on_a_tombstone(transactions: Transactions) -> None:
+    db = transactions.db
+    alumni = MongoKnownAlumni(SimpleNamespace(db=db, session=None))
+    assert await alumni.add_if_absent(consenting(None, Purpose.EVENTS, 1)) is True
+    assert await alumni.add_if_absent(consenting(None, Purpose.NEWSLETTER, 2)) is False  # known: left to the read and write
+    await db[KNOWN_ALUMNI].insert_one({"_id": "alm_2", "erased_at": ERASED_AT})
+    assert await alumni.add_if_absent(KnownAlumnus("alm_2", country="FR")) is False
+    assert await db[KNOWN_ALUMNI].find_one({"_id": "alm_2"}, {"_id": 0}) == {"erased_at": ERASED_AT}
+    assert (await db[KNOWN_ALUMNI].find_one({"_id": "alm_1"}))["consents"] == {"events": True}

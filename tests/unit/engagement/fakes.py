@@ -144,6 +144,12 @@ class InMemoryKnownAlumni(_Repo):
     async def save(self, alumnus: KnownAlumnus) -> None:
         self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
 
+    async def add_if_absent(self, alumnus: KnownAlumnus) -> bool:
+        if alumnus.alumnus_id in self.store.alumni:
+            return False
+        self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
+        return True
+
     async def save_if_unchanged(self, alumnus: KnownAlumnus) -> None:
         self.store.alumni[alumnus.alumnus_id] = copy.deepcopy(alumnus)
 
