@@ -40,6 +40,9 @@ async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int, u
     await db[REFERRALS].create_index([("match.email", ASCENDING), ("submitted_at", DESCENDING)])
     await db[REFERRALS].create_index("application_id")
     await db[REFERRALS].create_index("employee_id")
+    await db[REFERRALS].create_index("match.hired")
+    async for doc in db[REFERRALS].find({"status": HIRED, "match.hired": {"$exists": False}}):  # hired before the keys were kept
+        await db[REFERRALS].update_one({"_id": doc["_id"]}, {"$set": {"match.hired": _to_document(_from_document(doc))["match"]["hired"]}})
     await db[REFERRALS].create_index([("closed_at", ASCENDING), ("data_deleted_at", ASCENDING)])
     await db[CLAIMS].create_index("referral_id")
     await ensure_bonus_indexes(db)
@@ -97,9 +100,17 @@ class ReferrerRepository(Protocol):
 def _to_document(r: Referral) -> dict[str, Any]:
     doc = asdict(r)
     doc["_id"] = doc.pop("referral_id")
-    # What matching reads: the candidate's normalised email, while it is held.
+    # What matching reads: the candidate's normalised email, while it is held; a hire's keys.
     doc["match"] = {"email": r.candidate_email} if r.kind == CANDIDATE and r.candidate_email else {}
+    if r.status == HIRED:
+        doc["match"]["hired"] = _hire_keys(r.employee_id, [r.candidate_email] if r.candidate_email else [])
     return doc
+
+
+def _hire_keys(employee_id: str | None, emails: Sequence[str]) -> list[str]:
+    """One indexed field for "this employee id or one of these emails": the local database
+    answers a query with `$or` by reading the whole collection."""
+    return ([f"employee:{employee_id}"] if employee_id else []) + [f"email:{normalised_email(e)}" for e in emails]
 
 
 def _from_document(doc: dict[str, Any]) -> Referral:
@@ -165,10 +176,8 @@ class MongoReferrals:
         return await self._many(selector, sort=[("submitted_at", DESCENDING)], limit=10)
 
     async def hires(self, employee_id: str | None, emails: list[str]) -> list[Referral]:
-        either: list[dict[str, Any]] = [{"match.email": {"$in": [normalised_email(e) for e in emails]}}] if emails else []
-        if employee_id:
-            either.append({"employee_id": employee_id})
-        return await self._many({"status": HIRED, "$or": either}, limit=10) if either else []
+        keys = _hire_keys(employee_id, emails)  # kept on hired referrals only: the filter is that one field, its index
+        return [r for r in await self._many({"match.hired": {"$in": keys}}, limit=10) if r.status == HIRED] if keys else []
 
     async def idle(self, before: datetime) -> list[str]:
         return await self._ids({"status": {"$nin": sorted(FINAL)}, "moved_at": {"$lt": before}})
