@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError
 from pymongo import DESCENDING, AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
 
 from bench.baseline_indexes import create_indexes
 from bench.sample import headers
@@ -29,9 +30,10 @@ from bench.sample import headers
 class Baseline:
     """Per departure, as the services: offboarding (a transaction: dedupe marker, erasure check,
     existing case, the case, the exit-form link, two outbox rows; two events), referrals (a
-    marker and a look for a referred hire, per departure; a marker and its referrer projection,
-    per registration), identity (marker, erasure check, existing alumnus, the alumnus, the email
-    confirmation, two outbox rows; two events), engagement (marker, its projection) and
+    look for a referred hire, per departure; its referrer projection by one conditional upsert,
+    per registration; no transaction, no marker), identity (marker, erasure check, existing
+    alumnus, the alumnus, the email confirmation, two outbox rows; two events), engagement (its
+    projection by one insert, no transaction) and
     notifications (three emails: the exit-form invitation, the welcome, the email confirmation;
     each in one transaction: its marker, the SMTP send over a kept connection, the delivery
     recorded sent, its `delivered` outbox row). Published outbox rows are removed every 0.2 s,
@@ -141,13 +143,9 @@ class Baseline:
                                                  (self.NOTIFY, key, json.dumps({"kind": "invitation", **d}).encode(), "issued")])
 
     async def _referrals_departure(self, record) -> None:
+        """A leaver never referred: one read, no transaction, no marker (as the service)."""
         d, db = json.loads(record.value), self.db["referrals"]
-
-        async def writes(s) -> None:
-            await self._marker(db, s)
-            await db.referrals.find_one({"employee_id": d["employee_id"]}, session=s)
-
-        await self._transaction(writes)
+        await db.referrals.find_one({"match.hired": {"$in": [f"employee:{d['employee_id']}", f"email:{d['personal_email']}"]}})
 
     async def _identity(self, record) -> None:
         d, db = json.loads(record.value), self.db["identity"]
@@ -168,24 +166,21 @@ class Baseline:
                                               (self.NOTIFY, key, json.dumps({"kind": "confirmation", **d}).encode(), "confirmation")])
 
     async def _referrals_alumnus(self, record) -> None:
+        """The referrer projection: one upsert applied only if newer, no transaction (as the service)."""
         d, db = json.loads(record.value), self.db["referrals"]
-
-        async def writes(s) -> None:
-            await self._marker(db, s)
-            await db.referrers.find_one({"_id": d["employee_id"]}, session=s)
-            await db.referrers.replace_one({"_id": d["employee_id"]}, {"active": True}, upsert=True, session=s)
-
-        await self._transaction(writes)
+        try:
+            await db.referrers.update_one({"_id": d["employee_id"], "erased_at": {"$exists": False}, "version": {"$lt": 1}},
+                                          {"$set": {"version": 1, "email": d["personal_email"]}}, upsert=True)
+        except DuplicateKeyError:
+            pass
 
     async def _engagement(self, record) -> None:
+        """A first registration: one insert, no transaction (as the service)."""
         d, db = json.loads(record.value), self.db["engagement"]
-
-        async def writes(s) -> None:
-            await self._marker(db, s)
-            await db.known_alumni.replace_one({"_id": d["employee_id"]}, {"alumnus_id": d["employee_id"], "country": "FR", "consents": {"events": True}},
-                                              upsert=True, session=s)
-
-        await self._transaction(writes)
+        try:
+            await db.known_alumni.insert_one({"_id": d["employee_id"], "alumnus_id": d["employee_id"], "country": "FR", "consents": {"events": True}})
+        except DuplicateKeyError:
+            pass
 
     async def _notifications(self, record) -> None:
         """As the service sends a transactional email to a quick mail server: planned, sent over a

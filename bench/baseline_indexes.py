@@ -18,6 +18,7 @@ async def create_indexes(databases: dict) -> None:
     await ident.alumni.create_index("profile.personal_email")
     await ident.email_confirmations.create_index("alumnus_id")
     await databases["referrals"].referrals.create_index("employee_id")
+    await databases["referrals"].referrals.create_index("match.hired")
     for keys in ([("consents.events", ASCENDING), ("country", ASCENDING)], "alumnus_id"):
         await databases["engagement"].known_alumni.create_index(keys)
     await notif.reachable_alumni.create_index([("consents.events", ASCENDING), ("country", ASCENDING)])
