@@ -4,14 +4,10 @@ of at most the chunk size, alumni projected before the field existed included.""
 
 import random
 import uuid
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
-import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from devstack.stack import LocalStack
 from services.engagement import repository
 from services.engagement.documents import known_to_document
 from services.engagement.audience import Audience, KnownAlumnus
@@ -20,15 +16,6 @@ from services.engagement.id_ranges import range_end
 from services.engagement.known_alumni import MongoKnownAlumni
 
 ALUMNI, CHUNK = 1_200, 100
-
-
-@pytest.fixture
-async def db(stack: LocalStack) -> AsyncIterator[AsyncDatabase]:
-    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
-    database = client[f"walk_{uuid.uuid4().hex[:8]}"]
-    yield database
-    await client.drop_database(database.name)
-    await client.close()
 
 
 def alumnus(alumnus_id: str, country: str, consented: bool) -> KnownAlumnus:

@@ -2,29 +2,15 @@
 local database reads a whole collection for a query with `$or`), found by the employee id or
 the candidate's email, hires recorded before the field existed included."""
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from devstack.stack import LocalStack
 from services.referrals.domain import CANDIDATE, HIRED, Referral
 from services.referrals.repository import REFERRALS, MongoReferrals, ensure_indexes
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(stack: LocalStack) -> AsyncIterator[AsyncDatabase]:
-    client = AsyncMongoClient(stack.cfg.mongodb_uri, tz_aware=True)
-    database = client[f"hires_{uuid.uuid4().hex[:8]}"]
-    yield database
-    await client.drop_database(database.name)
-    await client.close()
 
 
 def referral(n: int, status: str, email: str, employee_id: str | None = None) -> Referral:
