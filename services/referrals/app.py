@@ -14,6 +14,7 @@ from services.referrals.ats.sources import AtsSource
 from services.referrals.bonuses import load_rules
 from services.referrals.dependencies import Dependencies
 from services.referrals.handlers import event_handlers
+from services.referrals.referrers import MongoReferrers
 from services.referrals.scheduler import scheduled_round
 from shared.service import Periodic, ServiceRuntime, create_service
 from shared.settings import ServiceSettings
@@ -48,7 +49,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     ats_api = httpx.AsyncClient(timeout=settings.ats_api_timeout_seconds)
     deps = Dependencies(
         referrals=repository.MongoReferrals,
-        referrers=repository.MongoReferrers,
+        referrers=MongoReferrers,
         bonuses=bonus_repository.MongoBonuses,
         unmatched=ats_repository.MongoUnmatched,
         webhook_requests=ats_repository.MongoWebhookRequests,

@@ -12,7 +12,8 @@ from services.referrals.ats.repository import UnmatchedRepository, WebhookReques
 from services.referrals.ats.sources import AtsSource
 from services.referrals.bonus_repository import BonusRepository
 from services.referrals.bonuses import BonusRules
-from services.referrals.repository import ReferralRepository, ReferrerRepository
+from services.referrals.referrers import ReferrerRepository
+from services.referrals.repository import ReferralRepository
 from shared.messaging.uow import UnitOfWork
 
 

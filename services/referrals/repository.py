@@ -6,8 +6,7 @@ over a unit of work:
 - `referral_claims`: who claimed a candidate or a company first, keyed by a digest of the
   normalised email or name (no address or name in it): the insert-or-conditional-replace of a
   claim is what makes "first referrer wins" hold under concurrent submissions;
-- `referrers`: the projection of identity's alumni (id, version, address), tombstones for the
-  erased;
+- `referrers`: the projection of identity's alumni (services/referrals/referrers.py);
 - `bonuses`, and the ATS intake's `unmatched_applications` and `webhook_requests`
   (services/referrals/ats/repository.py).
 """
@@ -17,14 +16,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING, ReplaceOne
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.referrals.ats.repository import UNMATCHED, WEBHOOK_REQUESTS, ensure_ats_indexes
 from services.referrals.bonus_repository import BONUSES, ensure_bonus_indexes
-from services.referrals.domain import CANDIDATE, FINAL, HIRED, WON, AlreadyReferred, Referral, Referrer, normalised_email
-from shared.lookups import find_many
+from services.referrals.domain import CANDIDATE, FINAL, HIRED, WON, AlreadyReferred, Referral, normalised_email
 from shared.messaging.uow import UnitOfWork
 
 REFERRALS = "referrals"
@@ -41,12 +39,21 @@ async def ensure_indexes(db: AsyncDatabase, *, webhook_tolerance_seconds: int, u
     await db[REFERRALS].create_index("application_id")
     await db[REFERRALS].create_index("employee_id")
     await db[REFERRALS].create_index("match.hired")
-    async for doc in db[REFERRALS].find({"status": HIRED, "match.hired": {"$exists": False}}):  # hired before the keys were kept
-        await db[REFERRALS].update_one({"_id": doc["_id"]}, {"$set": {"match.hired": _to_document(_from_document(doc))["match"]["hired"]}})
+    await add_missing_hire_keys(db)
     await db[REFERRALS].create_index([("closed_at", ASCENDING), ("data_deleted_at", ASCENDING)])
     await db[CLAIMS].create_index("referral_id")
     await ensure_bonus_indexes(db)
     await ensure_ats_indexes(db, webhook_tolerance_seconds=webhook_tolerance_seconds, unmatched_retention_days=unmatched_retention_days)
+
+
+async def add_missing_hire_keys(db: AsyncDatabase) -> int:
+    """The hire keys of hired referrals saved without them (before they were kept, or by an
+    instance of an older version during a rolling deploy): at start-up and every scheduler round."""
+    added = 0
+    async for doc in db[REFERRALS].find({"status": HIRED, "match.hired": {"$exists": False}}, limit=MAX_SCAN):
+        keys = _to_document(_from_document(doc))["match"]["hired"]
+        added += (await db[REFERRALS].update_one({"_id": doc["_id"], "match.hired": {"$exists": False}}, {"$set": {"match.hired": keys}})).modified_count
+    return added
 
 
 @dataclass(frozen=True)
@@ -83,18 +90,6 @@ class ReferralRepository(Protocol):
     async def of_referrer(self, alumnus_id: str) -> list[Referral]: ...
     async def of_candidate(self, email: str) -> list[Referral]: ...
     async def submitted_between(self, start: datetime, end: datetime) -> list[Referral]: ...
-
-
-class ReferrerRepository(Protocol):
-    async def get(self, alumnus_id: str) -> Referrer | None: ...
-    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, Referrer]: ...
-    async def save(self, referrer: Referrer) -> None: ...
-    async def project(self, referrer: Referrer) -> bool:
-        """Keep `referrer` if it is newer than what is known and the alumnus is not erased (False:
-        stale, repeated or erased): one conditional write, atomic by itself, outside any
-        transaction."""
-    async def save_many(self, referrers: Sequence[Referrer], *, new: bool) -> None:
-        """Several at once (an import's chunk): `new`, none of them was known before."""
 
 
 def _to_document(r: Referral) -> dict[str, Any]:
@@ -194,47 +189,3 @@ class MongoReferrals:
 
     async def submitted_between(self, start: datetime, end: datetime) -> list[Referral]:
         return await self._many({"submitted_at": {"$gte": start, "$lt": end}}, limit=100_000)
-
-
-class MongoReferrers:
-    """`ReferrerRepository` in MongoDB: an erased alumnus is a tombstone (id and when)."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
-        self.collection = uow.db[REFERRERS]
-        self.session = uow.session
-
-    async def get(self, alumnus_id: str) -> Referrer | None:
-        doc = await self.collection.find_one({"_id": alumnus_id}, session=self.session)
-        return _referrer(doc) if doc else None
-
-    async def many(self, alumnus_ids: Sequence[str]) -> dict[str, Referrer]:
-        return {d["_id"]: _referrer(d) for d in await find_many(self.collection, "_id", alumnus_ids, session=self.session)}
-
-    async def save(self, referrer: Referrer) -> None:
-        self.uow.replace_last(REFERRERS, {"_id": referrer.alumnus_id}, _referrer_document(referrer), upsert=True)
-
-    async def project(self, referrer: Referrer) -> bool:
-        older = {"_id": referrer.alumnus_id, "erased_at": {"$exists": False}, "version": {"$lt": referrer.version}}
-        try:
-            await self.collection.update_one(older, {"$set": _referrer_document(referrer)}, upsert=True, session=self.session)
-        except DuplicateKeyError:
-            return False  # the id is there, at this version or a newer one, or a tombstone
-        return True
-
-    async def save_many(self, referrers: Sequence[Referrer], *, new: bool) -> None:
-        if referrers and new:
-            await self.collection.insert_many([{"_id": r.alumnus_id} | _referrer_document(r) for r in referrers], session=self.session)
-        elif referrers:
-            await self.collection.bulk_write([ReplaceOne({"_id": r.alumnus_id}, _referrer_document(r), upsert=True) for r in referrers],
-                                             ordered=False, session=self.session)
-
-
-def _referrer(doc: dict[str, Any]) -> Referrer:
-    return Referrer(doc["_id"], doc.get("version", 0), doc.get("email"), doc.get("erased_at"))
-
-
-def _referrer_document(referrer: Referrer) -> dict[str, Any]:
-    if referrer.erased_at is not None:
-        return {"erased_at": referrer.erased_at, "version": referrer.version}
-    return {"version": referrer.version, "email": referrer.email}

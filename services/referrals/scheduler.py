@@ -17,6 +17,7 @@ from datetime import datetime
 from services.referrals.bonuses import SCHEDULED
 from services.referrals.dependencies import Dependencies
 from services.referrals.progress import moved
+from services.referrals.repository import add_missing_hire_keys
 from shared.messaging.uow import Transactions, UnitOfWork
 from shared.service import ServiceRuntime
 
@@ -69,3 +70,5 @@ async def run_once(transactions: Transactions, deps: Dependencies, now: datetime
 
 async def scheduled_round(runtime: ServiceRuntime, deps: Dependencies) -> None:
     await run_once(runtime.transactions, deps, runtime.clock())
+    if added := await add_missing_hire_keys(runtime.transactions.db):
+        log.info("hire keys added to hired referrals", extra={"referrals": added})

@@ -180,7 +180,8 @@ class EventConsumer:
         if relevant is None:
             return True
         try:
-            return await self.transactions.outside(lambda ctx: relevant(event, ctx), envelope=envelope)
+            async with asyncio.timeout(self.handler_timeout):
+                return await self.transactions.outside(lambda ctx: relevant(event, ctx), envelope=envelope)
         except Exception as exc:
             log.warning("relevance check failed; handling the event", extra={"event_id": envelope.id, "error_class": type(exc).__name__})
             return True

@@ -69,6 +69,10 @@ class EventRouter:
         concerns this service's state at all; when it does not, the record is let pass as a
         skipped one (no transaction, no marker)."""
 
+        if not transaction and self.waiting:
+            # A parked event is handled again in a transaction with its removal (`settle`).
+            raise ValueError("a handler without a transaction cannot be on a router whose events wait")
+
         def register(handler: Handler) -> Handler:
             for model in models:
                 if model.event_type.type in self.handlers:

@@ -18,7 +18,8 @@ from services.engagement.audience import KnownAlumnus
 from services.engagement.known_alumni import MongoKnownAlumni
 from services.engagement.repository import KNOWN_ALUMNI
 from services.referrals.domain import Referrer
-from services.referrals.repository import REFERRERS, MongoReferrers
+from services.referrals.referrers import MongoReferrers
+from services.referrals.repository import REFERRERS
 from shared.clock import system_clock
 from shared.events import Envelope
 from shared.events.types import Purpose
@@ -144,3 +145,12 @@ async def test_a_first_registration_is_one_insert_and_never_lands_on_a_tombstone
     assert await alumni.add_if_absent(KnownAlumnus("alm_2", country="FR")) is False
     assert await db[KNOWN_ALUMNI].find_one({"_id": "alm_2"}, {"_id": 0}) == {"erased_at": ERASED_AT}
     assert (await db[KNOWN_ALUMNI].find_one({"_id": "alm_1"}))["consents"] == {"events": True}
+
+
+async def test_a_known_alumnus_written_before_the_token_existed_is_changed_over_what_was_read(transactions: Transactions) -> None:
+    db = transactions.db
+    await db[KNOWN_ALUMNI].insert_one({"_id": "alm_1", "alumnus_id": "alm_1", "consents": {"events": True}, "consent_versions": {"events": 1}})
+    alumni = MongoKnownAlumni(SimpleNamespace(db=db, session=None))
+    await alumni.save_if_unchanged(consenting(await alumni.get("alm_1"), Purpose.NEWSLETTER, 2))
+    doc = await db[KNOWN_ALUMNI].find_one({"_id": "alm_1"})
+    assert doc["consents"] == {"events": True, "newsletter": True} and doc["w"] is not None

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.referrals.domain import CANDIDATE, HIRED, Referral
-from services.referrals.repository import REFERRALS, MongoReferrals, ensure_indexes
+from services.referrals.repository import REFERRALS, MongoReferrals, add_missing_hire_keys, ensure_indexes
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -50,3 +50,16 @@ async def test_hires_recorded_before_their_keys_were_kept_get_them_at_start_up(d
     referrals = MongoReferrals(SimpleNamespace(db=db, session=None))
     assert [r.referral_id for r in await referrals.hires("E-7", [])] == ["ref_old"]
     assert [r.referral_id for r in await referrals.hires(None, ["old@example.org"])] == ["ref_old"]
+
+
+async def test_a_hire_saved_without_its_keys_after_start_up_gets_them_at_the_next_round(db: AsyncDatabase) -> None:
+    """An instance of the version before, during a rolling deploy, saves hires without keys."""
+    await ensure_indexes(db, webhook_tolerance_seconds=300)
+    await db[REFERRALS].insert_one({"_id": "ref_rolling", "kind": CANDIDATE, "alumnus_id": "alm_1", "submitted_at": AT, "status": HIRED,
+                                    "details": {"candidate_email": "late@example.org"}, "employee_id": "E-8",
+                                    "match": {"email": "late@example.org"}, "history": []})
+    referrals = MongoReferrals(SimpleNamespace(db=db, session=None))
+    assert await referrals.hires("E-8", []) == []  # until the round
+    assert await add_missing_hire_keys(db) == 1
+    assert [r.referral_id for r in await referrals.hires("E-8", ["late@example.org"])] == ["ref_rolling"]
+    assert await add_missing_hire_keys(db) == 0
