@@ -29,7 +29,8 @@ def event_handlers(deps: Dependencies) -> EventRouter:
         def register(a: KnownAlumnus) -> bool:
             return a.register(event.version, event.profile, year, event.boomerang, event.consents)
 
-        if register(new := KnownAlumnus(event.alumnus_id)) and await deps.alumni(ctx).add_if_absent(new):
+        register(new := KnownAlumnus(event.alumnus_id))
+        if await deps.alumni(ctx).add_if_absent(new):
             return  # most registrations: someone not known here yet, one write
         await project(ctx, event.alumnus_id, register)  # a boomerang, a tombstone, a consent change read first
 

@@ -56,11 +56,12 @@ async def register(uow: UnitOfWork, deps: Dependencies, completed: OffboardingCo
         log.info("boomerang registered", extra={"alumnus_id": alumnus.alumnus_id, "stints": len(alumnus.stints)})
     if import_id is not None:
         uow.publish(AlumniImported(import_id=import_id, alumni=[ImportedAlumnus.of(registered)]), subject=import_id)
-        await (deps.alumni(uow).add if into is None else deps.alumni(uow).save)(alumnus)
-        return alumnus.alumnus_id
-    uow.publish(registered, subject=alumnus.alumnus_id)
-    await (deps.alumni(uow).add if into is None else deps.alumni(uow).save)(alumnus)
-    await request_confirmation(uow, deps, alumnus, before)
+    else:
+        uow.publish(registered, subject=alumnus.alumnus_id)
+    alumni = deps.alumni(uow)
+    await (alumni.add if into is None else alumni.save)(alumnus)
+    if import_id is None:
+        await request_confirmation(uow, deps, alumnus, before)
     return alumnus.alumnus_id
 
 
