@@ -52,6 +52,7 @@ MEMBERS, CHANGES = "directory_members", "directory_member_changes"
 CHUNK, PART_BYTES = 1000, 4 << 20  # members, and bytes of JSON, per document (16 MB at most)
 MOST_CHANGES = 500  # beyond, a value's entries are read again (and kept, which settles them)
 SETTLED = timedelta(minutes=5)  # longer than a transaction lives: committed before a keeping began
+SETTLED_AT_ONCE = 2 * MOST_CHANGES  # changes a keeping settles (it is in a page's request); the rest at the next
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -163,12 +164,15 @@ async def keep(db: AsyncDatabase, facet: str, counts: dict[str, Any], entries: l
 
 
 async def _settle(db: AsyncDatabase, facet: str, before: datetime) -> None:
-    """Take `facet` off the changes made `before` (in the members just kept), and delete those
-    left under no value; a change made since adds its values again, and stays."""
-    settled = await db[CHANGES].find({"f": facet, "at": {"$lt": before}}, {"f": 1}).to_list()
+    """Take `facet` off up to `SETTLED_AT_ONCE` of the changes made `before` (in the members just
+    kept), and delete those left under no value; a change made since adds its values again, and
+    stays. More than that (an import's) are settled by the keepings that follow: each page that
+    finds over `MOST_CHANGES` reads the entries and keeps them again."""
+    old = {"f": facet, "at": {"$lt": before}}  # no change enters it: a change made since is not old
+    settled = await db[CHANGES].find(old, {"f": 1}, sort=[("_id", ASCENDING)], limit=SETTLED_AT_ONCE).to_list()
     if not settled:
         return
-    await db[CHANGES].update_many({"f": facet, "at": {"$lt": before}}, {"$pull": {"f": facet}})
+    await db[CHANGES].update_many(old | {"_id": {"$lte": settled[-1]["_id"]}}, {"$pull": {"f": facet}})
     gone = [c["_id"] for c in settled if set(c["f"]) == {facet}]
     for start in range(0, len(gone), VALUES_PER_QUERY):
         await db[CHANGES].delete_many({"_id": {"$in": gone[start:start + VALUES_PER_QUERY]}, "f": {"$size": 0}})

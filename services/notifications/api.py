@@ -20,12 +20,14 @@ READ = "alumni:read"
 
 def personal_data(deps: Dependencies) -> Gather:
     """What notifications holds about a person: the projection, RSVPs and deliveries of the
-    alumnus, and the deliveries to the leaver (by employee id) before they were one."""
+    alumnus, the events parked until they register here, and the deliveries to the leaver (by
+    employee id) before they were one."""
 
     async def gather(uow: UnitOfWork, query: PersonalDataQuery) -> dict:
         held = await deps.reachable(uow).held(query.alumnus_id) if query.alumnus_id else {"reachable_alumnus": None, "rsvps": []}
         recipients = ([query.alumnus_id] if query.alumnus_id else []) + list(query.employee_ids)
-        return held | {"deliveries": await deps.deliveries(uow).held(recipients)}
+        parked = await deps.waiting(uow).held([query.alumnus_id]) if query.alumnus_id else []
+        return held | {"deliveries": await deps.deliveries(uow).held(recipients), "parked_events": parked}
 
     return gather
 

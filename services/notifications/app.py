@@ -22,6 +22,7 @@ from services.notifications.templating import Templates, check_templates
 from services.notifications.unsubscribe import UnsubscribeLinks
 from shared.events.notifications import MAX_EMAILS_PER_BATCH, BulkEmailsRequested
 from shared.web.personal_data import personal_data_router
+from shared.messaging.parking import MongoWaitingEvents
 from shared.service import ServiceRuntime, create_service
 from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks, RsvpLinks
 from shared.settings import DEVELOPMENT_EMAIL_CONFIRMATION_LINK_SECRET, DEVELOPMENT_EXIT_FORM_LINK_SECRET, DEVELOPMENT_RSVP_LINK_SECRET, ServiceSettings
@@ -110,6 +111,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     deps = Dependencies(
         reachable=repository.MongoReachableAlumni,
         deliveries=repository.MongoDeliveries,
+        waiting=MongoWaitingEvents,
         planning=Planning(table, settings.chat_channels),
         templates=templates,
         mailer=mailer,

@@ -11,6 +11,7 @@ from services.notifications.repository import Deliveries, ReachableAlumni
 from services.notifications.senders import ChatPoster, Mailer
 from services.notifications.templating import Templates
 from services.notifications.unsubscribe import UnsubscribeLinks
+from shared.messaging.parking import WaitingEvents
 from shared.messaging.uow import UnitOfWork
 
 
@@ -27,6 +28,7 @@ class Dependencies:
     email_confirmation: NamedLinks
     portal_url: str  # the alumni portal, which messages link to
     hosted_events: HostedEventMessages  # hosted events' one-click answers and calendar files
+    waiting: Callable[[UnitOfWork], WaitingEvents]  # the events parked here, for the access export
     bulk_batch_size: int = 50  # consent-gated emails per record of the bulk topic
     bulk_concurrency: int = 4  # consent-gated emails being sent at once (the pool's bulk connections)
     bulk_per_second: float = 0.0  # consent-gated emails sent a second at most, by this process (0: no limit)

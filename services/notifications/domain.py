@@ -27,6 +27,10 @@ class ChannelNotConfigured(Exception):
 class RecipientsNotYetKnown(Exception):
     """An event names alumni not yet registered here (another service was ahead): it waits."""
 
+    def __init__(self, message: str, waiting_for: list[str]) -> None:
+        super().__init__(message)
+        self.waiting_for = waiting_for  # checked again at once when one of them registers here
+
 
 @dataclass(frozen=True)
 class Contact:
@@ -207,12 +211,8 @@ def batch_id(requests: Iterable[DeliveryRequest], *, rest_of: str = "") -> str:
     return hashlib.sha256("|".join([rest_of, *(r.delivery_id for r in requests)]).encode()).hexdigest()[:32]
 
 
-# --- at send time ---------------------------------------------------------------------------
-
-
 def alumnus_to_check(request: DeliveryRequest) -> str | None:
-    """The alumnus whose erasure and consent are checked again just before sending; None for a
-    leaver or a chat channel."""
+    """At send time, the alumnus whose erasure and consent are checked again; None for a leaver or a chat channel."""
     return request.recipient_id if request.recipient_kind == "alumnus" else None
 
 

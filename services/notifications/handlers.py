@@ -189,5 +189,5 @@ async def _candidates(
     if waited:
         return candidates
     if unknown := [i for i, a in zip(ids, candidates) if a is None or not a.registered]:
-        raise RecipientsNotYetKnown(f"{len(unknown)} of the {len(ids)} alumni named not yet registered here, {unknown[0]} first")
+        raise RecipientsNotYetKnown(f"{len(unknown)} of the {len(ids)} alumni named not yet registered here, {unknown[0]} first", unknown)
     return candidates

@@ -5,12 +5,16 @@ where it was read), and its offset is committed: the partition moves on. The re-
 (shared/messaging/recheck.py) hands it to its handler again later; the processed-event marker
 is written only then, in the transaction that also removes it from here.
 
+A waiting error may name, in `waiting_for`, the aggregates other than the record's own whose
+events may settle it (the alumni a notification waits for): an event of one of them handled here
+checks it at once, and a person's access export finds it by them.
+
 Each parked event is leased to one process at a time (`owner`, `lease_until`), so that two
 instances of a service never handle it twice: every change to it is conditional on the lease.
 """
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -23,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.events import Event
 
 COLLECTION = "parked_events"
+MOST_WAITED_FOR = 1000  # aggregates kept per parked event (a chunk of named alumni)
 E = TypeVar("E", bound=Event)
 
 
@@ -46,14 +51,18 @@ class ParkedRecord:
     checks: int = 0
     owner: str | None = None
     lease_until: datetime | None = None
+    waiting_for: list[str] = field(default_factory=list)  # other aggregates whose events may settle it
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, record: ConsumerRecord, identity: str, event_type: str, reason: str, now: datetime, check_at: datetime) -> "ParkedRecord":
+    def of(
+        cls, record: ConsumerRecord, identity: str, event_type: str, reason: str, now: datetime, check_at: datetime,
+        waiting_for: Sequence[str] = (),
+    ) -> "ParkedRecord":
         return cls(
             id=identity, topic=record.topic, partition=record.partition, offset=record.offset, key=record.key,
             value=record.value or b"", headers=[(k, v or b"") for k, v in record.headers], event_type=event_type,
-            reason=reason, parked_at=now, next_check_at=check_at,
+            reason=reason, parked_at=now, next_check_at=check_at, waiting_for=list(waiting_for)[:MOST_WAITED_FOR],
         )
 
     @property
@@ -80,10 +89,15 @@ class ParkedStore(Protocol):
         that reads others checks theirs)."""
     async def settle(self, uow: Any, parked_id: str, owner: str) -> None:
         """In the unit of work that handles it: remove it, or raise `LeaseLost`."""
-    async def postpone(self, parked_id: str, owner: str, check_at: datetime, checks: int, reason: str) -> None: ...
+    async def postpone(
+        self, parked_id: str, owner: str, check_at: datetime, checks: int, reason: str, waiting_for: Sequence[str] | None = None
+    ) -> None:
+        """Checked and still waiting: free its lease until `check_at`; `waiting_for` what it waits
+        for now, where the error named it."""
     async def remove(self, parked_id: str, owner: str) -> None: ...
     async def check_soon(self, keys: list[str], now: datetime) -> None:
-        """Events related to these aggregates were handled: check theirs at once."""
+        """Events of these aggregates were handled: check at once the events parked for them or
+        waiting for them."""
     async def stats(self) -> tuple[int, datetime | None]:
         """How many are parked, and since when the oldest."""
 
@@ -92,7 +106,7 @@ def _document(p: ParkedRecord) -> dict[str, Any]:
     return {
         "_id": p.id, "topic": p.topic, "partition": p.partition, "offset": p.offset, "key": p.key, "value": p.value,
         "headers": [[k, v] for k, v in p.headers], "event_type": p.event_type, "aggregate": p.aggregate, "reason": p.reason,
-        "parked_at": p.parked_at, "next_check_at": p.next_check_at, "checks": p.checks, "owner": None, "lease_until": None,
+        "waiting_for": p.waiting_for, "parked_at": p.parked_at, "next_check_at": p.next_check_at, "checks": p.checks, "owner": None, "lease_until": None,
     }
 
 
@@ -101,7 +115,7 @@ def _parked(doc: dict[str, Any]) -> ParkedRecord:
         id=doc["_id"], topic=doc["topic"], partition=doc["partition"], offset=doc["offset"], key=doc["key"],
         value=doc["value"], headers=[(k, v) for k, v in doc["headers"]], event_type=doc["event_type"], reason=doc["reason"],
         parked_at=doc["parked_at"], next_check_at=doc["next_check_at"], checks=doc["checks"], owner=doc.get("owner"),
-        lease_until=doc.get("lease_until"),
+        lease_until=doc.get("lease_until"), waiting_for=doc.get("waiting_for", []),
     )
 
 
@@ -114,6 +128,7 @@ class MongoParkedStore:
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("next_check_at", ASCENDING)])
         await self.collection.create_index([("aggregate", ASCENDING)])
+        await self.collection.create_index([("waiting_for", ASCENDING)])
         await self.collection.create_index([("parked_at", ASCENDING)])
 
     async def park(self, parked: ParkedRecord) -> bool:
@@ -146,17 +161,20 @@ class MongoParkedStore:
         if result.deleted_count != 1:
             raise LeaseLost(parked_id)
 
-    async def postpone(self, parked_id: str, owner: str, check_at: datetime, checks: int, reason: str) -> None:
-        await self.collection.update_one(
-            {"_id": parked_id, "owner": owner},
-            {"$set": {"next_check_at": check_at, "checks": checks, "reason": reason, "owner": None, "lease_until": None}},
-        )
+    async def postpone(
+        self, parked_id: str, owner: str, check_at: datetime, checks: int, reason: str, waiting_for: Sequence[str] | None = None
+    ) -> None:
+        changed: dict[str, Any] = {"next_check_at": check_at, "checks": checks, "reason": reason, "owner": None, "lease_until": None}
+        if waiting_for is not None:
+            changed["waiting_for"] = list(waiting_for)[:MOST_WAITED_FOR]
+        await self.collection.update_one({"_id": parked_id, "owner": owner}, {"$set": changed})
 
     async def remove(self, parked_id: str, owner: str) -> None:
         await self.collection.delete_one({"_id": parked_id, "owner": owner})
 
     async def check_soon(self, keys: list[str], now: datetime) -> None:
-        await self.collection.update_many({"aggregate": {"$in": keys}, "next_check_at": {"$gt": now}}, {"$set": {"next_check_at": now}})
+        for field_name in ("aggregate", "waiting_for"):  # two indexed reads: an `$or` is a scan here (docs/secantusdb-or-scan.md)
+            await self.collection.update_many({field_name: {"$in": keys}, "next_check_at": {"$gt": now}}, {"$set": {"next_check_at": now}})
 
     async def stats(self) -> tuple[int, datetime | None]:
         count = await self.collection.count_documents({})
@@ -171,7 +189,8 @@ class WaitingEvents(Protocol):
     async def forget(self, aggregates: list[str]) -> int:
         """Erasure: drop the events parked for these aggregates (they may carry personal data)."""
     async def held(self, aggregates: list[str]) -> list[dict[str, Any]]:
-        """What is parked for these aggregates (a GDPR access export): type, since when, why, payload."""
+        """What is parked for these aggregates or waits for them (a GDPR access export): type,
+        since when, why, payload."""
 
 
 class MongoWaitingEvents:
@@ -188,8 +207,11 @@ class MongoWaitingEvents:
         return result.deleted_count
 
     async def held(self, aggregates: list[str]) -> list[dict[str, Any]]:
-        cursor = self.collection.find({"aggregate": {"$in": aggregates}}, session=self.session)
+        found: dict[str, dict[str, Any]] = {}
+        for field_name in ("aggregate", "waiting_for"):
+            async for d in self.collection.find({field_name: {"$in": aggregates}}, session=self.session):
+                found.setdefault(d["_id"], d)
         return [
             {"event_type": d["event_type"], "parked_at": d["parked_at"], "reason": d["reason"], "payload": json.loads(d["value"])}
-            async for d in cursor
+            for d in found.values()
         ]

@@ -74,7 +74,9 @@ class ParkedEvents:
         if self._count >= self.max_parked:
             raise TooManyWaiting(f"{self._count} events wait already, at most {self.max_parked} may: {describe(exc)}")
         now = self.clock()
-        parked = ParkedRecord.of(record, envelope.identity, envelope.type, describe(exc), now, now + timedelta(seconds=self.first_delay))
+        parked = ParkedRecord.of(
+            record, envelope.identity, envelope.type, describe(exc), now, now + timedelta(seconds=self.first_delay), _waiting_for(exc),
+        )
         if await self.store.park(parked):
             self._count += 1
             self._outcomes.add(1, {"event_type": envelope.type, "outcome": "parked"})
@@ -165,7 +167,8 @@ class ParkedEvents:
                 message = describe(exc) if permanent else (
                     f"still waiting after {int(waited.total_seconds())} s (at most {int(self.max_wait.total_seconds())} s): {describe(exc)}")
                 return await self._dead_letter(parked, record, envelope, event, GaveUp(type(exc).__name__, message, checks, permanent))
-            await self.store.postpone(parked.id, self.instance, self.clock() + timedelta(seconds=self.delay(checks)), checks, describe(exc))
+            check_at = self.clock() + timedelta(seconds=self.delay(checks))
+            await self.store.postpone(parked.id, self.instance, check_at, checks, describe(exc), _waiting_for(exc) if router.is_waiting(exc) else None)
             self._outcomes.add(1, {"event_type": parked.event_type, "outcome": "waiting"})
             return "waiting"
         if not applied:  # handled meanwhile, from a redelivery of the same record
@@ -192,3 +195,8 @@ class ParkedEvents:
     def _observe_age(self, options: CallbackOptions) -> list[Observation]:
         age = (self.clock() - self._oldest).total_seconds() if self._oldest else 0.0
         return [Observation(max(0.0, age))]
+
+
+def _waiting_for(exc: Exception) -> list[str]:
+    """The other aggregates a waiting error names (see shared/messaging/parking.py)."""
+    return [str(a) for a in getattr(exc, "waiting_for", ())]

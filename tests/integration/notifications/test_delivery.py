@@ -98,6 +98,12 @@ async def test_an_invitation_naming_an_alumnus_before_their_registration_reaches
         await asyncio.sleep(0.2)
     [waiting] = parked
     assert waiting["event_type"] == "com.alumni.event.invitations-issued.v1" and late_id in waiting["reason"]
+    assert waiting["waiting_for"] == [late_id]  # its registration here checks it at once
+    async with httpx.AsyncClient() as http:  # the alumnus's access export lists it
+        response = await http.get(f"{messaging.notifications}/personal-data", params={"alumnus_id": late_id}, headers=messaging.auth("alumni:admin"))
+    assert response.status_code == 200, response.text
+    [exported] = response.json()["records"]["parked_events"]
+    assert exported["event_type"] == waiting["event_type"] and sorted(exported["payload"]["alumnus_ids"]) == sorted([known_id, late_id])
     assert len(await messaging.mail_to(known_address, count=2, timeout=2)) == 1  # nothing sent while it waits
 
     _, late_address = await messaging.register(alumnus_id=late_id, consents={"events": True})

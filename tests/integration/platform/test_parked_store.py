@@ -98,3 +98,29 @@ async def test_a_related_event_makes_its_parked_events_due_now_and_stats_count_t
     assert [p.aggregate for p in await store.claim("b", now, now + timedelta(seconds=60), 10)] == ["o-2"]
     count, oldest = await store.stats()
     assert count == 2 and abs((oldest - now).total_seconds()) < 1
+
+
+async def test_an_event_waiting_for_other_aggregates_is_due_when_one_of_them_is_handled_and_exported_with_them(db) -> None:
+    store, now = MongoParkedStore(db), datetime.now(UTC)
+    await store.ensure_indexes()
+    waiting = parked(1, now)
+    waiting.waiting_for = ["al-1", "al-2"]
+    await store.park(waiting)
+    await store.park(parked(2, now))
+    for _ in (1, 2):
+        [p] = await store.claim("a", now, now + timedelta(seconds=60), 1)
+        await store.postpone(p.id, "a", now + timedelta(hours=1), 1, "still not known", ["al-2"] if p.id == waiting.id else None)
+    [doc] = await db[COLLECTION].find({"_id": waiting.id}).to_list()
+    assert doc["waiting_for"] == ["al-2"]  # what it still waits for, as the last check found
+    await store.check_soon(["al-1"], now)
+    assert await store.claim("b", now, now + timedelta(seconds=60), 10) == []  # no longer waited for
+    await store.check_soon(["al-2"], now)
+    [due] = await store.claim("b", now, now + timedelta(seconds=60), 10)
+    assert due.id == waiting.id and due.waiting_for == ["al-2"]
+
+    async with db.client.start_session() as session:
+        view = MongoWaitingEvents(Uow(db, session))
+        [held] = await view.held(["al-2"])
+        assert held["payload"] == {"order_id": "o-1"} and held["event_type"] == OrderShipped.event_type.type
+        assert [h["payload"]["order_id"] for h in await view.held(["o-1", "al-2", "o-2"])] == ["o-1", "o-2"]  # each once
+        assert await view.held(["al-1"]) == []

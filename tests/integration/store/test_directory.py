@@ -280,3 +280,26 @@ async def test_three_filters_are_read_from_the_kept_members_patched_by_the_chang
     assert await held(renamed.alumnus_id) == []
     want = expected(alumni, query)
     assert await page() == (len(want), want)
+
+
+async def test_a_keeping_settles_a_bounded_number_of_changes_and_the_keepings_after_it_the_rest(
+    identity: Transactions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A page that keeps members settles some of the changes in its own request, never all of an
+    # import's at once.
+    monkeypatch.setattr(directory_members, "SETTLED_AT_ONCE", 3)
+    db, facet, now = identity.db, "city:city-99", datetime.now(UTC)
+    old = now - 2 * directory_members.SETTLED
+    await db[FACETS].insert_one({"_id": facet, "n": 1})
+    await db[directory_members.CHANGES].insert_many(
+        [{"_id": f"al-{i}", "e": None, "f": [facet] + (["country:fr"] if i % 2 else []), "at": old} for i in range(7)]
+        + [{"_id": "al-recent", "e": None, "f": [facet], "at": now}]
+    )
+    counts = await db[FACETS].find_one({"_id": facet})
+    left = []
+    for _ in range(4):
+        assert await directory_members.keep(db, facet, counts, [{"_id": "al-kept", "n": "a", "v": [facet]}], datetime.now(UTC))
+        left.append(await db[directory_members.CHANGES].count_documents({"f": facet}))
+    assert left == [5, 2, 1, 1]  # three at a time; the change made since stays
+    remaining = {d["_id"]: d["f"] for d in await db[directory_members.CHANGES].find({}).to_list()}
+    assert remaining == {"al-1": ["country:fr"], "al-3": ["country:fr"], "al-5": ["country:fr"], "al-recent": [facet]}

@@ -13,7 +13,8 @@ from services.identity.verification import ConfirmationLinks, EmailConfirmation,
 from shared.events.types import Purpose
 from shared.erasure import ErasureKeys
 from shared.links import EMAIL_CONFIRMATION_LINKS, DerivedLinks
-from shared.testing.fakes import InMemoryWaitingEvents, InMemoryErasedPeople
+from shared.testing.fakes import InMemoryErasedPeople
+from shared.testing.parked import InMemoryWaitingEvents
 
 ERASURE_KEYS = ErasureKeys("unit-test-erasure-hash-key-of-32-chars")
 CONFIRMATION_LINKS = ConfirmationLinks(DerivedLinks(EMAIL_CONFIRMATION_LINKS, "unit-test-confirmation-secret-of-32-chars"), timedelta(days=7))

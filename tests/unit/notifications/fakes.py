@@ -30,7 +30,8 @@ from shared.links import EMAIL_CONFIRMATION_LINKS, EXIT_FORM_LINKS, DerivedLinks
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.failures import RetryPolicy
 from shared.messaging.recheck import ParkedEvents
-from shared.testing.fakes import FakeTransactions, InMemoryParkedStore, envelope_for
+from shared.testing.fakes import FakeTransactions, envelope_for
+from shared.testing.parked import InMemoryParkedStore, InMemoryParkedView
 
 SECRET = "unit-test-unsubscribe-secret"
 OFFBOARDING_URL = "https://alumni.example/offboarding"
@@ -228,6 +229,7 @@ class InMemoryNotifications:
             exit_form=ExitFormLinks(OFFBOARDING_URL, EXIT_FORM_TOKENS),
             email_confirmation=EmailConfirmationLinks(IDENTITY_URL, CONFIRMATION_TOKENS),
             hosted_events=HostedEventMessages(ENGAGEMENT_URL, RSVP_LINKS, "alumni.example"),
+            waiting=InMemoryParkedView(parked := InMemoryParkedStore()),
         )
         self.events = event_handlers(self.deps)
         self.transactions = FakeTransactions(state=self.store)
@@ -238,7 +240,7 @@ class InMemoryNotifications:
         )
         self.now = datetime(2026, 12, 1, 9, tzinfo=UTC)  # the parked events' wall clock
         self.parked = self.consumer.parking = ParkedEvents(
-            InMemoryParkedStore(), self.consumer, max_wait=3600, first_delay=5, max_delay=60, clock=lambda: self.now
+            parked, self.consumer, max_wait=3600, first_delay=5, max_delay=60, clock=lambda: self.now
         )
         self._offset = 0
         self._fed: set[str] = set()

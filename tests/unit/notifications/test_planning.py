@@ -63,6 +63,25 @@ async def test_invitations_naming_an_alumnus_not_yet_registered_here_wait_for_th
     assert await service.recheck(after=60) == {}  # handled once: nothing waits any more
 
 
+async def test_the_registration_of_an_alumnus_a_parked_event_waits_for_makes_it_due_at_once() -> None:
+    """A parked invitation is keyed by its hosted event, not by the alumni: it names those it
+    waits for, and the registration of one of them here checks it at once, not at its backoff."""
+    service = InMemoryNotifications()
+    await service.receive(registered("alm_known", consents={"events": True}))
+    assert await service.receive(invited("evt_1", ["alm_known", "alm_late", "alm_later"])) == "parked"
+    [parked] = service.parked.store.parked.values()
+    assert sorted(parked.waiting_for) == ["alm_late", "alm_later"]
+    await service.receive(registered("alm_other"))
+    assert await service.recheck(after=0) == {}  # not one it waits for: it stays at its backoff
+
+    await service.receive(registered("alm_late", consents={"events": True}))
+    assert await service.recheck(after=0) == {"waiting": 1}  # checked at once: one is still unknown
+    assert [p.waiting_for for p in service.parked.store.parked.values()] == [["alm_later"]]
+    await service.receive(registered("alm_later", consents={"events": True}))
+    assert await service.recheck(after=0) == {"handled": 1}
+    assert sorted(r for r, _, _ in emails(service, "event_invitation")) == ["alm_known", "alm_late", "alm_later"]
+
+
 async def test_a_consent_change_read_before_the_registration_does_not_make_the_alumnus_known() -> None:
     """Consent changes travel on a topic of their own: one read first leaves a record with no
     address, and the invitation waits for the registration rather than skip the alumnus."""

@@ -26,7 +26,8 @@ from shared.events.hris import EmployeeDeparted
 from shared.events.offboarding import ExitFormIssuedV2
 from shared.erasure import ErasureKeys
 from shared.links import EXIT_FORM_LINKS, DerivedLinks
-from shared.testing.fakes import FakeTransactions, InMemoryErasedPeople, InMemoryWaitingEvents, envelope_for
+from shared.testing.fakes import FakeTransactions, InMemoryErasedPeople, envelope_for
+from shared.testing.parked import InMemoryWaitingEvents
 
 E = TypeVar("E", bound=Event)
 

@@ -16,7 +16,8 @@ from shared.messaging.failures import RetryPolicy
 from shared.messaging.recheck import ParkedEvents
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
-from shared.testing.fakes import FakeTransactions, InMemoryParkedStore
+from shared.testing.fakes import FakeTransactions
+from shared.testing.parked import InMemoryParkedStore
 
 TOPIC, OTHER = "test.labels", "test.deliveries"
 catalog = Registry(topics={TOPIC, OTHER})
