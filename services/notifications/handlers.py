@@ -30,6 +30,7 @@ from shared.events.notifications import (
 )
 from shared.links import InvalidLink
 from shared.messaging.failures import GaveUp
+from shared.messaging.recheck import TooManyWaiting
 from shared.messaging.router import EventRouter
 from shared.messaging.uow import EventContext
 
@@ -152,8 +153,10 @@ def event_handlers(deps: Dependencies) -> EventRouter:
 
     async def without_the_unknown(event: Event, ctx: EventContext, gave_up: GaveUp) -> None:
         """Dead-lettered after waiting for alumni who never registered here (a forged id, a
-        registration older than the topic's retention): the others still get their messages."""
-        if gave_up.error_class == RecipientsNotYetKnown.__name__:
+        registration older than the topic's retention), or at once because as many events wait
+        as the service keeps: the others still get their messages (the dead letter, replayed
+        once the unknown are registered, reaches them; the others' deliveries are not repeated)."""
+        if gave_up.error_class in (RecipientsNotYetKnown.__name__, TooManyWaiting.__name__):
             log.warning("planned without the alumni never registered here", extra={"event_id": ctx.envelope.id, "event_type": ctx.envelope.type})
             await plan(event, ctx, waited=True)
 

@@ -111,6 +111,18 @@ async def test_an_event_naming_an_alumnus_never_registered_is_dead_lettered_afte
     assert [r for r, _, _ in emails(service, "event_invitation")] == ["alm_known"]
 
 
+async def test_an_event_that_cannot_wait_because_too_many_wait_is_dead_lettered_and_the_known_alumni_get_it() -> None:
+    """A flood of events waiting for nothing fills the parked events' bound: the next one is
+    dead-lettered at once, not lost for the alumni who are known here."""
+    service = InMemoryNotifications()
+    await service.receive(registered("alm_known", consents={"events": True}))
+    service.parked.max_parked = 0
+    assert await service.receive(invited("evt_1", ["alm_known", "alm_late"])) == "dead_letter"
+    [(error_class, _, _)] = service.dead_letters.letters
+    assert error_class == "TooManyWaiting"
+    assert [r for r, _, _ in emails(service, "event_invitation")] == ["alm_known"]
+
+
 async def test_a_cancellation_goes_to_those_who_answered_yes_or_maybe() -> None:
     service = InMemoryNotifications()
     for alumnus_id in ("alm_yes", "alm_maybe", "alm_no", "alm_erased", "alm_other_event"):
