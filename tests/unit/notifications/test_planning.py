@@ -82,6 +82,16 @@ async def test_the_registration_of_an_alumnus_a_parked_event_waits_for_makes_it_
     assert sorted(r for r, _, _ in emails(service, "event_invitation")) == ["alm_known", "alm_late", "alm_later"]
 
 
+async def test_the_erasure_of_an_alumnus_a_parked_event_waits_for_releases_it_for_the_others() -> None:
+    service = InMemoryNotifications()
+    await service.receive(registered("alm_known", consents={"events": True}))
+    assert await service.receive(invited("evt_1", ["alm_known", "alm_gone"])) == "parked"
+    await service.receive(erased("alm_gone"))
+    assert await service.recheck(after=0) == {"handled": 1}  # at once: an erased alumnus is known, and gets nothing
+    assert [r for r, _, _ in emails(service, "event_invitation")] == ["alm_known"]
+    assert service.parked.store.parked == {}
+
+
 async def test_a_consent_change_read_before_the_registration_does_not_make_the_alumnus_known() -> None:
     """Consent changes travel on a topic of their own: one read first leaves a record with no
     address, and the invitation waits for the registration rather than skip the alumnus."""
